@@ -1,0 +1,131 @@
+//! Errors: rich internal ones for the core, one small public enum for the FFI, mapped in one place.
+
+use std::path::{Path, PathBuf};
+
+/// Everything that can go wrong inside the core. Never crosses the FFI: see [`ConsentError`].
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid policy: {0}")]
+    Policy(#[from] PolicyError),
+
+    #[error("the essential category is always granted and cannot be refused")]
+    EssentialCannotBeRefused,
+
+    #[error("unknown SDK id {0:?}")]
+    UnknownSdk(String),
+
+    #[error("policy update refused: {0}")]
+    PolicyUpdate(String),
+
+    #[error("cannot open the consent database {path}: {source}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+
+    #[error("cannot use the consent database {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("the consent database {path} has schema version {found}, newer than this SDK supports ({supported})")]
+    SchemaTooNew {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+
+    #[error("the consent database has schema version {0}, which no release of this SDK wrote")]
+    SchemaUnknown(i64),
+
+    #[error("consent database error: {0}")]
+    Sql(#[from] rusqlite::Error),
+
+    #[error("the consent record {id} is unreadable: {reason}")]
+    BadRecord { id: i64, reason: String },
+}
+
+impl Error {
+    pub(crate) fn open(path: &Path, source: rusqlite::Error) -> Self {
+        Error::Open {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// A policy that was refused, with the JSON path of the offending value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}{message}", if path.is_empty() { String::new() } else { format!("{path}: ") })]
+pub struct PolicyError {
+    /// Where in the document, e.g. `sdks[2].category`; empty for the document as a whole.
+    pub path: String,
+    /// What is wrong there.
+    pub message: String,
+}
+
+impl PolicyError {
+    pub(crate) fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        PolicyError {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The errors the SDK reports to the app. Each carries a message meant for logs, never for end users.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+pub enum ConsentError {
+    /// The policy JSON was refused. `path` names the field (`sdks[2].category`), empty when the
+    /// document itself is malformed (then `message` gives the line and column).
+    #[error("invalid policy: {path}: {message}")]
+    InvalidPolicy { path: String, message: String },
+
+    /// A new policy cannot replace the current one (another policy id, or a lower revision).
+    #[error("policy update refused: {message}")]
+    PolicyUpdateRefused { message: String },
+
+    /// The essential category is always granted; a choice that refuses it is rejected.
+    #[error("the essential category cannot be refused")]
+    EssentialCannotBeRefused,
+
+    /// The SDK id is not listed in the policy.
+    #[error("unknown SDK id {sdk_id:?}")]
+    UnknownSdk { sdk_id: String },
+
+    /// The consent database could not be opened, read or written. Nothing was recorded, and the
+    /// in-memory state is unchanged.
+    #[error("consent storage error: {message}")]
+    Storage { message: String },
+}
+
+impl From<Error> for ConsentError {
+    fn from(error: Error) -> Self {
+        let message = error.to_string();
+        match error {
+            Error::Policy(PolicyError { path, message }) => {
+                ConsentError::InvalidPolicy { path, message }
+            }
+            Error::EssentialCannotBeRefused => ConsentError::EssentialCannotBeRefused,
+            Error::UnknownSdk(sdk_id) => ConsentError::UnknownSdk { sdk_id },
+            Error::PolicyUpdate(message) => ConsentError::PolicyUpdateRefused { message },
+            Error::Open { .. }
+            | Error::Io { .. }
+            | Error::SchemaTooNew { .. }
+            | Error::SchemaUnknown(_)
+            | Error::Sql(_)
+            | Error::BadRecord { .. } => ConsentError::Storage { message },
+        }
+    }
+}
+
+impl From<PolicyError> for ConsentError {
+    fn from(error: PolicyError) -> Self {
+        Error::Policy(error).into()
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,414 @@
+//! The exported `ConsentManager`: owns the store, applies the rules, publishes snapshots.
+//!
+//! Threading: one writer mutex serialises decisions and policy changes; each change computes a new
+//! immutable [`Gate`] and swaps it in atomically. Readers (`can_start`, `check`, `is_granted`) load
+//! the current gate without any lock, so they never wait for a write. Callbacks run after the writer
+//! mutex is released (see [`crate::dispatch`]).
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use arc_swap::ArcSwap;
+
+use crate::banner::{self, Banner};
+use crate::category::{Category, Grants};
+use crate::clock::{Clock, SystemClock};
+use crate::dispatch::{ConsentListener, Dispatcher, SdkLifecycle, Subscription};
+use crate::error::{ConsentError, Error, Result};
+use crate::locale::negotiate;
+use crate::policy::Policy;
+use crate::record::{ConsentRecord, Decision, DecisionSource};
+use crate::rules::{self, TrackingAuthorization, Verdict};
+use crate::snapshot::{ConsentSnapshot, ConsentStatus, Gate, Inputs};
+use crate::store::Store;
+
+/// How a manager is opened from Rust (tests, the CLI). The FFI constructor uses the defaults.
+#[derive(Clone)]
+pub struct OpenOptions {
+    /// The time source (default: the device clock).
+    pub clock: Arc<dyn Clock>,
+    /// Whether reading the clock past an expiry or reminder is written to the store, so that moving
+    /// the device clock back later cannot undo it. Default true; the CLI's `--now` on read-only
+    /// commands turns it off so a look into the future leaves no trace.
+    pub persist_clock_mark: bool,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions {
+            clock: Arc::new(SystemClock),
+            persist_clock_mark: true,
+        }
+    }
+}
+
+/// The consent SDK: records the user's choices, answers whether each SDK may start, and tells the app
+/// when that changes. Safe to use from any thread; keep one per database file.
+#[derive(uniffi::Object)]
+pub struct ConsentManager {
+    writer: Mutex<Writer>,
+    gate: ArcSwap<Gate>,
+    dispatcher: Arc<Dispatcher>,
+    clock: Arc<dyn Clock>,
+    /// The latest time seen: time never runs backwards for the rules.
+    clock_mark_ms: AtomicI64,
+}
+
+/// What only the writer touches.
+struct Writer {
+    store: Store,
+    policy: Arc<Policy>,
+    latest: Option<Decision>,
+    locale: String,
+    tracking: TrackingAuthorization,
+    store_recovered: bool,
+    sequence: u64,
+    persist_clock_mark: bool,
+    persisted_mark_ms: i64,
+}
+
+impl Writer {
+    fn compute(&mut self, now_ms: i64) -> Gate {
+        self.persist_time(now_ms);
+        self.sequence += 1;
+        let inputs = Inputs {
+            policy: &self.policy,
+            latest: self.latest.as_ref(),
+            tracking: self.tracking,
+            locale: &self.locale,
+            store_recovered: self.store_recovered,
+        };
+        Gate::compute(self.sequence, &inputs, now_ms)
+    }
+
+    /// Writes the clock mark when time has crossed an expiry or reminder since it was last written,
+    /// so that a clock moved back after a restart cannot revive the decision.
+    fn persist_time(&mut self, now_ms: i64) {
+        if !self.persist_clock_mark || now_ms <= self.persisted_mark_ms {
+            return;
+        }
+        let before = rules::evaluate(&self.policy, self.latest.as_ref(), self.persisted_mark_ms);
+        if before
+            .next_change_ms(self.persisted_mark_ms)
+            .is_some_and(|t| t <= now_ms)
+            // Best effort: if the disk refuses, the in-memory mark still holds for this run.
+            && self.store.raise_clock_mark(now_ms).is_ok()
+        {
+            self.persisted_mark_ms = now_ms;
+        }
+    }
+}
+
+impl ConsentManager {
+    /// Opens with explicit options (Rust callers: tests, the CLI).
+    pub fn open_with(
+        database_path: &Path,
+        policy_json: &str,
+        locale: &str,
+        options: OpenOptions,
+    ) -> Result<Arc<ConsentManager>> {
+        let policy = Policy::parse(policy_json)?;
+        let opened = Store::open(database_path, options.clock.now_ms())?;
+        let locale = negotiate(locale, &policy);
+        let mark = opened.latest.as_ref().map_or(opened.clock_mark_ms, |d| {
+            d.decided_at_ms.max(opened.clock_mark_ms)
+        });
+        let mut writer = Writer {
+            store: opened.store,
+            policy: Arc::new(policy),
+            latest: opened.latest,
+            locale,
+            tracking: TrackingAuthorization::NotDetermined,
+            store_recovered: opened.recovered_from.is_some(),
+            sequence: 0,
+            persist_clock_mark: options.persist_clock_mark,
+            persisted_mark_ms: mark,
+        };
+        let clock_mark_ms = AtomicI64::new(mark);
+        let now = advance(&clock_mark_ms, options.clock.now_ms());
+        let gate = Arc::new(writer.compute(now));
+        Ok(Arc::new(ConsentManager {
+            writer: Mutex::new(writer),
+            gate: ArcSwap::new(Arc::clone(&gate)),
+            dispatcher: Dispatcher::new(gate),
+            clock: options.clock,
+            clock_mark_ms,
+        }))
+    }
+
+    /// Now, for the rules: the clock, but never earlier than a time already seen.
+    fn now(&self) -> i64 {
+        advance(&self.clock_mark_ms, self.clock.now_ms())
+    }
+
+    fn lock_writer(&self) -> MutexGuard<'_, Writer> {
+        // No code path panics while holding it; if one ever did, the data is still consistent
+        // because every change is computed before anything is replaced.
+        self.writer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Swaps in a gate computed by the writer and queues it for listeners.
+    fn publish(&self, gate: Gate) -> Arc<Gate> {
+        let gate = Arc::new(gate);
+        self.gate.store(Arc::clone(&gate));
+        self.dispatcher.publish(Arc::clone(&gate));
+        gate
+    }
+
+    /// Recomputes under the writer lock with `change` applied, publishes when anything differs, then
+    /// delivers callbacks with no lock held.
+    fn change<T>(
+        &self,
+        change: impl FnOnce(&mut Writer, i64) -> Result<T>,
+    ) -> Result<(T, Arc<Gate>)> {
+        let result = {
+            let mut writer = self.lock_writer();
+            let now = self.now();
+            let value = change(&mut writer, now)?;
+            let gate = writer.compute(now);
+            let current = self.gate.load_full();
+            let gate = if gate.same_content(&current) {
+                current
+            } else {
+                self.publish(gate)
+            };
+            (value, gate)
+        };
+        self.dispatcher.drain();
+        Ok(result)
+    }
+
+    /// The current gate, recomputed first if time alone has changed it (expiry, reminder).
+    fn current(&self) -> Arc<Gate> {
+        let gate = self.gate.load_full();
+        if !gate.is_stale(self.now()) {
+            return gate;
+        }
+        match self.change(|_, _| Ok(())) {
+            Ok(((), gate)) => gate,
+            Err(_) => gate,
+        }
+    }
+
+    fn record(&self, source: DecisionSource, grants: Grants) -> Result<ConsentStatus> {
+        let ((), gate) = self.change(|writer, now| {
+            let decision = Decision {
+                id: 0,
+                decided_at_ms: now,
+                policy_id: writer.policy.id.clone(),
+                policy_revision: writer.policy.revision,
+                source,
+                locale: writer.locale.clone(),
+                grants,
+                sdks_shown: writer.policy.sdk_ids(),
+            };
+            // On error nothing below runs: the in-memory state never claims an unsaved decision.
+            let saved = writer.store.record(decision)?;
+            writer.persisted_mark_ms = writer.persisted_mark_ms.max(now);
+            writer.latest = Some(saved);
+            Ok(())
+        })?;
+        Ok(gate.snapshot.status.clone())
+    }
+
+    /// The policy in use (Rust API: the CLI prints from it).
+    pub fn policy(&self) -> Arc<Policy> {
+        Arc::clone(&self.lock_writer().policy)
+    }
+}
+
+/// Raises `mark` to `now_ms` and returns the later of the two.
+fn advance(mark: &AtomicI64, now_ms: i64) -> i64 {
+    let seen = mark.load(Ordering::Relaxed);
+    if now_ms > seen {
+        mark.fetch_max(now_ms, Ordering::Relaxed).max(now_ms)
+    } else {
+        seen
+    }
+}
+
+#[uniffi::export]
+impl ConsentManager {
+    /// Opens the consent store at `database_path` (created if missing) with the app's policy JSON and
+    /// the device locale (`fr-CM`, `en_US`, …). An unreadable database file is moved aside and a fresh
+    /// one opened (`status().store_recovered`); a path that cannot be opened is a `Storage` error.
+    #[uniffi::constructor]
+    pub fn open(
+        database_path: String,
+        policy_json: String,
+        locale: String,
+    ) -> Result<Arc<ConsentManager>, ConsentError> {
+        Ok(Self::open_with(
+            Path::new(&database_path),
+            &policy_json,
+            &locale,
+            OpenOptions::default(),
+        )?)
+    }
+
+    /// Where consent stands now: whether to show the banner and why, and each category's state.
+    pub fn status(&self) -> ConsentStatus {
+        self.current().snapshot.status.clone()
+    }
+
+    /// The current snapshot: the status and every SDK's verdict.
+    pub fn snapshot(&self) -> ConsentSnapshot {
+        self.current().snapshot.clone()
+    }
+
+    /// The user chose "Accept all".
+    pub fn accept_all(&self) -> Result<ConsentStatus, ConsentError> {
+        Ok(self.record(DecisionSource::AcceptAll, Grants::ALL)?)
+    }
+
+    /// The user chose "Reject all".
+    pub fn reject_all(&self) -> Result<ConsentStatus, ConsentError> {
+        Ok(self.record(DecisionSource::RejectAll, Grants::NONE)?)
+    }
+
+    /// The user saved a custom choice. Categories left out are refused; refusing essential is an
+    /// error (`EssentialCannotBeRefused`) and records nothing.
+    pub fn save(&self, choices: HashMap<Category, bool>) -> Result<ConsentStatus, ConsentError> {
+        if choices.get(&Category::Essential) == Some(&false) {
+            return Err(Error::EssentialCannotBeRefused.into());
+        }
+        let mut grants = Grants::NONE;
+        for (category, granted) in choices {
+            grants.set(category, granted);
+        }
+        Ok(self.record(DecisionSource::Save, grants)?)
+    }
+
+    /// The user withdrew consent: every optional category is refused from now on.
+    pub fn withdraw(&self) -> Result<ConsentStatus, ConsentError> {
+        Ok(self.record(DecisionSource::Withdraw, Grants::NONE)?)
+    }
+
+    /// The user closed the banner ("continue without accepting"): recorded as a refusal.
+    pub fn dismiss(&self) -> Result<ConsentStatus, ConsentError> {
+        Ok(self.record(DecisionSource::Dismiss, Grants::NONE)?)
+    }
+
+    /// Replaces the policy with a newer one (same id, revision not lower). A higher revision asks
+    /// for a new prompt; SDKs added since the user decided stay denied until they do.
+    pub fn update_policy(&self, policy_json: String) -> Result<ConsentStatus, ConsentError> {
+        let policy = Policy::parse(&policy_json)?;
+        let ((), gate) = self.change(|writer, _| {
+            if policy.id != writer.policy.id {
+                return Err(Error::PolicyUpdate(format!(
+                    "the new policy's id {:?} is not the current {:?}",
+                    policy.id, writer.policy.id
+                )));
+            }
+            if policy.revision < writer.policy.revision {
+                return Err(Error::PolicyUpdate(format!(
+                    "revision {} is older than the current {}",
+                    policy.revision, writer.policy.revision
+                )));
+            }
+            writer.locale = negotiate(&writer.locale, &policy);
+            writer.policy = Arc::new(policy);
+            Ok(())
+        })?;
+        Ok(gate.snapshot.status.clone())
+    }
+
+    /// Sets the device locale decisions are recorded in (after negotiation); returns the chosen one.
+    pub fn set_locale(&self, locale: String) -> String {
+        let result = self.change(|writer, _| {
+            writer.locale = negotiate(&locale, &writer.policy);
+            Ok(())
+        });
+        match result {
+            Ok(((), gate)) => gate.snapshot.status.locale.clone(),
+            Err(_) => self.gate.load().snapshot.status.locale.clone(),
+        }
+    }
+
+    /// Whether `category` is granted now. Essential always is.
+    pub fn is_granted(&self, category: Category) -> bool {
+        let gate = self.gate.load();
+        let now = self.now();
+        category == Category::Essential
+            || (gate.snapshot.status.categories.get(&category) == Some(&true)
+                && gate.snapshot.status.expires_at_ms.is_some_and(|t| now < t))
+    }
+
+    /// Whether the SDK may start now. Answers from memory without locking; unknown ids and anything
+    /// uncertain answer false.
+    pub fn can_start(&self, sdk_id: String) -> bool {
+        self.check(sdk_id).allowed
+    }
+
+    /// The verdict for the SDK with its reason.
+    pub fn check(&self, sdk_id: String) -> Verdict {
+        self.gate.load().verdict(&sdk_id, self.now())
+    }
+
+    /// Every decision recorded in this store, oldest first.
+    pub fn history(&self) -> Result<Vec<ConsentRecord>, ConsentError> {
+        let decisions = self.lock_writer().store.history()?;
+        Ok(decisions.iter().map(ConsentRecord::from).collect())
+    }
+
+    /// The banner's texts and categories for a device locale, toggles set to what is granted now.
+    pub fn banner(&self, locale: String) -> Banner {
+        let gate = self.current();
+        let policy = self.policy();
+        let mut grants = Grants::NONE;
+        for category in Category::OPTIONAL {
+            grants.set(
+                category,
+                gate.snapshot.status.categories.get(&category) == Some(&true),
+            );
+        }
+        banner::banner(&policy, &locale, grants)
+    }
+
+    /// Reports the OS tracking authorization for this run (iOS: ATT's status at each launch; Android:
+    /// `NotApplicable`). Until reported it is `NotDetermined`, and SDKs that need it stay denied.
+    pub fn set_tracking_authorization(&self, status: TrackingAuthorization) {
+        // Cannot fail: the closure does no I/O.
+        let _ = self.change(|writer, _| {
+            writer.tracking = status;
+            Ok(())
+        });
+    }
+
+    /// Re-reads the store (another process may have written) and re-applies the rules at the
+    /// current time. Platform layers call it when the app comes to the foreground.
+    pub fn refresh(&self) -> Result<ConsentStatus, ConsentError> {
+        let ((), gate) = self.change(|writer, _| {
+            writer.latest = writer.store.latest_decision()?;
+            Ok(())
+        })?;
+        Ok(gate.snapshot.status.clone())
+    }
+
+    /// Adds a listener. It first receives the current snapshot, then every change. Cancel the
+    /// returned subscription to remove it.
+    pub fn add_listener(&self, listener: Arc<dyn ConsentListener>) -> Arc<Subscription> {
+        let subscription = self.dispatcher.add_listener(listener);
+        self.dispatcher.drain();
+        Arc::new(subscription)
+    }
+
+    /// Drives an SDK from consent: `start` once it is allowed (at once if it already is), `stop` when
+    /// it no longer is. Fails with `UnknownSdk` for an id the policy does not list.
+    pub fn register_sdk(
+        &self,
+        sdk_id: String,
+        lifecycle: Arc<dyn SdkLifecycle>,
+    ) -> Result<Arc<Subscription>, ConsentError> {
+        if !self.gate.load().snapshot.sdks.contains_key(&sdk_id) {
+            return Err(Error::UnknownSdk(sdk_id).into());
+        }
+        let subscription = self.dispatcher.register_sdk(sdk_id, lifecycle);
+        self.dispatcher.drain();
+        Ok(Arc::new(subscription))
+    }
+}

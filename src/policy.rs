@@ -1,0 +1,346 @@
+//! The app's consent policy: parsed from JSON with serde, then validated. Every refusal names the JSON
+//! path of the offending value.
+
+use std::collections::{BTreeMap, HashSet};
+
+use serde::Deserialize;
+
+use crate::category::Category;
+use crate::error::PolicyError;
+
+/// Policies larger than this are refused before parsing.
+pub const MAX_POLICY_BYTES: usize = 1024 * 1024;
+/// CNIL: consent is kept at most 13 months (395 days).
+pub const MAX_CONSENT_LIFETIME_DAYS: u32 = 395;
+pub const DEFAULT_CONSENT_LIFETIME_DAYS: u32 = 390;
+pub const DEFAULT_REFUSAL_REPROMPT_DAYS: u32 = 180;
+
+/// A validated consent policy.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    pub id: String,
+    pub revision: u32,
+    pub default_locale: String,
+    pub locales: Vec<String>,
+    #[serde(default = "default_lifetime")]
+    pub consent_lifetime_days: u32,
+    #[serde(default = "default_reprompt")]
+    pub refusal_reprompt_days: u32,
+    pub controller: Controller,
+    pub texts: BTreeMap<String, Texts>,
+    pub categories: Categories,
+    pub sdks: Vec<Sdk>,
+}
+
+fn default_lifetime() -> u32 {
+    DEFAULT_CONSENT_LIFETIME_DAYS
+}
+fn default_reprompt() -> u32 {
+    DEFAULT_REFUSAL_REPROMPT_DAYS
+}
+
+/// Who is responsible for the processing (GDPR controller).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Controller {
+    pub name: String,
+    pub contact: String,
+    pub policy_url: String,
+}
+
+/// The banner's texts in one locale.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Texts {
+    pub title: String,
+    pub body: String,
+    pub accept_all: String,
+    pub reject_all: String,
+    pub customize: String,
+    pub save: String,
+    pub close: String,
+}
+
+/// The four categories, exactly: a missing or extra one is an error.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Categories {
+    pub essential: CategoryText,
+    pub statistics: CategoryText,
+    pub personalization: CategoryText,
+    pub marketing: CategoryText,
+}
+
+impl Categories {
+    pub fn get(&self, category: Category) -> &CategoryText {
+        match category {
+            Category::Essential => &self.essential,
+            Category::Statistics => &self.statistics,
+            Category::Personalization => &self.personalization,
+            Category::Marketing => &self.marketing,
+        }
+    }
+}
+
+/// A category's title and description, per locale.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CategoryText {
+    pub title: BTreeMap<String, String>,
+    pub description: BTreeMap<String, String>,
+}
+
+/// A third-party (or first-party) SDK that sets trackers, gated by its category.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sdk {
+    pub id: String,
+    pub name: String,
+    pub category: Category,
+    pub provider: String,
+    pub privacy_url: String,
+    /// Needs iOS App Tracking Transparency authorization on top of its category.
+    #[serde(default)]
+    pub requires_tracking_authorization: bool,
+}
+
+impl Policy {
+    /// Parses and validates a policy document.
+    pub fn parse(json: &str) -> Result<Policy, PolicyError> {
+        if json.len() > MAX_POLICY_BYTES {
+            return Err(PolicyError::new(
+                "",
+                format!(
+                    "the policy is {} bytes, more than the {MAX_POLICY_BYTES} allowed",
+                    json.len()
+                ),
+            ));
+        }
+        let mut deserializer = serde_json::Deserializer::from_str(json);
+        let policy: Policy = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+            let path = e.path().to_string();
+            let path = if path == "." { String::new() } else { path };
+            PolicyError::new(path, e.into_inner().to_string())
+        })?;
+        deserializer
+            .end()
+            .map_err(|e| PolicyError::new("", e.to_string()))?;
+        policy.validate()?;
+        Ok(policy)
+    }
+
+    /// The SDK with this id, if the policy lists it.
+    pub fn sdk(&self, id: &str) -> Option<&Sdk> {
+        self.sdks.iter().find(|s| s.id == id)
+    }
+
+    /// The ids of every SDK listed, in policy order.
+    pub fn sdk_ids(&self) -> Vec<String> {
+        self.sdks.iter().map(|s| s.id.clone()).collect()
+    }
+
+    fn validate(&self) -> Result<(), PolicyError> {
+        check_id("id", &self.id)?;
+        if self.revision < 1 {
+            return Err(PolicyError::new("revision", "must be 1 or more"));
+        }
+        self.validate_locales()?;
+        if !(1..=MAX_CONSENT_LIFETIME_DAYS).contains(&self.consent_lifetime_days) {
+            return Err(PolicyError::new(
+                "consent_lifetime_days",
+                format!(
+                    "must be between 1 and {MAX_CONSENT_LIFETIME_DAYS} (13 months), got {}",
+                    self.consent_lifetime_days
+                ),
+            ));
+        }
+        if !(1..=self.consent_lifetime_days).contains(&self.refusal_reprompt_days) {
+            return Err(PolicyError::new(
+                "refusal_reprompt_days",
+                format!(
+                    "must be between 1 and consent_lifetime_days ({}), got {}",
+                    self.consent_lifetime_days, self.refusal_reprompt_days
+                ),
+            ));
+        }
+        check_text("controller.name", &self.controller.name)?;
+        check_text("controller.contact", &self.controller.contact)?;
+        check_https("controller.policy_url", &self.controller.policy_url)?;
+        self.validate_texts()?;
+        self.validate_sdks()
+    }
+
+    fn validate_locales(&self) -> Result<(), PolicyError> {
+        if self.locales.is_empty() {
+            return Err(PolicyError::new("locales", "must list at least one locale"));
+        }
+        let mut seen = HashSet::new();
+        for (i, locale) in self.locales.iter().enumerate() {
+            if !is_locale_tag(locale) {
+                return Err(PolicyError::new(
+                    format!("locales[{i}]"),
+                    format!("{locale:?} is not a language tag such as \"fr\" or \"en\""),
+                ));
+            }
+            if !seen.insert(locale.as_str()) {
+                return Err(PolicyError::new(
+                    format!("locales[{i}]"),
+                    format!("{locale:?} is listed twice"),
+                ));
+            }
+        }
+        if !self.locales.contains(&self.default_locale) {
+            return Err(PolicyError::new(
+                "default_locale",
+                format!("{:?} is not one of locales", self.default_locale),
+            ));
+        }
+        Ok(())
+    }
+
+    fn validate_texts(&self) -> Result<(), PolicyError> {
+        for key in self.texts.keys() {
+            if !self.locales.contains(key) {
+                return Err(PolicyError::new(
+                    format!("texts.{key}"),
+                    "locale not listed in locales",
+                ));
+            }
+        }
+        for locale in &self.locales {
+            let Some(t) = self.texts.get(locale) else {
+                return Err(PolicyError::new(
+                    format!("texts.{locale}"),
+                    "missing: every locale needs the banner texts",
+                ));
+            };
+            for (field, value) in [
+                ("title", &t.title),
+                ("body", &t.body),
+                ("accept_all", &t.accept_all),
+                ("reject_all", &t.reject_all),
+                ("customize", &t.customize),
+                ("save", &t.save),
+                ("close", &t.close),
+            ] {
+                check_text(&format!("texts.{locale}.{field}"), value)?;
+            }
+        }
+        for category in Category::ALL {
+            let text = self.categories.get(category);
+            for (field, map) in [("title", &text.title), ("description", &text.description)] {
+                let base = format!("categories.{category}.{field}");
+                check_localized(&base, map, &self.locales)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_sdks(&self) -> Result<(), PolicyError> {
+        let mut ids = HashSet::new();
+        for (i, sdk) in self.sdks.iter().enumerate() {
+            let at = |field: &str| format!("sdks[{i}].{field}");
+            check_id(&at("id"), &sdk.id)?;
+            if !ids.insert(sdk.id.as_str()) {
+                return Err(PolicyError::new(
+                    at("id"),
+                    format!("{:?} is listed twice: SDK ids must be unique", sdk.id),
+                ));
+            }
+            check_text(&at("name"), &sdk.name)?;
+            check_text(&at("provider"), &sdk.provider)?;
+            check_https(&at("privacy_url"), &sdk.privacy_url)?;
+            if sdk.category == Category::Essential && sdk.requires_tracking_authorization {
+                return Err(PolicyError::new(
+                    at("requires_tracking_authorization"),
+                    "an essential SDK cannot require tracking authorization: tracking is never essential",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `[a-z0-9_.-]{1,64}`: policy and SDK ids.
+pub fn is_valid_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-')
+        })
+}
+
+fn check_id(path: &str, id: &str) -> Result<(), PolicyError> {
+    if is_valid_id(id) {
+        Ok(())
+    } else {
+        Err(PolicyError::new(
+            path,
+            format!("{id:?} must be 1 to 64 characters of a-z, 0-9, '_', '.', '-'"),
+        ))
+    }
+}
+
+fn check_text(path: &str, value: &str) -> Result<(), PolicyError> {
+    if value.trim().is_empty() {
+        Err(PolicyError::new(path, "must not be empty"))
+    } else {
+        Ok(())
+    }
+}
+
+fn check_localized(
+    path: &str,
+    map: &BTreeMap<String, String>,
+    locales: &[String],
+) -> Result<(), PolicyError> {
+    for key in map.keys() {
+        if !locales.contains(key) {
+            return Err(PolicyError::new(
+                format!("{path}.{key}"),
+                "locale not listed in locales",
+            ));
+        }
+    }
+    for locale in locales {
+        match map.get(locale) {
+            None => {
+                return Err(PolicyError::new(
+                    format!("{path}.{locale}"),
+                    "missing: every locale needs this text",
+                ))
+            }
+            Some(text) => check_text(&format!("{path}.{locale}"), text)?,
+        }
+    }
+    Ok(())
+}
+
+fn check_https(path: &str, url: &str) -> Result<(), PolicyError> {
+    let host = url.strip_prefix("https://").map(|rest| {
+        rest.split(['/', '?', '#'])
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    });
+    match host {
+        Some(host)
+            if !host.is_empty() && !url.chars().any(|c| c.is_whitespace() || c.is_control()) =>
+        {
+            Ok(())
+        }
+        _ => Err(PolicyError::new(
+            path,
+            format!("{url:?} must be an https:// URL"),
+        )),
+    }
+}
+
+/// A language tag as policies write them: `fr`, `en`, `fr-CA`, `zh-Hant`.
+fn is_locale_tag(tag: &str) -> bool {
+    let mut parts = tag.split('-');
+    let primary = parts.next().unwrap_or_default();
+    (2..=3).contains(&primary.len())
+        && primary.bytes().all(|b| b.is_ascii_lowercase())
+        && parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+}

@@ -1,0 +1,124 @@
+//! The immutable consent snapshot: everything the gate and the app read, computed once per change.
+
+use std::collections::HashMap;
+
+use crate::category::Category;
+use crate::policy::Policy;
+use crate::record::{Decision, DecisionSource};
+use crate::rules::{self, PromptReason, TrackingAuthorization, Verdict, VerdictReason};
+
+/// Where consent stands, as the app shows it and decides whether to prompt.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ConsentStatus {
+    /// Whether the app should show the consent banner now.
+    pub needs_prompt: bool,
+    /// Why, when it should.
+    pub prompt_reason: Option<PromptReason>,
+    /// Each of the four categories and whether it is granted now (essential always is).
+    pub categories: HashMap<Category, bool>,
+    /// When the decision in force (or the expired one) was made, ms since the Unix epoch.
+    pub decided_at_ms: Option<i64>,
+    /// When that decision stops counting.
+    pub expires_at_ms: Option<i64>,
+    /// When a decision that refused something will be asked again.
+    pub reprompt_at_ms: Option<i64>,
+    /// How that decision was made.
+    pub last_source: Option<DecisionSource>,
+    /// The policy revision that decision was made under.
+    pub decided_policy_revision: Option<u32>,
+    /// The revision of the policy in use now.
+    pub policy_revision: u32,
+    /// The negotiated locale decisions are recorded in.
+    pub locale: String,
+    /// The tracking authorization reported for this run.
+    pub tracking_authorization: TrackingAuthorization,
+    /// True when the database was unreadable at open and was moved aside for a fresh one.
+    pub store_recovered: bool,
+}
+
+/// A consistent view of consent at one moment: the status and every SDK's verdict. Listeners receive
+/// one on every change; `sequence` increases with each, so stale ones can be dropped.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ConsentSnapshot {
+    /// Increases with every snapshot a manager publishes.
+    pub sequence: u64,
+    /// Where consent stands.
+    pub status: ConsentStatus,
+    /// The verdict for every SDK the policy lists, keyed by SDK id. A grant in here stops counting at
+    /// `status.expires_at_ms`.
+    pub sdks: HashMap<String, Verdict>,
+}
+
+/// What a snapshot is computed from.
+pub struct Inputs<'a> {
+    pub policy: &'a Policy,
+    pub latest: Option<&'a Decision>,
+    pub tracking: TrackingAuthorization,
+    pub locale: &'a str,
+    pub store_recovered: bool,
+}
+
+/// The gate: a snapshot plus what the hot path needs to answer from it alone.
+#[derive(Debug)]
+pub struct Gate {
+    pub snapshot: ConsentSnapshot,
+    /// When the passage of time alone changes this snapshot (expiry, reminder).
+    pub next_change_ms: Option<i64>,
+}
+
+impl Gate {
+    /// Applies the rules at `now_ms`.
+    pub fn compute(sequence: u64, inputs: &Inputs<'_>, now_ms: i64) -> Gate {
+        let evaluation = rules::evaluate(inputs.policy, inputs.latest, now_ms);
+        let decision = evaluation.decision();
+        let status = ConsentStatus {
+            needs_prompt: evaluation.prompt.is_some(),
+            prompt_reason: evaluation.prompt,
+            categories: evaluation.grants.to_map(),
+            decided_at_ms: decision.map(|d| d.decided_at_ms),
+            expires_at_ms: evaluation.expires_at_ms,
+            reprompt_at_ms: evaluation.reprompt_at_ms,
+            last_source: decision.map(|d| d.source),
+            decided_policy_revision: decision.map(|d| d.policy_revision),
+            policy_revision: inputs.policy.revision,
+            locale: inputs.locale.to_owned(),
+            tracking_authorization: inputs.tracking,
+            store_recovered: inputs.store_recovered,
+        };
+        let sdks = inputs
+            .policy
+            .sdks
+            .iter()
+            .map(|sdk| {
+                let verdict = rules::verdict(inputs.policy, &evaluation, &sdk.id, inputs.tracking);
+                (sdk.id.clone(), verdict)
+            })
+            .collect();
+        Gate {
+            snapshot: ConsentSnapshot {
+                sequence,
+                status,
+                sdks,
+            },
+            next_change_ms: evaluation.next_change_ms(now_ms),
+        }
+    }
+
+    /// The verdict for `sdk_id` at `now_ms`, from this snapshot alone.
+    pub fn verdict(&self, sdk_id: &str, now_ms: i64) -> Verdict {
+        match self.snapshot.sdks.get(sdk_id) {
+            Some(v) => rules::verdict_at(*v, self.snapshot.status.expires_at_ms, now_ms),
+            None => Verdict::deny(VerdictReason::UnknownSdk),
+        }
+    }
+
+    /// Whether time has moved past a point where this snapshot changes.
+    pub fn is_stale(&self, now_ms: i64) -> bool {
+        self.next_change_ms.is_some_and(|t| now_ms >= t)
+    }
+
+    /// Whether two snapshots say the same thing (ignoring their sequence numbers).
+    pub fn same_content(&self, other: &Gate) -> bool {
+        self.snapshot.status == other.snapshot.status && self.snapshot.sdks == other.snapshot.sdks
+    }
+}

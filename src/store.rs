@@ -1,0 +1,308 @@
+//! The consent store: one SQLite file, opened in WAL mode with one writer connection. Each decision is
+//! one transaction, synced to disk before the call returns. A file that is not a database, or is
+//! corrupt, is moved aside once and a fresh store opened. The store knows nothing of the rules.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{params, Connection, ErrorCode, OptionalExtension, Row, TransactionBehavior};
+
+use crate::category::Grants;
+use crate::error::{Error, Result};
+use crate::record::{Decision, DecisionSource};
+use crate::schema;
+
+/// How long a write waits for another connection (another process) to finish its own.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+const CLOCK_MARK_KEY: &str = "clock_mark_ms";
+const DECISION_COLUMNS: &str = "id, decided_at_ms, policy_id, policy_revision, source, locale, \
+     statistics, personalization, marketing, sdks_shown";
+
+/// An open consent database.
+pub struct Store {
+    conn: Connection,
+}
+
+/// What opening found.
+pub struct Opened {
+    pub store: Store,
+    /// The most recent decision, if any.
+    pub latest: Option<Decision>,
+    /// The latest time the SDK acted on (see [`Store::raise_clock_mark`]).
+    pub clock_mark_ms: i64,
+    /// Where the unreadable file was moved, when the store had to be recreated.
+    pub recovered_from: Option<PathBuf>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path`. A corrupt file or one that is not a
+    /// database is moved to `<path>.corrupt-<unix-seconds>` (with its `-wal` and `-shm`) and a fresh
+    /// database is created, once. `now_ms` names the moved file.
+    pub fn open(path: &Path, now_ms: i64) -> Result<Opened> {
+        match Self::open_once(path) {
+            Ok(opened) => Ok(opened),
+            Err(error) if is_corruption(&error) => {
+                let aside = move_aside(path, now_ms)?;
+                let mut opened = Self::open_once(path)?;
+                opened.recovered_from = Some(aside);
+                Ok(opened)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    fn open_once(path: &Path) -> Result<Opened> {
+        if path.is_dir() {
+            return Err(Error::Io {
+                path: path.to_path_buf(),
+                source: std::io::Error::other("is a directory, not a database file"),
+            });
+        }
+        let in_path = |e| Error::open(path, e);
+        let mut conn = Connection::open(path).map_err(in_path)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(in_path)?;
+        // Reading the journal mode is the first read of the file: a non-database fails here.
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            .map_err(in_path)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(Error::Io {
+                path: path.to_path_buf(),
+                source: std::io::Error::other(format!(
+                    "cannot enable WAL (journal mode is {mode})"
+                )),
+            });
+        }
+        // FULL: in WAL mode, NORMAL may lose the last commits on power loss; a confirmed choice must not.
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(in_path)?;
+        migrate(&mut conn, path)?;
+        let store = Store { conn };
+        let latest = store.latest_decision()?;
+        let clock_mark_ms = store.clock_mark()?;
+        Ok(Opened {
+            store,
+            latest,
+            clock_mark_ms,
+            recovered_from: None,
+        })
+    }
+
+    /// Appends a decision in one transaction, durable when this returns, and raises the clock mark to
+    /// its time. Returns it with its row id.
+    pub fn record(&mut self, mut decision: Decision) -> Result<Decision> {
+        let sdks_shown =
+            serde_json::to_string(&decision.sdks_shown).map_err(|e| Error::BadRecord {
+                id: 0,
+                reason: e.to_string(),
+            })?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "INSERT INTO decisions (decided_at_ms, policy_id, policy_revision, source, locale, \
+             statistics, personalization, marketing, sdks_shown) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                decision.decided_at_ms,
+                decision.policy_id,
+                decision.policy_revision,
+                decision.source.as_str(),
+                decision.locale,
+                decision.grants.statistics,
+                decision.grants.personalization,
+                decision.grants.marketing,
+                sdks_shown,
+            ],
+        )?;
+        decision.id = tx.last_insert_rowid();
+        raise_mark(&tx, decision.decided_at_ms)?;
+        tx.commit()?;
+        Ok(decision)
+    }
+
+    /// The most recent decision. One index lookup: opening does not grow with the history.
+    pub fn latest_decision(&self) -> Result<Option<Decision>> {
+        let sql = format!("SELECT {DECISION_COLUMNS} FROM decisions ORDER BY id DESC LIMIT 1");
+        let raw = self
+            .conn
+            .query_row(&sql, [], RawDecision::read)
+            .optional()?;
+        raw.map(RawDecision::into_decision).transpose()
+    }
+
+    /// Every decision, oldest first.
+    pub fn history(&self) -> Result<Vec<Decision>> {
+        let sql = format!("SELECT {DECISION_COLUMNS} FROM decisions ORDER BY id");
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map([], RawDecision::read)?;
+        rows.map(|raw| {
+            raw.map_err(Error::from)
+                .and_then(RawDecision::into_decision)
+        })
+        .collect()
+    }
+
+    /// The latest time the SDK has acted on, in milliseconds since the epoch (0 if never).
+    pub fn clock_mark(&self) -> Result<i64> {
+        let mark = self
+            .conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = ?1",
+                [CLOCK_MARK_KEY],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(mark.unwrap_or(0))
+    }
+
+    /// Raises the clock mark to `now_ms` (never lowers it).
+    pub fn raise_clock_mark(&mut self, now_ms: i64) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        raise_mark(&tx, now_ms)?;
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+fn raise_mark(conn: &Connection, now_ms: i64) -> Result<()> {
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) \
+         ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
+        params![CLOCK_MARK_KEY, now_ms],
+    )?;
+    Ok(())
+}
+
+/// Brings the schema to [`schema::VERSION`] in one transaction.
+fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(|e| Error::open(path, e))?;
+    let version: i64 = tx
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|e| Error::open(path, e))?;
+    match version {
+        0 => schema::create(&tx)?,
+        v if v > schema::VERSION => {
+            return Err(Error::SchemaTooNew {
+                path: path.to_path_buf(),
+                found: v,
+                supported: schema::VERSION,
+            })
+        }
+        v if v < 0 => return Err(Error::SchemaUnknown(v)),
+        v => {
+            for from in v..schema::VERSION {
+                schema::upgrade_from(&tx, from)?;
+            }
+        }
+    }
+    if version != schema::VERSION {
+        tx.pragma_update(None, "user_version", schema::VERSION)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// A decision row as stored, before it is checked.
+struct RawDecision {
+    id: i64,
+    decided_at_ms: i64,
+    policy_id: String,
+    policy_revision: i64,
+    source: String,
+    locale: String,
+    statistics: bool,
+    personalization: bool,
+    marketing: bool,
+    sdks_shown: String,
+}
+
+impl RawDecision {
+    fn read(row: &Row<'_>) -> rusqlite::Result<RawDecision> {
+        Ok(RawDecision {
+            id: row.get(0)?,
+            decided_at_ms: row.get(1)?,
+            policy_id: row.get(2)?,
+            policy_revision: row.get(3)?,
+            source: row.get(4)?,
+            locale: row.get(5)?,
+            statistics: row.get(6)?,
+            personalization: row.get(7)?,
+            marketing: row.get(8)?,
+            sdks_shown: row.get(9)?,
+        })
+    }
+
+    fn into_decision(self) -> Result<Decision> {
+        let bad = |reason: String| Error::BadRecord {
+            id: self.id,
+            reason,
+        };
+        let source = DecisionSource::parse(&self.source)
+            .ok_or_else(|| bad(format!("unknown source {:?}", self.source)))?;
+        let policy_revision = u32::try_from(self.policy_revision).map_err(|_| {
+            bad(format!(
+                "policy revision {} out of range",
+                self.policy_revision
+            ))
+        })?;
+        let sdks_shown: Vec<String> = serde_json::from_str(&self.sdks_shown)
+            .map_err(|e| bad(format!("sdks_shown is not a JSON list of ids: {e}")))?;
+        Ok(Decision {
+            id: self.id,
+            decided_at_ms: self.decided_at_ms,
+            policy_id: self.policy_id,
+            policy_revision,
+            source,
+            locale: self.locale,
+            grants: Grants {
+                statistics: self.statistics,
+                personalization: self.personalization,
+                marketing: self.marketing,
+            },
+            sdks_shown,
+        })
+    }
+}
+
+/// Errors that mean the file is not a usable database: recovered by moving it aside.
+fn is_corruption(error: &Error) -> bool {
+    let sqlite = match error {
+        Error::Open { source, .. } | Error::Sql(source) => source,
+        Error::BadRecord { .. } => return true,
+        _ => return false,
+    };
+    matches!(
+        sqlite.sqlite_error_code(),
+        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt)
+    )
+}
+
+/// Renames the database (and its `-wal`, `-shm`) to `<path>.corrupt-<unix-seconds>[.<n>]`.
+fn move_aside(path: &Path, now_ms: i64) -> Result<PathBuf> {
+    let io = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let base = format!("{}.corrupt-{}", path.display(), now_ms.div_euclid(1000));
+    let aside = (0..1000)
+        .map(|n| match n {
+            0 => PathBuf::from(&base),
+            n => PathBuf::from(format!("{base}.{n}")),
+        })
+        .find(|p| !p.exists())
+        .ok_or_else(|| io(std::io::Error::other("too many moved-aside copies")))?;
+    std::fs::rename(path, &aside).map_err(io)?;
+    for suffix in ["-wal", "-shm"] {
+        let side = PathBuf::from(format!("{}{suffix}", path.display()));
+        if side.exists() {
+            let to = PathBuf::from(format!("{}{suffix}", aside.display()));
+            std::fs::rename(&side, to).map_err(io)?;
+        }
+    }
+    Ok(aside)
+}
