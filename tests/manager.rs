@@ -43,10 +43,25 @@ fn before_any_decision_only_essential_runs() {
         ])
     );
     assert_eq!(status.decided_at_ms, None);
-    assert_eq!(status.tracking_authorization, TrackingAuthorization::NotDetermined);
-    assert_eq!(verdict(&m, "kmer_session"), Verdict { allowed: true, reason: VerdictReason::Essential });
+    assert_eq!(
+        status.tracking_authorization,
+        TrackingAuthorization::NotDetermined
+    );
+    assert_eq!(
+        verdict(&m, "kmer_session"),
+        Verdict {
+            allowed: true,
+            reason: VerdictReason::Essential
+        }
+    );
     for sdk in OPTIONAL_SDKS {
-        assert_eq!(verdict(&m, sdk), Verdict { allowed: false, reason: VerdictReason::NoDecision });
+        assert_eq!(
+            verdict(&m, sdk),
+            Verdict {
+                allowed: false,
+                reason: VerdictReason::NoDecision
+            }
+        );
         assert!(!m.can_start(sdk.into()));
     }
     assert!(m.is_granted(Category::Essential));
@@ -59,7 +74,13 @@ fn unknown_sdk_ids_fail_closed() {
     let m = f.open();
     m.accept_all().unwrap();
     m.set_tracking_authorization(TrackingAuthorization::Authorized);
-    for id in ["", "unknown", "FIREBASE_ANALYTICS", "firebase_analytics ", "'; DROP TABLE decisions; --"] {
+    for id in [
+        "",
+        "unknown",
+        "FIREBASE_ANALYTICS",
+        "firebase_analytics ",
+        "'; DROP TABLE decisions; --",
+    ] {
         assert_eq!(reason(&m, id), VerdictReason::UnknownSdk, "{id:?}");
         assert!(!m.can_start(id.into()));
     }
@@ -75,16 +96,26 @@ fn accept_all_grants_everything_but_tracking_waits_for_att() {
     assert!(status.categories.values().all(|g| *g));
     assert_eq!(status.expires_at_ms, Some(T0 + 390 * DAY_MS));
     assert_eq!(status.reprompt_at_ms, None);
-    for sdk in ["firebase_analytics", "kmer_recommendations", "google_mobile_ads"] {
+    for sdk in [
+        "firebase_analytics",
+        "kmer_recommendations",
+        "google_mobile_ads",
+    ] {
         assert_eq!(reason(&m, sdk), VerdictReason::Granted);
     }
-    assert_eq!(reason(&m, "meta_audience_network"), VerdictReason::TrackingNotAuthorized);
+    assert_eq!(
+        reason(&m, "meta_audience_network"),
+        VerdictReason::TrackingNotAuthorized
+    );
 
     m.set_tracking_authorization(TrackingAuthorization::Denied);
     assert!(!m.can_start("meta_audience_network".into()));
     m.set_tracking_authorization(TrackingAuthorization::Authorized);
     assert!(m.can_start("meta_audience_network".into()));
-    assert_eq!(m.status().tracking_authorization, TrackingAuthorization::Authorized);
+    assert_eq!(
+        m.status().tracking_authorization,
+        TrackingAuthorization::Authorized
+    );
     m.set_tracking_authorization(TrackingAuthorization::NotApplicable);
     assert!(m.can_start("meta_audience_network".into()));
 }
@@ -92,7 +123,10 @@ fn accept_all_grants_everything_but_tracking_waits_for_att() {
 #[test]
 fn every_refusing_action_refuses_and_records_its_source() {
     for (action, source) in [
-        (ConsentManager::reject_all as fn(&ConsentManager) -> _, DecisionSource::RejectAll),
+        (
+            ConsentManager::reject_all as fn(&ConsentManager) -> _,
+            DecisionSource::RejectAll,
+        ),
         (ConsentManager::dismiss, DecisionSource::Dismiss),
         (ConsentManager::withdraw, DecisionSource::Withdraw),
     ] {
@@ -127,7 +161,11 @@ fn save_records_a_custom_choice() {
         ]))
         .unwrap();
     assert_eq!(status.categories[&Category::Statistics], true);
-    assert_eq!(status.categories[&Category::Personalization], false, "left out = refused");
+    assert_eq!(
+        status.categories[&Category::Personalization],
+        false,
+        "left out = refused"
+    );
     assert_eq!(status.categories[&Category::Marketing], false);
     assert_eq!(status.last_source, Some(DecisionSource::Save));
     assert!(m.can_start("firebase_analytics".into()));
@@ -140,7 +178,10 @@ fn save_records_a_custom_choice() {
 fn refusing_essential_is_an_error_and_records_nothing() {
     let f = Fixture::new();
     let m = f.open();
-    let result = m.save(HashMap::from([(Category::Essential, false), (Category::Statistics, true)]));
+    let result = m.save(HashMap::from([
+        (Category::Essential, false),
+        (Category::Statistics, true),
+    ]));
     assert_eq!(result, Err(ConsentError::EssentialCannotBeRefused));
     assert!(m.history().unwrap().is_empty());
     assert_eq!(m.status().prompt_reason, Some(PromptReason::NoDecision));
@@ -157,7 +198,9 @@ fn a_decision_records_what_the_user_saw() {
     assert_eq!(record.locale, "fr", "opened with fr-CM");
     assert_eq!(record.decided_at_ms, T0);
     assert_eq!(record.sdks_shown.len(), 5);
-    assert!(record.sdks_shown.contains(&"meta_audience_network".to_owned()));
+    assert!(record
+        .sdks_shown
+        .contains(&"meta_audience_network".to_owned()));
     assert_eq!(record.categories[&Category::Marketing], true);
 
     assert_eq!(m.set_locale("en-US".into()), "en");
@@ -174,7 +217,13 @@ fn expiry_denies_at_once_and_asks_again() {
     assert!(m.can_start("firebase_analytics".into()));
     f.clock.advance_days(1);
     // The gate answers from the snapshot it already has: no refresh needed to deny.
-    assert_eq!(verdict(&m, "firebase_analytics"), Verdict { allowed: false, reason: VerdictReason::Expired });
+    assert_eq!(
+        verdict(&m, "firebase_analytics"),
+        Verdict {
+            allowed: false,
+            reason: VerdictReason::Expired
+        }
+    );
     assert!(!m.is_granted(Category::Statistics));
     assert!(m.can_start("kmer_session".into()));
     let status = m.status();
@@ -182,7 +231,10 @@ fn expiry_denies_at_once_and_asks_again() {
     assert_eq!(status.prompt_reason, Some(PromptReason::Expired));
     assert_eq!(status.categories[&Category::Statistics], false);
     // After status() recomputed, the snapshot itself says expired.
-    assert_eq!(m.snapshot().sdks["firebase_analytics"].reason, VerdictReason::Expired);
+    assert_eq!(
+        m.snapshot().sdks["firebase_analytics"].reason,
+        VerdictReason::Expired
+    );
 }
 
 #[test]
@@ -250,7 +302,10 @@ fn a_new_policy_revision_asks_again_and_gates_new_sdks() {
     assert_eq!(status.prompt_reason, Some(PromptReason::PolicyChanged));
     assert_eq!(status.policy_revision, 2);
     assert_eq!(status.decided_policy_revision, Some(1));
-    assert!(m.can_start("firebase_analytics".into()), "still covered by what the user saw");
+    assert!(
+        m.can_start("firebase_analytics".into()),
+        "still covered by what the user saw"
+    );
     assert_eq!(reason(&m, "new_analytics"), VerdictReason::NotShownToUser);
 
     // The app restarts with the new policy: same answers.
@@ -273,12 +328,18 @@ fn a_policy_update_must_be_the_same_policy_and_not_older() {
     let before = m.snapshot();
 
     let older = policy_with(|p| p["revision"] = json!(2));
-    assert!(matches!(m.update_policy(older), Err(ConsentError::PolicyUpdateRefused { .. })));
+    assert!(matches!(
+        m.update_policy(older),
+        Err(ConsentError::PolicyUpdateRefused { .. })
+    ));
     let other = policy_with(|p| {
         p["id"] = json!("another_app");
         p["revision"] = json!(4);
     });
-    assert!(matches!(m.update_policy(other), Err(ConsentError::PolicyUpdateRefused { .. })));
+    assert!(matches!(
+        m.update_policy(other),
+        Err(ConsentError::PolicyUpdateRefused { .. })
+    ));
     let invalid = policy_with(|p| p["sdks"][0]["category"] = json!("nope"));
     match m.update_policy(invalid) {
         Err(ConsentError::InvalidPolicy { path, .. }) => assert_eq!(path, "sdks[0].category"),
@@ -329,14 +390,20 @@ fn the_banner_lists_categories_sdks_and_current_choices() {
         Category::ALL.to_vec()
     );
     assert!(fr.categories[0].always_on && fr.categories[0].granted);
-    assert!(fr.categories[1..].iter().all(|c| !c.always_on && !c.granted), "off until granted");
+    assert!(
+        fr.categories[1..]
+            .iter()
+            .all(|c| !c.always_on && !c.granted),
+        "off until granted"
+    );
     let marketing = &fr.categories[3];
     assert_eq!(marketing.title, "Marketing");
     let ids: Vec<_> = marketing.sdks.iter().map(|s| s.id.as_str()).collect();
     assert_eq!(ids, ["google_mobile_ads", "meta_audience_network"]);
     assert!(marketing.sdks[1].requires_tracking_authorization);
 
-    m.save(HashMap::from([(Category::Personalization, true)])).unwrap();
+    m.save(HashMap::from([(Category::Personalization, true)]))
+        .unwrap();
     let fr = m.banner("fr".into());
     assert!(fr.categories[2].granted);
     assert!(!fr.categories[1].granted);
@@ -348,7 +415,10 @@ fn refresh_sees_another_process_decision() {
     let a = f.open();
     let b = f.open();
     a.accept_all().unwrap();
-    assert!(!b.can_start("firebase_analytics".into()), "b has not looked yet");
+    assert!(
+        !b.can_start("firebase_analytics".into()),
+        "b has not looked yet"
+    );
     let status = b.refresh().unwrap();
     assert_eq!(status.last_source, Some(DecisionSource::AcceptAll));
     assert!(b.can_start("firebase_analytics".into()));

@@ -35,7 +35,12 @@ fn the_sample_policy_is_valid() {
     ] {
         assert!(policy.sdk(id).is_some(), "{id} is listed");
     }
-    assert!(policy.sdk("meta_audience_network").unwrap().requires_tracking_authorization);
+    assert!(
+        policy
+            .sdk("meta_audience_network")
+            .unwrap()
+            .requires_tracking_authorization
+    );
 }
 
 #[test]
@@ -51,7 +56,11 @@ fn malformed_json_gives_line_and_column() {
 
 #[test]
 fn unknown_fields_are_errors_at_every_level() {
-    assert_refused(|p| p["colour"] = json!("red"), "colour", "unknown field `colour`");
+    assert_refused(
+        |p| p["colour"] = json!("red"),
+        "colour",
+        "unknown field `colour`",
+    );
     assert_refused(
         |p| p["controller"]["phone"] = json!("+237"),
         "controller.phone",
@@ -96,9 +105,20 @@ fn an_sdk_category_is_one_of_the_four() {
 
 #[test]
 fn ids_match_the_pattern() {
-    for bad in ["", "KmerOccase", "kmer occase", "kmer/occase", &"a".repeat(65), "é"] {
+    for bad in [
+        "",
+        "KmerOccase",
+        "kmer occase",
+        "kmer/occase",
+        &"a".repeat(65),
+        "é",
+    ] {
         assert_refused(|p| p["id"] = json!(bad), "id", "a-z, 0-9");
-        assert_refused(|p| p["sdks"][1]["id"] = json!(bad), "sdks[1].id", "a-z, 0-9");
+        assert_refused(
+            |p| p["sdks"][1]["id"] = json!(bad),
+            "sdks[1].id",
+            "a-z, 0-9",
+        );
     }
     let ok = policy_with(|p| p["id"] = json!("a.b-c_9"));
     Policy::parse(&ok).expect("a valid id");
@@ -124,10 +144,22 @@ fn revision_is_at_least_one() {
 
 #[test]
 fn the_default_locale_is_listed() {
-    assert_refused(|p| p["default_locale"] = json!("de"), "default_locale", "not one of locales");
+    assert_refused(
+        |p| p["default_locale"] = json!("de"),
+        "default_locale",
+        "not one of locales",
+    );
     assert_refused(|p| p["locales"] = json!([]), "locales", "at least one");
-    assert_refused(|p| p["locales"] = json!(["fr", "en", "fr"]), "locales[2]", "twice");
-    assert_refused(|p| p["locales"] = json!(["fr", "EN"]), "locales[1]", "language tag");
+    assert_refused(
+        |p| p["locales"] = json!(["fr", "en", "fr"]),
+        "locales[2]",
+        "twice",
+    );
+    assert_refused(
+        |p| p["locales"] = json!(["fr", "EN"]),
+        "locales[1]",
+        "language tag",
+    );
 }
 
 #[test]
@@ -141,12 +173,19 @@ fn every_locale_has_every_text() {
     );
     assert_refused(
         |p| {
-            p["texts"]["en"].as_object_mut().unwrap().remove("reject_all");
+            p["texts"]["en"]
+                .as_object_mut()
+                .unwrap()
+                .remove("reject_all");
         },
         "texts.en",
         "missing field `reject_all`",
     );
-    assert_refused(|p| p["texts"]["fr"]["close"] = json!("  "), "texts.fr.close", "empty");
+    assert_refused(
+        |p| p["texts"]["fr"]["close"] = json!("  "),
+        "texts.fr.close",
+        "empty",
+    );
     assert_refused(
         |p| p["texts"]["de"] = p["texts"]["en"].clone(),
         "texts.de",
@@ -173,7 +212,11 @@ fn every_locale_has_every_text() {
         "not listed in locales",
     );
     // Adding a locale means adding all of its texts.
-    assert_refused(|p| p["locales"] = json!(["fr", "en", "es"]), "texts.es", "missing");
+    assert_refused(
+        |p| p["locales"] = json!(["fr", "en", "es"]),
+        "texts.es",
+        "missing",
+    );
 }
 
 #[test]
@@ -214,9 +257,23 @@ fn lifetime_and_reminder_have_cnil_defaults() {
 
 #[test]
 fn urls_are_https() {
-    for bad in ["http://kmeroccase.com/cookies", "kmeroccase.com", "https://", "https://a b", "ftp://x"] {
-        assert_refused(|p| p["controller"]["policy_url"] = json!(bad), "controller.policy_url", "https://");
-        assert_refused(|p| p["sdks"][4]["privacy_url"] = json!(bad), "sdks[4].privacy_url", "https://");
+    for bad in [
+        "http://kmeroccase.com/cookies",
+        "kmeroccase.com",
+        "https://",
+        "https://a b",
+        "ftp://x",
+    ] {
+        assert_refused(
+            |p| p["controller"]["policy_url"] = json!(bad),
+            "controller.policy_url",
+            "https://",
+        );
+        assert_refused(
+            |p| p["sdks"][4]["privacy_url"] = json!(bad),
+            "sdks[4].privacy_url",
+            "https://",
+        );
     }
 }
 
@@ -231,9 +288,21 @@ fn an_essential_sdk_cannot_require_tracking() {
 
 #[test]
 fn names_and_controller_are_not_empty() {
-    assert_refused(|p| p["sdks"][1]["name"] = json!(""), "sdks[1].name", "empty");
-    assert_refused(|p| p["sdks"][1]["provider"] = json!(" "), "sdks[1].provider", "empty");
-    assert_refused(|p| p["controller"]["contact"] = json!(""), "controller.contact", "empty");
+    assert_refused(
+        |p| p["sdks"][1]["name"] = json!(""),
+        "sdks[1].name",
+        "empty",
+    );
+    assert_refused(
+        |p| p["sdks"][1]["provider"] = json!(" "),
+        "sdks[1].provider",
+        "empty",
+    );
+    assert_refused(
+        |p| p["controller"]["contact"] = json!(""),
+        "controller.contact",
+        "empty",
+    );
 }
 
 #[test]
@@ -243,7 +312,11 @@ fn a_policy_over_one_mebibyte_is_refused_before_parsing() {
     let error = refused(&big);
     assert!(error.message.contains("bytes"), "{error}");
     // A valid policy padded with whitespace past the limit is refused too.
-    let padded = format!("{}{}", sample_policy_json(), " ".repeat(kmer_consent::MAX_POLICY_BYTES));
+    let padded = format!(
+        "{}{}",
+        sample_policy_json(),
+        " ".repeat(kmer_consent::MAX_POLICY_BYTES)
+    );
     assert!(refused(&padded).message.contains("bytes"));
 }
 

@@ -23,7 +23,9 @@ fn schema_of(path: &Path) -> BTreeMap<String, String> {
         .unwrap()
         .map(Result::unwrap);
     let mut schema: BTreeMap<String, String> = rows.collect();
-    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
     schema.insert("user_version".into(), version.to_string());
     schema
 }
@@ -67,7 +69,9 @@ fn a_decision_is_committed_when_the_call_returns() {
         })
         .unwrap();
     assert_eq!((source.as_str(), marketing), ("accept_all", true));
-    let mode: String = other.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    let mode: String = other
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(mode, "wal");
 }
 
@@ -88,7 +92,8 @@ fn a_version_1_database_opens_and_matches_a_fresh_one() {
     let old = f.dir.path().join("v1.db");
     {
         let conn = Connection::open(&old).unwrap();
-        conn.execute_batch(include_str!("fixtures/schema-v1.sql")).unwrap();
+        conn.execute_batch(include_str!("fixtures/schema-v1.sql"))
+            .unwrap();
         conn.execute(
             "INSERT INTO decisions (decided_at_ms, policy_id, policy_revision, source, locale, \
              statistics, personalization, marketing, sdks_shown) \
@@ -205,7 +210,10 @@ fn a_path_that_cannot_be_opened_is_a_storage_error_naming_it() {
         "fr",
         f.options(),
     ));
-    assert!(message.contains(&missing_dir.display().to_string()), "{message}");
+    assert!(
+        message.contains(&missing_dir.display().to_string()),
+        "{message}"
+    );
 
     let a_dir = f.dir.path().join("a-directory");
     std::fs::create_dir(&a_dir).unwrap();
@@ -242,10 +250,20 @@ fn a_write_that_fails_changes_nothing() {
     blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
     let started = std::time::Instant::now();
     let result = m.reject_all();
-    assert!(matches!(result, Err(ConsentError::Storage { .. })), "{result:?}");
-    assert!(started.elapsed() >= Duration::from_secs(4), "it waited for the lock first");
+    assert!(
+        matches!(result, Err(ConsentError::Storage { .. })),
+        "{result:?}"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_secs(4),
+        "it waited for the lock first"
+    );
 
-    assert_eq!(m.snapshot(), before, "memory does not claim the unsaved refusal");
+    assert_eq!(
+        m.snapshot(),
+        before,
+        "memory does not claim the unsaved refusal"
+    );
     assert!(m.can_start("google_mobile_ads".into()));
     blocker.execute_batch("ROLLBACK").unwrap();
 
