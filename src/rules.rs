@@ -21,6 +21,18 @@ pub enum PromptReason {
     PolicyChanged,
 }
 
+impl PromptReason {
+    /// The id used in logs, JSON and the CLI.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PromptReason::NoDecision => "no_decision",
+            PromptReason::Expired => "expired",
+            PromptReason::RefusalReminder => "refusal_reminder",
+            PromptReason::PolicyChanged => "policy_changed",
+        }
+    }
+}
+
 /// Why an SDK may or may not start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
 pub enum VerdictReason {
@@ -40,6 +52,22 @@ pub enum VerdictReason {
     TrackingNotAuthorized,
     /// Denied: the policy does not list this SDK id.
     UnknownSdk,
+}
+
+impl VerdictReason {
+    /// The id used in logs, JSON and the CLI.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerdictReason::Essential => "essential",
+            VerdictReason::Granted => "granted",
+            VerdictReason::NoDecision => "no_decision",
+            VerdictReason::Refused => "refused",
+            VerdictReason::Expired => "expired",
+            VerdictReason::NotShownToUser => "not_shown_to_user",
+            VerdictReason::TrackingNotAuthorized => "tracking_not_authorized",
+            VerdictReason::UnknownSdk => "unknown_sdk",
+        }
+    }
 }
 
 /// The gate's answer for one SDK.

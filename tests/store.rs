@@ -48,8 +48,8 @@ fn a_decision_survives_closing_and_reopening() {
     let m = f.open();
     let status = m.status();
     assert!(!status.needs_prompt);
-    assert_eq!(status.categories[&Category::Statistics], true);
-    assert_eq!(status.categories[&Category::Marketing], false);
+    assert!(status.categories[&Category::Statistics]);
+    assert!(!status.categories[&Category::Marketing]);
     assert_eq!(status.last_source, Some(DecisionSource::Save));
     assert_eq!(status.decided_at_ms, Some(T0));
     assert!(m.can_start("firebase_analytics".into()));

@@ -1,1 +1,269 @@
-fn main() {}
+//! `kmer-consent`: the consent SDK from a terminal. Runs the bundled demo, checks policies, and lets
+//! QA drive and inspect a consent store, at any date (`--now`).
+
+/// `println!` that ignores a closed stdout (`kmer-consent … | head`) instead of panicking.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+mod demo;
+mod output;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{CommandFactory, Parser, Subcommand};
+use kmer_consent::{
+    Category, ConsentError, ConsentManager, ManualClock, OpenOptions, Policy, SystemClock,
+    TrackingAuthorization,
+};
+
+/// The KmerOccase policy, bundled for `demo`.
+pub const BUNDLED_POLICY: &str = include_str!("../../policies/kmeroccase.json");
+
+#[derive(Parser)]
+#[command(
+    name = "kmer-consent",
+    version,
+    about = "Drive and inspect a KmerConsent store: the SDK's rules, from a terminal.",
+    after_help = "Exit codes: 0 success (check: allowed), 1 invalid input or storage error, \
+                  2 usage error, 3 check denied."
+)]
+struct Cli {
+    /// The consent database file (created if missing).
+    #[arg(long, global = true, value_name = "PATH")]
+    db: Option<PathBuf>,
+    /// The policy JSON file.
+    #[arg(long, global = true, value_name = "FILE")]
+    policy: Option<PathBuf>,
+    /// Pretend it is this time (RFC 3339, e.g. 2027-12-31T10:00:00Z).
+    #[arg(long, global = true, value_name = "RFC3339", value_parser = output::parse_time)]
+    now: Option<i64>,
+    /// The tracking authorization for this run, as iOS ATT would report it.
+    #[arg(long, global = true, value_name = "STATUS", default_value = "not_applicable",
+          value_parser = parse_att)]
+    att: TrackingAuthorization,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Walk the bundled KmerOccase policy end to end in a temporary store (or --db).
+    Demo {
+        /// The banner's language.
+        #[arg(long, default_value = "fr", value_parser = ["fr", "en"])]
+        lang: String,
+    },
+    /// Validate policies.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+    /// Where consent stands: prompt needed and why, each category, dates.
+    Status {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Record "Accept all".
+    AcceptAll,
+    /// Record "Reject all".
+    RejectAll,
+    /// Record a withdrawal of consent.
+    Withdraw,
+    /// Record the banner being closed ("continue without accepting": a refusal).
+    Dismiss,
+    /// Record a custom choice, e.g. `set statistics=on marketing=off`; unnamed categories keep their
+    /// current state.
+    Set {
+        #[arg(required = true, value_name = "CATEGORY=on|off")]
+        choices: Vec<String>,
+    },
+    /// May this SDK start? Exit 0 if allowed, 3 if not; the reason on stdout.
+    Check {
+        #[arg(value_name = "SDK_ID")]
+        sdk_id: String,
+    },
+    /// Every recorded decision, oldest first.
+    History {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The banner's texts and categories in a language.
+    Banner {
+        /// A device language tag (fr-CM, en_US, …); default: the policy's default.
+        #[arg(long, value_name = "TAG")]
+        lang: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Validate a policy file: exit 0 if valid, 1 with the offending field if not.
+    Check { file: PathBuf },
+}
+
+fn parse_att(s: &str) -> Result<TrackingAuthorization, String> {
+    TrackingAuthorization::parse(s).ok_or_else(|| {
+        "expected not_determined, restricted, denied, authorized or not_applicable".to_owned()
+    })
+}
+
+/// A failure the CLI reports: invalid input or storage (exit 1), or a denied check (exit 3).
+pub enum Failure {
+    Invalid(String),
+    Denied,
+}
+
+impl From<ConsentError> for Failure {
+    fn from(e: ConsentError) -> Self {
+        Failure::Invalid(e.to_string())
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Invalid(message)) => {
+            eprintln!("kmer-consent: {message}");
+            ExitCode::from(1)
+        }
+        Err(Failure::Denied) => ExitCode::from(3),
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    match &cli.command {
+        Command::Demo { lang } => demo::run(cli.db.as_deref(), lang, cli.att),
+        Command::Policy {
+            command: PolicyCommand::Check { file },
+        } => check_policy(file),
+        command => {
+            let read_only = matches!(
+                command,
+                Command::Status { .. }
+                    | Command::Check { .. }
+                    | Command::History { .. }
+                    | Command::Banner { .. }
+            );
+            let manager = open_store(&cli, read_only)?;
+            on_store(&manager, command)
+        }
+    }
+}
+
+fn check_policy(file: &Path) -> Result<(), Failure> {
+    let json = read_policy(file)?;
+    let policy =
+        Policy::parse(&json).map_err(|e| Failure::Invalid(format!("{}: {e}", file.display())))?;
+    say!(
+        "{}: valid: policy {:?} revision {}, locales {}, {} SDKs",
+        file.display(),
+        policy.id,
+        policy.revision,
+        policy.locales.join(", "),
+        policy.sdks.len()
+    );
+    Ok(())
+}
+
+fn read_policy(file: &Path) -> Result<String, Failure> {
+    std::fs::read_to_string(file)
+        .map_err(|e| Failure::Invalid(format!("cannot read {}: {e}", file.display())))
+}
+
+/// Opens the store named by `--db` with `--policy`, at `--now`, with `--att`.
+fn open_store(cli: &Cli, read_only: bool) -> Result<Arc<ConsentManager>, Failure> {
+    let (Some(db), Some(policy)) = (&cli.db, &cli.policy) else {
+        Cli::command()
+            .error(
+                clap::error::ErrorKind::MissingRequiredArgument,
+                "this command needs --db PATH and --policy FILE",
+            )
+            .exit();
+    };
+    let json = read_policy(policy)?;
+    let options = match cli.now {
+        // A look at another date from a read-only command must leave no trace in the store.
+        Some(now) => OpenOptions {
+            clock: Arc::new(ManualClock::new(now)),
+            persist_clock_mark: !read_only,
+        },
+        None => OpenOptions {
+            clock: Arc::new(SystemClock),
+            persist_clock_mark: true,
+        },
+    };
+    // No device locale here: "" negotiates to the policy's default.
+    let manager = ConsentManager::open_with(db, &json, "", options)
+        .map_err(|e| Failure::from(ConsentError::from(e)))?;
+    manager.set_tracking_authorization(cli.att);
+    if manager.status().store_recovered {
+        eprintln!(
+            "kmer-consent: warning: {} was unreadable; it was moved aside and a fresh store created",
+            db.display()
+        );
+    }
+    Ok(manager)
+}
+
+fn on_store(m: &ConsentManager, command: &Command) -> Result<(), Failure> {
+    match command {
+        Command::Status { json } => output::status(&m.snapshot(), *json),
+        Command::AcceptAll => output::recorded(&m.accept_all()?),
+        Command::RejectAll => output::recorded(&m.reject_all()?),
+        Command::Withdraw => output::recorded(&m.withdraw()?),
+        Command::Dismiss => output::recorded(&m.dismiss()?),
+        Command::Set { choices } => {
+            let mut categories: HashMap<Category, bool> = m.status().categories;
+            for choice in choices {
+                let (category, granted) = parse_choice(choice)?;
+                categories.insert(category, granted);
+            }
+            output::recorded(&m.save(categories)?)
+        }
+        Command::Check { sdk_id } => {
+            let verdict = m.check(sdk_id.clone());
+            let word = if verdict.allowed { "allowed" } else { "denied" };
+            say!("{word}: {}", verdict.reason.as_str());
+            if !verdict.allowed {
+                return Err(Failure::Denied);
+            }
+        }
+        Command::History { json } => output::history(&m.history()?, *json),
+        Command::Banner { lang } => {
+            let policy = m.policy();
+            let lang = lang
+                .clone()
+                .unwrap_or_else(|| policy.default_locale.clone());
+            output::banner(&m.banner(lang));
+        }
+        Command::Demo { .. } | Command::Policy { .. } => {}
+    }
+    Ok(())
+}
+
+/// `statistics=on` → (Statistics, true).
+fn parse_choice(choice: &str) -> Result<(Category, bool), Failure> {
+    let invalid = |why: &str| Failure::Invalid(format!("{choice:?}: {why}"));
+    let (name, value) = choice
+        .split_once('=')
+        .ok_or_else(|| invalid("expected CATEGORY=on or CATEGORY=off"))?;
+    let category = Category::parse(name).ok_or_else(|| {
+        invalid("unknown category: expected essential, statistics, personalization or marketing")
+    })?;
+    let granted = match value {
+        "on" => true,
+        "off" => false,
+        _ => return Err(invalid("the value must be on or off")),
+    };
+    Ok((category, granted))
+}

@@ -1,0 +1,355 @@
+//! The `kmer-consent` binary, run as a process: every command and its exit code.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+struct Cli {
+    dir: tempfile::TempDir,
+}
+
+fn policy_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies/kmeroccase.json")
+}
+
+impl Cli {
+    fn new() -> Cli {
+        Cli {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn db(&self) -> PathBuf {
+        self.dir.path().join("consent.db")
+    }
+
+    /// `kmer-consent ARGS` with no store options.
+    fn bare(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_kmer-consent"))
+            .args(args)
+            .output()
+            .expect("run kmer-consent")
+    }
+
+    /// `kmer-consent --db … --policy … ARGS`.
+    fn run(&self, args: &[&str]) -> Output {
+        let db = self.db();
+        let policy = policy_path();
+        let mut all = vec![
+            "--db",
+            db.to_str().unwrap(),
+            "--policy",
+            policy.to_str().unwrap(),
+        ];
+        all.extend_from_slice(args);
+        self.bare(&all)
+    }
+
+    fn status_json(&self, extra: &[&str]) -> Value {
+        let mut args = extra.to_vec();
+        args.extend_from_slice(&["status", "--json"]);
+        let out = self.run(&args);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        serde_json::from_slice(&out.stdout).expect("status --json prints JSON")
+    }
+}
+
+fn code(out: &Output) -> i32 {
+    out.status.code().expect("exited, not killed")
+}
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn status_json_on_a_fresh_store() {
+    let cli = Cli::new();
+    let s = cli.status_json(&[]);
+    assert_eq!(s["needs_prompt"], true);
+    assert_eq!(s["reason"], "no_decision");
+    assert_eq!(
+        s["categories"],
+        serde_json::json!({"essential": true, "statistics": false, "personalization": false, "marketing": false})
+    );
+    assert_eq!(s["tracking_authorization"], "not_applicable");
+}
+
+#[test]
+fn each_recording_command_records_its_source() {
+    for (command, source, granted) in [
+        ("accept-all", "accept_all", true),
+        ("reject-all", "reject_all", false),
+        ("withdraw", "withdraw", false),
+        ("dismiss", "dismiss", false),
+    ] {
+        let cli = Cli::new();
+        let out = cli.run(&[command]);
+        assert_eq!(code(&out), 0, "{command}: {}", stderr(&out));
+        assert!(stdout(&out).contains("Recorded."));
+        let s = cli.status_json(&[]);
+        assert_eq!(s["source"], source);
+        assert_eq!(s["reason"], Value::Null, "{command}");
+        assert_eq!(s["needs_prompt"], false);
+        assert_eq!(s["categories"]["marketing"], granted, "{command}");
+    }
+}
+
+#[test]
+fn set_keeps_the_categories_it_does_not_name() {
+    let cli = Cli::new();
+    assert_eq!(code(&cli.run(&["set", "statistics=on"])), 0);
+    let s = cli.status_json(&[]);
+    assert_eq!(s["categories"]["statistics"], true);
+    assert_eq!(
+        s["categories"]["marketing"], false,
+        "off when there was no decision"
+    );
+
+    assert_eq!(
+        code(&cli.run(&["set", "marketing=on", "personalization=on"])),
+        0
+    );
+    assert_eq!(code(&cli.run(&["set", "personalization=off"])), 0);
+    let s = cli.status_json(&[]);
+    assert_eq!(s["categories"]["statistics"], true, "kept");
+    assert_eq!(s["categories"]["marketing"], true, "kept");
+    assert_eq!(s["categories"]["personalization"], false);
+    assert_eq!(s["source"], "save");
+}
+
+#[test]
+fn set_rejects_bad_choices_with_exit_1_and_records_nothing() {
+    let cli = Cli::new();
+    for bad in [
+        "essential=off",
+        "statistics",
+        "statistics=yes",
+        "cookies=on",
+    ] {
+        let out = cli.run(&["set", bad]);
+        assert_eq!(code(&out), 1, "{bad}");
+        assert!(!stderr(&out).is_empty());
+    }
+    let history = cli.run(&["history", "--json"]);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&history.stdout).unwrap(),
+        serde_json::json!([])
+    );
+}
+
+#[test]
+fn check_exits_0_when_allowed_and_3_with_the_reason_when_not() {
+    let cli = Cli::new();
+    let out = cli.run(&["check", "kmer_session"]);
+    assert_eq!((code(&out), stdout(&out).trim()), (0, "allowed: essential"));
+    let out = cli.run(&["check", "firebase_analytics"]);
+    assert_eq!(
+        (code(&out), stdout(&out).trim()),
+        (3, "denied: no_decision")
+    );
+    let out = cli.run(&["check", "no_such_sdk"]);
+    assert_eq!(
+        (code(&out), stdout(&out).trim()),
+        (3, "denied: unknown_sdk")
+    );
+
+    cli.run(&["accept-all"]);
+    let out = cli.run(&["check", "firebase_analytics"]);
+    assert_eq!((code(&out), stdout(&out).trim()), (0, "allowed: granted"));
+    let out = cli.run(&["--att", "denied", "check", "meta_audience_network"]);
+    assert_eq!(
+        (code(&out), stdout(&out).trim()),
+        (3, "denied: tracking_not_authorized")
+    );
+    let out = cli.run(&["--att", "authorized", "check", "meta_audience_network"]);
+    assert_eq!(code(&out), 0);
+}
+
+#[test]
+fn now_travels_in_time_and_a_read_leaves_no_trace() {
+    let cli = Cli::new();
+    assert_eq!(
+        code(&cli.run(&["--now", "2026-01-10T09:00:00Z", "accept-all"])),
+        0
+    );
+    let s = cli.status_json(&["--now", "2026-06-01T00:00:00Z"]);
+    assert_eq!(s["needs_prompt"], false);
+    assert_eq!(s["decided_at"], "2026-01-10T09:00:00Z");
+    assert_eq!(s["expires_at"], "2027-02-04T09:00:00Z");
+
+    // 14 months later the choice has expired.
+    let s = cli.status_json(&["--now", "2027-03-10T09:00:00+01:00"]);
+    assert_eq!(s["reason"], "expired");
+    let out = cli.run(&[
+        "--now",
+        "2027-03-10T09:00:00Z",
+        "check",
+        "google_mobile_ads",
+    ]);
+    assert_eq!((code(&out), stdout(&out).trim()), (3, "denied: expired"));
+
+    // Looking ahead did not move the store's clock: back in 2026 it is still valid.
+    let s = cli.status_json(&["--now", "2026-06-02T00:00:00Z"]);
+    assert_eq!(s["needs_prompt"], false);
+}
+
+#[test]
+fn history_lists_every_decision() {
+    let cli = Cli::new();
+    cli.run(&["--now", "2026-03-01T10:00:00Z", "accept-all"]);
+    cli.run(&["--now", "2026-03-02T10:00:00Z", "withdraw"]);
+    let out = cli.run(&["history", "--json"]);
+    assert_eq!(code(&out), 0);
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sources: Vec<_> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["source"].clone())
+        .collect();
+    assert_eq!(sources, ["accept_all", "withdraw"]);
+    assert_eq!(list[0]["decided_at"], "2026-03-01T10:00:00Z");
+    assert_eq!(list[1]["categories"]["statistics"], false);
+    assert_eq!(list[0]["sdks_shown"].as_array().unwrap().len(), 5);
+
+    let text = stdout(&cli.run(&["history"]));
+    assert!(
+        text.contains("#1 2026-03-01T10:00:00Z accept_all"),
+        "{text}"
+    );
+    assert!(text.contains("withdraw"), "{text}");
+}
+
+#[test]
+fn banner_negotiates_the_language() {
+    let cli = Cli::new();
+    let en = stdout(&cli.run(&["banner", "--lang", "en-CM"]));
+    assert!(en.starts_with("[en] "), "{en}");
+    assert!(en.contains("Reject all") && en.contains("Meta Audience Network"));
+    let fr = stdout(&cli.run(&["banner", "--lang", "fr_FR"]));
+    assert!(fr.contains("Tout refuser"), "{fr}");
+    let default = stdout(&cli.run(&["banner"]));
+    assert!(default.starts_with("[fr] "));
+    let other = stdout(&cli.run(&["banner", "--lang", "de-DE"]));
+    assert!(other.starts_with("[fr] "), "falls back to the default");
+}
+
+#[test]
+fn policy_check_accepts_the_sample_and_names_the_bad_field() {
+    let cli = Cli::new();
+    let out = cli.bare(&["policy", "check", policy_path().to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).contains("valid"));
+
+    let mut policy: Value =
+        serde_json::from_str(&std::fs::read_to_string(policy_path()).unwrap()).unwrap();
+    policy["sdks"][2]["category"] = "ads".into();
+    let bad = cli.dir.path().join("bad.json");
+    std::fs::write(&bad, policy.to_string()).unwrap();
+    let out = cli.bare(&["policy", "check", bad.to_str().unwrap()]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out).contains("sdks[2].category"),
+        "{}",
+        stderr(&out)
+    );
+
+    std::fs::write(&bad, "{ \"id\": ").unwrap();
+    let out = cli.bare(&["policy", "check", bad.to_str().unwrap()]);
+    assert_eq!(code(&out), 1);
+    assert!(stderr(&out).contains("line 1"), "{}", stderr(&out));
+
+    let out = cli.bare(&["policy", "check", "/no/such/file.json"]);
+    assert_eq!(code(&out), 1);
+    assert!(stderr(&out).contains("/no/such/file.json"));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let cli = Cli::new();
+    for args in [
+        vec!["status"],                                    // no --db/--policy
+        vec!["frobnicate"],                                // unknown command
+        vec![],                                            // no command
+        vec!["--db", "x.db", "--policy", "p.json", "set"], // nothing to set
+        vec!["--att", "sometimes", "demo"],                // bad --att
+        vec!["--now", "yesterday", "demo"],                // bad --now
+        vec!["demo", "--lang", "de"],                      // demo speaks fr or en
+    ] {
+        let out = cli.bare(&args);
+        assert_eq!(code(&out), 2, "{args:?}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn storage_errors_exit_1_naming_the_path() {
+    let cli = Cli::new();
+    let policy = policy_path();
+    let out = cli.bare(&[
+        "--db",
+        "/no/such/dir/consent.db",
+        "--policy",
+        policy.to_str().unwrap(),
+        "status",
+    ]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out).contains("/no/such/dir/consent.db"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_corrupt_store_is_recovered_with_a_warning() {
+    let cli = Cli::new();
+    std::fs::write(
+        cli.db(),
+        b"definitely not a database, just bytes".repeat(64),
+    )
+    .unwrap();
+    let out = cli.run(&["status", "--json"]);
+    assert_eq!(code(&out), 0);
+    assert!(stderr(&out).contains("moved aside"));
+    let s: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(s["store_recovered"], true);
+    assert_eq!(s["reason"], "no_decision");
+}
+
+#[test]
+fn the_demo_walks_the_whole_flow() {
+    for (lang, reject) in [("fr", "Tout refuser"), ("en", "Reject all")] {
+        let cli = Cli::new();
+        let db = cli.db();
+        let out = cli.bare(&["demo", "--lang", lang, "--db", db.to_str().unwrap()]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        let text = stdout(&out);
+        assert!(text.contains(reject), "the banner in {lang}");
+        assert!(text.contains("The app restarts"));
+        assert!(
+            text.contains("kmer_recommendations     blocked    (refused)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("firebase_analytics       may start  (granted)"),
+            "{text}"
+        );
+        // The store given with --db kept the demo's two decisions.
+        let history = cli.run(&["history", "--json"]);
+        let list: Value = serde_json::from_slice(&history.stdout).unwrap();
+        let sources: Vec<_> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["source"].clone())
+            .collect();
+        assert_eq!(sources, ["save", "withdraw"]);
+    }
+    // Without --db it runs in a temporary store.
+    let out = Cli::new().bare(&["demo"]);
+    assert_eq!(code(&out), 0);
+}
