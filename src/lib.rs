@@ -3,6 +3,25 @@
 //! Four categories (essential, statistics, personalization, marketing), the user's decisions in
 //! SQLite, and the gate every ad and analytics SDK passes before it starts. Exported to Kotlin and
 //! Swift with UniFFI; see `ARCHITECTURE.md` for how the pieces fit.
+//!
+//! ```
+//! use kmer_consent::{Category, ConsentManager, VerdictReason};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let policy = include_str!("../policies/kmeroccase.json");
+//! let db = dir.path().join("consent.db").display().to_string();
+//! let consent = ConsentManager::open(db, policy.into(), "fr-CM".into())?;
+//!
+//! // Nothing optional runs before the user decides.
+//! assert!(consent.status().needs_prompt);
+//! assert!(!consent.can_start("firebase_analytics".into()));
+//!
+//! // The user keeps statistics and refuses the rest.
+//! consent.save([(Category::Statistics, true)].into())?;
+//! assert!(consent.can_start("firebase_analytics".into()));
+//! assert_eq!(consent.check("google_mobile_ads".into()).reason, VerdictReason::Refused);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 uniffi::setup_scaffolding!();
 
