@@ -1,0 +1,165 @@
+//! `cargo bench --bench gate`: what the gate and start-up cost, as ratios against baselines measured
+//! in the same run (absolute times depend on the machine; the ratios are the claims).
+//!
+//! 1. `can_start` against a bare `HashMap` lookup (the floor) and against reading the latest decision
+//!    from SQLite (what a gate without the snapshot would pay).
+//! 2. `can_start` while another thread records decisions as fast as it can, against idle.
+//! 3. Opening a store with 20,000 decisions against one with 10: start-up must not grow with history.
+
+use std::collections::HashMap;
+use std::hint::black_box;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use kmer_consent::{ConsentManager, OpenOptions};
+
+const POLICY: &str = include_str!("../policies/kmeroccase.json");
+const SDKS: [&str; 5] = [
+    "kmer_session",
+    "firebase_analytics",
+    "kmer_recommendations",
+    "google_mobile_ads",
+    "meta_audience_network",
+];
+
+/// Median ns per call of `f` over `rounds` rounds of `n` calls.
+fn ns_per_call(rounds: usize, n: usize, mut f: impl FnMut(usize)) -> f64 {
+    let mut samples: Vec<f64> = (0..rounds)
+        .map(|_| {
+            let start = Instant::now();
+            for i in 0..n {
+                f(i);
+            }
+            start.elapsed().as_nanos() as f64 / n as f64
+        })
+        .collect();
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
+fn open(path: &std::path::Path) -> Arc<ConsentManager> {
+    ConsentManager::open_with(path, POLICY, "fr", OpenOptions::default()).expect("open")
+}
+
+fn main() {
+    let dir = tempfile::tempdir().expect("temp dir");
+
+    // 1. The gate against its baselines.
+    let db = dir.path().join("gate.db");
+    let manager = open(&db);
+    manager.accept_all().expect("record");
+    let map: HashMap<String, bool> = SDKS.iter().map(|s| (s.to_string(), true)).collect();
+    let ids: Vec<String> = SDKS.iter().map(|s| s.to_string()).collect();
+    let conn = rusqlite::Connection::open(&db).expect("sqlite");
+
+    let floor = ns_per_call(15, 200_000, |i| {
+        let id = ids[i % 5].clone(); // the FFI hands over an owned String too
+        black_box(map.get(&id).copied().unwrap_or(false));
+    });
+    let gate = ns_per_call(15, 200_000, |i| {
+        black_box(manager.can_start(ids[i % 5].clone()));
+    });
+    let sqlite = ns_per_call(15, 2_000, |_| {
+        let row: (i64, bool) = conn
+            .query_row(
+                "SELECT decided_at_ms, statistics FROM decisions ORDER BY id DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .expect("query");
+        black_box(row);
+    });
+    println!("can_start                      {gate:>10.1} ns/call");
+    println!(
+        "  HashMap lookup (floor)       {floor:>10.1} ns/call   ratio can_start/floor  = {:.2}",
+        gate / floor
+    );
+    println!(
+        "  SQLite latest-row read       {sqlite:>10.1} ns/call   ratio sqlite/can_start = {:.0}",
+        sqlite / gate
+    );
+
+    // 2. Under a writer. Each call is timed on its own here, idle first, for the worst case.
+    let timed = |worst: &mut Duration| {
+        ns_per_call(15, 100_000, |i| {
+            let t = Instant::now();
+            black_box(manager.can_start(ids[i % 5].clone()));
+            *worst = (*worst).max(t.elapsed());
+        })
+    };
+    let mut idle_worst = Duration::ZERO;
+    let idle = timed(&mut idle_worst);
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let manager = Arc::clone(&manager);
+        let stop = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            let mut writes = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let result = if writes.is_multiple_of(2) {
+                    manager.reject_all()
+                } else {
+                    manager.accept_all()
+                };
+                result.expect("record");
+                writes += 1;
+            }
+            writes
+        })
+    };
+    std::thread::sleep(Duration::from_millis(50));
+    let mut worst = Duration::ZERO;
+    let busy = timed(&mut worst);
+    stop.store(true, Ordering::Relaxed);
+    let writes = writer.join().expect("writer");
+    println!(
+        "can_start, each call timed     {idle:>10.1} ns/call   worst single call {idle_worst:?}"
+    );
+    println!(
+        "  beside a writer              {busy:>10.1} ns/call   ratio busy/idle        = {:.2}   worst single call {worst:?} ({writes} decisions written meanwhile)",
+        busy / idle
+    );
+
+    // 3. Start-up against history length.
+    let time_open = |path: &std::path::Path| {
+        let mut samples: Vec<f64> = (0..15)
+            .map(|_| {
+                let start = Instant::now();
+                let m = open(path);
+                black_box(m.status());
+                let t = start.elapsed().as_secs_f64() * 1e6;
+                drop(m);
+                t
+            })
+            .collect();
+        samples.sort_by(f64::total_cmp);
+        samples[samples.len() / 2]
+    };
+    let fill = |name: &str, n: usize| {
+        let path = dir.path().join(name);
+        let m = open(&path);
+        let conn = rusqlite::Connection::open(&path).expect("sqlite");
+        m.accept_all().expect("record");
+        // Bulk-insert the rest in one transaction (recording 20,000 fsynced decisions would take minutes).
+        conn.execute_batch(&format!(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {}) \
+             INSERT INTO decisions (decided_at_ms, policy_id, policy_revision, source, locale, \
+             statistics, personalization, marketing, sdks_shown) \
+             SELECT decided_at_ms, policy_id, policy_revision, source, locale, statistics, \
+             personalization, marketing, sdks_shown FROM decisions, n WHERE decisions.id = 1;",
+            n - 1
+        ))
+        .expect("fill");
+        drop(m);
+        path
+    };
+    let small = fill("small.db", 10);
+    let large = fill("large.db", 20_000);
+    let (t_small, t_large) = (time_open(&small), time_open(&large));
+    println!("open + status, 10 decisions    {t_small:>10.1} µs");
+    println!(
+        "open + status, 20,000          {t_large:>10.1} µs       ratio large/small      = {:.2}",
+        t_large / t_small
+    );
+}
