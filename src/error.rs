@@ -76,17 +76,17 @@ impl PolicyError {
     }
 }
 
-/// The errors the SDK reports to the app. Each carries a message meant for logs, never for end users.
+/// The errors the SDK reports to the app. Each carries a reason meant for logs, never for end users.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
 pub enum ConsentError {
     /// The policy JSON was refused. `path` names the field (`sdks[2].category`), empty when the
-    /// document itself is malformed (then `message` gives the line and column).
-    #[error("invalid policy: {path}: {message}")]
-    InvalidPolicy { path: String, message: String },
+    /// document itself is malformed (then `reason` gives the line and column).
+    #[error("invalid policy: {}{reason}", if path.is_empty() { String::new() } else { format!("{path}: ") })]
+    InvalidPolicy { path: String, reason: String },
 
     /// A new policy cannot replace the current one (another policy id, or a lower revision).
-    #[error("policy update refused: {message}")]
-    PolicyUpdateRefused { message: String },
+    #[error("policy update refused: {reason}")]
+    PolicyUpdateRefused { reason: String },
 
     /// The essential category is always granted; a choice that refuses it is rejected.
     #[error("the essential category cannot be refused")]
@@ -98,26 +98,27 @@ pub enum ConsentError {
 
     /// The consent database could not be opened, read or written. Nothing was recorded, and the
     /// in-memory state is unchanged.
-    #[error("consent storage error: {message}")]
-    Storage { message: String },
+    #[error("consent storage error: {reason}")]
+    Storage { reason: String },
 }
 
 impl From<Error> for ConsentError {
     fn from(error: Error) -> Self {
-        let message = error.to_string();
+        let reason = error.to_string();
         match error {
-            Error::Policy(PolicyError { path, message }) => {
-                ConsentError::InvalidPolicy { path, message }
-            }
+            Error::Policy(PolicyError { path, message }) => ConsentError::InvalidPolicy {
+                path,
+                reason: message,
+            },
             Error::EssentialCannotBeRefused => ConsentError::EssentialCannotBeRefused,
             Error::UnknownSdk(sdk_id) => ConsentError::UnknownSdk { sdk_id },
-            Error::PolicyUpdate(message) => ConsentError::PolicyUpdateRefused { message },
+            Error::PolicyUpdate(reason) => ConsentError::PolicyUpdateRefused { reason },
             Error::Open { .. }
             | Error::Io { .. }
             | Error::SchemaTooNew { .. }
             | Error::SchemaUnknown(_)
             | Error::Sql(_)
-            | Error::BadRecord { .. } => ConsentError::Storage { message },
+            | Error::BadRecord { .. } => ConsentError::Storage { reason },
         }
     }
 }

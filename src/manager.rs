@@ -169,15 +169,10 @@ impl ConsentManager {
             let mut writer = self.lock_writer();
             let now = self.now();
             let value = change(&mut writer, now)?;
-            let mut gate = writer.compute(now);
+            let gate = writer.compute(now);
             let current = self.gate.load_full();
             let gate = if gate.same_content(&current) {
-                // Nothing to tell anyone, but keep the new time of next change so the gate
-                // is not recomputed on every read.
-                gate.snapshot.sequence = current.snapshot.sequence;
-                let gate = Arc::new(gate);
-                self.gate.store(Arc::clone(&gate));
-                gate
+                current
             } else {
                 self.publish(gate)
             };

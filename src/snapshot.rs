@@ -44,9 +44,12 @@ pub struct ConsentSnapshot {
     pub sequence: u64,
     /// Where consent stands.
     pub status: ConsentStatus,
-    /// The verdict for every SDK the policy lists, keyed by SDK id. A grant in here stops counting at
-    /// `status.expires_at_ms`.
+    /// The verdict for every SDK the policy lists, keyed by SDK id. An id missing here is unknown: deny.
     pub sdks: HashMap<String, Verdict>,
+    /// When the passage of time alone makes this snapshot wrong (an expiry or a reminder falls due),
+    /// in ms since the Unix epoch. A cached snapshot read at or after it must not be trusted: ask the
+    /// manager for a fresh one (`snapshot()`), which also tells every listener.
+    pub stale_after_ms: Option<i64>,
 }
 
 /// What a snapshot is computed from.
@@ -58,12 +61,10 @@ pub struct Inputs<'a> {
     pub store_recovered: bool,
 }
 
-/// The gate: a snapshot plus what the hot path needs to answer from it alone.
+/// The gate: the snapshot the hot path answers from.
 #[derive(Debug)]
 pub struct Gate {
     pub snapshot: ConsentSnapshot,
-    /// When the passage of time alone changes this snapshot (expiry, reminder).
-    pub next_change_ms: Option<i64>,
 }
 
 impl Gate {
@@ -99,8 +100,8 @@ impl Gate {
                 sequence,
                 status,
                 sdks,
+                stale_after_ms: evaluation.next_change_ms(now_ms),
             },
-            next_change_ms: evaluation.next_change_ms(now_ms),
         }
     }
 
@@ -114,11 +115,12 @@ impl Gate {
 
     /// Whether time has moved past a point where this snapshot changes.
     pub fn is_stale(&self, now_ms: i64) -> bool {
-        self.next_change_ms.is_some_and(|t| now_ms >= t)
+        self.snapshot.stale_after_ms.is_some_and(|t| now_ms >= t)
     }
 
     /// Whether two snapshots say the same thing (ignoring their sequence numbers).
     pub fn same_content(&self, other: &Gate) -> bool {
-        self.snapshot.status == other.snapshot.status && self.snapshot.sdks == other.snapshot.sdks
+        let (a, b) = (&self.snapshot, &other.snapshot);
+        a.status == b.status && a.sdks == b.sdks && a.stale_after_ms == b.stale_after_ms
     }
 }

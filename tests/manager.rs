@@ -449,12 +449,27 @@ fn the_ffi_constructor_reports_bad_input_as_typed_errors() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("c.db").display().to_string();
     match ConsentManager::open(db.clone(), "not json".into(), "fr".into()) {
-        Err(ConsentError::InvalidPolicy { path, message }) => {
+        Err(ConsentError::InvalidPolicy { path, reason }) => {
             assert_eq!(path, "");
-            assert!(message.contains("line 1 column 2"), "{message}");
+            assert!(reason.contains("line 1 column 2"), "{reason}");
         }
         other => panic!("{:?}", other.map(|_| ())),
     }
     let m = ConsentManager::open(db, sample_policy_json(), "en".into()).unwrap();
     assert_eq!(m.status().locale, "en");
+}
+
+#[test]
+fn a_snapshot_says_when_time_alone_will_change_it() {
+    let f = Fixture::new();
+    let m = f.open();
+    assert_eq!(m.snapshot().stale_after_ms, None, "no decision: nothing to expire");
+    m.reject_all().unwrap();
+    assert_eq!(m.snapshot().stale_after_ms, Some(T0 + 180 * DAY_MS), "the reminder");
+    f.clock.advance_days(180);
+    let after_reminder = m.snapshot();
+    assert_eq!(after_reminder.status.prompt_reason, Some(PromptReason::RefusalReminder));
+    assert_eq!(after_reminder.stale_after_ms, Some(T0 + 390 * DAY_MS), "then the expiry");
+    m.accept_all().unwrap();
+    assert_eq!(m.snapshot().stale_after_ms, Some(T0 + 570 * DAY_MS));
 }

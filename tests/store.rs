@@ -32,7 +32,7 @@ fn schema_of(path: &Path) -> BTreeMap<String, String> {
 
 fn storage_message(result: Result<std::sync::Arc<ConsentManager>, kmer_consent::Error>) -> String {
     match result.map_err(ConsentError::from) {
-        Err(ConsentError::Storage { message }) => message,
+        Err(ConsentError::Storage { reason }) => reason,
         Err(other) => panic!("expected a storage error, got {other:?}"),
         Ok(_) => panic!("expected a storage error, the store opened"),
     }
