@@ -1,0 +1,261 @@
+package com.kmeroccase.consent
+
+import com.kmeroccase.consent.ffi.ConsentListener
+import com.kmeroccase.consent.ffi.ConsentManager
+import com.kmeroccase.consent.ffi.SdkLifecycle
+import com.kmeroccase.consent.ffi.Subscription
+import java.io.File
+import java.util.Locale
+import java.util.concurrent.ConcurrentHashMap
+import java.util.concurrent.Executor
+import java.util.concurrent.ExecutorService
+import java.util.concurrent.Executors
+import java.util.function.Consumer
+import kotlinx.coroutines.flow.MutableStateFlow
+import kotlinx.coroutines.flow.StateFlow
+import kotlinx.coroutines.flow.asStateFlow
+
+/**
+ * The consent SDK for Kotlin and Java: records the user's choices and tells every SDK whether it may
+ * run. All consent rules live in the native core; this class adds Kotlin idioms only.
+ *
+ * Open one per database file for the app's lifetime (on Android: `KmerConsentAndroid.open` in
+ * `Application.onCreate`). Thread-safe. [canStart] and [check] answer from the last snapshot the core
+ * published, without crossing into native code.
+ */
+class KmerConsent private constructor(
+    private val manager: ConsentManager,
+    private val callbackExecutor: Executor,
+    private val ownedExecutor: ExecutorService?,
+) : AutoCloseable {
+
+    private val lock = Any()
+
+    /** The newest snapshot the core published: an immutable value, replaced whole. */
+    @Volatile
+    private var current: ConsentSnapshot = translatingErrors { manager.snapshot() }
+
+    private val mutableSnapshots = MutableStateFlow(current)
+
+    /** The consent snapshot, updated after every change (decision, policy, tracking status, expiry). */
+    val snapshots: StateFlow<ConsentSnapshot> = mutableSnapshots.asStateFlow()
+
+    private val registrations = ConcurrentHashMap.newKeySet<ConsentRegistration>()
+
+    @Volatile
+    private var closed = false
+
+    private val coreSubscription: Subscription = manager.addListener(object : ConsentListener {
+        override fun onConsentChanged(snapshot: ConsentSnapshot) = publish(snapshot)
+    })
+
+    /** Keeps the newest of the snapshots seen: the listener and direct reads may race. */
+    private fun publish(snapshot: ConsentSnapshot) {
+        synchronized(lock) {
+            if (snapshot.sequence >= current.sequence) {
+                current = snapshot
+                mutableSnapshots.value = snapshot
+            }
+        }
+    }
+
+    /** The last snapshot, or a fresh one from the core when time has made it stale (expiry, reminder). */
+    private fun fresh(): ConsentSnapshot {
+        val snapshot = current
+        val staleAfter = snapshot.staleAfterMs ?: return snapshot
+        if (System.currentTimeMillis() < staleAfter || closed) return snapshot
+        return translatingErrors { manager.snapshot() }.also(::publish)
+    }
+
+    private fun <T> call(block: ConsentManager.() -> T): T {
+        if (closed) throw IllegalStateException("KmerConsent is closed")
+        return translatingErrors { manager.block() }
+    }
+
+    /** Runs a recording call, then makes sure [canStart] already reflects it when this returns. */
+    private fun record(block: ConsentManager.() -> ConsentStatus): ConsentStatus {
+        val status = call(block)
+        publish(translatingErrors { manager.snapshot() })
+        return status
+    }
+
+    /** Where consent stands now: whether to show the banner ([ConsentStatus.needsPrompt]) and why. */
+    val status: ConsentStatus
+        get() = fresh().status
+
+    /** Whether the SDK may start now. Unknown ids, and everything after [close], answer false. */
+    fun canStart(sdkId: String): Boolean = !closed && check(sdkId).allowed
+
+    /** The verdict for the SDK, with its reason. An id the policy does not list is denied. */
+    fun check(sdkId: String): Verdict =
+        fresh().sdks[sdkId] ?: Verdict(allowed = false, reason = VerdictReason.UNKNOWN_SDK)
+
+    /** Whether [category] is granted now. Essential always is. */
+    fun isGranted(category: Category): Boolean = fresh().status.categories[category] == true
+
+    /** The user chose "Accept all". */
+    @Throws(KmerConsentException::class)
+    fun acceptAll(): ConsentStatus = record { acceptAll() }
+
+    /** The user chose "Reject all". */
+    @Throws(KmerConsentException::class)
+    fun rejectAll(): ConsentStatus = record { rejectAll() }
+
+    /** The user closed the banner ("continue without accepting"): recorded as a refusal. */
+    @Throws(KmerConsentException::class)
+    fun dismiss(): ConsentStatus = record { dismiss() }
+
+    /** The user withdrew consent: every optional category is refused from now on. */
+    @Throws(KmerConsentException::class)
+    fun withdraw(): ConsentStatus = record { withdraw() }
+
+    /** The user saved a custom choice; categories left out are refused. */
+    @Throws(KmerConsentException::class)
+    @JvmOverloads
+    fun save(
+        statistics: Boolean = false,
+        personalization: Boolean = false,
+        marketing: Boolean = false,
+    ): ConsentStatus = save(
+        mapOf(
+            Category.STATISTICS to statistics,
+            Category.PERSONALIZATION to personalization,
+            Category.MARKETING to marketing,
+        ),
+    )
+
+    /** The user saved a custom choice; categories left out are refused, refusing essential throws. */
+    @Throws(KmerConsentException::class)
+    fun save(choices: Map<Category, Boolean>): ConsentStatus = record { save(choices) }
+
+    /** Replaces the policy with a newer revision of the same policy. */
+    @Throws(KmerConsentException::class)
+    fun updatePolicy(policyJson: String): ConsentStatus = record { updatePolicy(policyJson) }
+
+    /** Re-reads the store (another process may have written) and re-applies the rules now. */
+    @Throws(KmerConsentException::class)
+    fun refresh(): ConsentStatus = record { refresh() }
+
+    /** Every recorded decision, oldest first. */
+    @Throws(KmerConsentException::class)
+    fun history(): List<ConsentRecord> = call { history() }
+
+    /** The banner's content for a locale (`fr-CM` → French), toggles set to what is granted now. */
+    @JvmOverloads
+    fun banner(locale: Locale = Locale.getDefault()): Banner = call { banner(locale.toLanguageTag()) }
+
+    /** Sets the locale decisions are recorded in; returns the policy locale chosen for it. */
+    fun setLocale(locale: Locale): String = call { setLocale(locale.toLanguageTag()) }
+
+    /** Reports the OS tracking authorization for this run (Android: `NOT_APPLICABLE`, the default). */
+    fun setTrackingAuthorization(status: TrackingAuthorization) {
+        call { setTrackingAuthorization(status) }
+        publish(translatingErrors { manager.snapshot() })
+    }
+
+    /**
+     * Runs [onStart] once the SDK may start (at once if it already may) and [onStop] when it no longer
+     * may (refusal, withdrawal, expiry), on [executor]. Close the returned registration to stop
+     * receiving calls; closing does not stop an SDK already started.
+     */
+    @Throws(KmerConsentException::class)
+    @JvmOverloads
+    fun whenAllowed(
+        sdkId: String,
+        executor: Executor = callbackExecutor,
+        onStop: Runnable? = null,
+        onStart: Runnable,
+    ): ConsentRegistration {
+        val lifecycle = object : SdkLifecycle {
+            override fun start() = executor.execute(onStart)
+            override fun stop() {
+                onStop?.let(executor::execute)
+            }
+        }
+        return track(call { registerSdk(sdkId, lifecycle) })
+    }
+
+    /**
+     * Calls [listener] on [executor] with the current snapshot, then after every change. For Kotlin,
+     * [snapshots] is usually simpler.
+     */
+    @JvmOverloads
+    fun addListener(
+        executor: Executor = callbackExecutor,
+        listener: Consumer<ConsentSnapshot>,
+    ): ConsentRegistration {
+        val core = object : ConsentListener {
+            override fun onConsentChanged(snapshot: ConsentSnapshot) = executor.execute { listener.accept(snapshot) }
+        }
+        return track(call { addListener(core) })
+    }
+
+    private fun track(subscription: Subscription): ConsentRegistration {
+        val registration = ConsentRegistration(subscription) { registrations.remove(it) }
+        registrations.add(registration)
+        return registration
+    }
+
+    /** Ends every registration and releases the native manager. [canStart] then answers false. */
+    override fun close() {
+        synchronized(lock) {
+            if (closed) return
+            closed = true
+        }
+        registrations.toList().forEach(ConsentRegistration::close)
+        coreSubscription.cancel()
+        coreSubscription.close()
+        manager.close()
+        ownedExecutor?.shutdown()
+    }
+
+    companion object {
+        /**
+         * Opens the consent store at [databaseFile] (created if missing) with the app's policy JSON.
+         * Callbacks run on [callbackExecutor] unless a call names another (default: one background
+         * thread owned by this instance, so they arrive in order).
+         */
+        @JvmStatic
+        @JvmOverloads
+        @Throws(KmerConsentException::class)
+        fun open(
+            databaseFile: File,
+            policyJson: String,
+            locale: Locale = Locale.getDefault(),
+            trackingAuthorization: TrackingAuthorization = TrackingAuthorization.NOT_APPLICABLE,
+            callbackExecutor: Executor? = null,
+        ): KmerConsent {
+            val manager = translatingErrors {
+                ConsentManager.open(databaseFile.path, policyJson, locale.toLanguageTag())
+            }
+            manager.setTrackingAuthorization(trackingAuthorization)
+            val owned = if (callbackExecutor == null) {
+                Executors.newSingleThreadExecutor { runnable ->
+                    Thread(runnable, "kmer-consent-callbacks").apply { isDaemon = true }
+                }
+            } else {
+                null
+            }
+            return KmerConsent(manager, callbackExecutor ?: owned!!, owned)
+        }
+    }
+}
+
+/** A listener or SDK registration. [close] ends it; closing twice is harmless. */
+class ConsentRegistration internal constructor(
+    private val subscription: Subscription,
+    private val onClose: (ConsentRegistration) -> Unit,
+) : AutoCloseable {
+    @Volatile
+    private var closed = false
+
+    override fun close() {
+        synchronized(this) {
+            if (closed) return
+            closed = true
+        }
+        subscription.cancel()
+        subscription.close()
+        onClose(this)
+    }
+}

@@ -1,0 +1,49 @@
+package com.kmeroccase.consent
+
+import com.kmeroccase.consent.ffi.ConsentException
+import com.kmeroccase.consent.ffi.InternalException
+
+/**
+ * Everything the SDK throws. Messages are for logs and bug reports, never for end users.
+ */
+sealed class KmerConsentException(message: String, cause: Throwable?) : Exception(message, cause) {
+    /** The policy JSON was refused; [path] names the field (`sdks[2].category`), empty for the whole document. */
+    class InvalidPolicy(val path: String, val reason: String, cause: Throwable? = null) :
+        KmerConsentException(if (path.isEmpty()) "Invalid policy: $reason" else "Invalid policy at $path: $reason", cause)
+
+    /** A new policy cannot replace the current one (another id, or a lower revision). */
+    class PolicyUpdateRefused(val reason: String, cause: Throwable? = null) :
+        KmerConsentException("Policy update refused: $reason", cause)
+
+    /** The essential category is always granted: a choice refusing it was rejected and nothing recorded. */
+    class EssentialCannotBeRefused(cause: Throwable? = null) :
+        KmerConsentException("The essential category cannot be refused", cause)
+
+    /** The policy does not list this SDK id. */
+    class UnknownSdk(val sdkId: String, cause: Throwable? = null) :
+        KmerConsentException("Unknown SDK id \"$sdkId\": it is not listed in the policy", cause)
+
+    /** The consent database could not be opened, read or written. Nothing was recorded. */
+    class Storage(val reason: String, cause: Throwable? = null) :
+        KmerConsentException("Consent storage error: $reason", cause)
+
+    /** A bug in the SDK's native core (it never panics by design). Please report it. */
+    class Internal(reason: String, cause: Throwable? = null) :
+        KmerConsentException("Internal error in the consent core: $reason", cause)
+}
+
+/** Runs a call into the core, turning its generated exceptions into [KmerConsentException]. */
+internal inline fun <T> translatingErrors(call: () -> T): T =
+    try {
+        call()
+    } catch (e: ConsentException) {
+        throw when (e) {
+            is ConsentException.InvalidPolicy -> KmerConsentException.InvalidPolicy(e.path, e.reason, e)
+            is ConsentException.PolicyUpdateRefused -> KmerConsentException.PolicyUpdateRefused(e.reason, e)
+            is ConsentException.EssentialCannotBeRefused -> KmerConsentException.EssentialCannotBeRefused(e)
+            is ConsentException.UnknownSdk -> KmerConsentException.UnknownSdk(e.sdkId, e)
+            is ConsentException.Storage -> KmerConsentException.Storage(e.reason, e)
+        }
+    } catch (e: InternalException) {
+        throw KmerConsentException.Internal(e.message ?: "unknown", e)
+    }

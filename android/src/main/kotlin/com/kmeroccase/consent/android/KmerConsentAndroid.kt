@@ -1,0 +1,82 @@
+package com.kmeroccase.consent.android
+
+import android.app.Activity
+import android.app.Application
+import android.content.Context
+import android.os.Bundle
+import android.os.Handler
+import android.os.Looper
+import com.kmeroccase.consent.KmerConsent
+import com.kmeroccase.consent.KmerConsentException
+import com.kmeroccase.consent.TrackingAuthorization
+import java.io.File
+import java.util.Locale
+import java.util.concurrent.Executor
+import java.util.concurrent.Executors
+
+/**
+ * Android entry point. Call [open] once, in `Application.onCreate`, and keep the instance.
+ *
+ * The database lives in `Context.getNoBackupFilesDir()`: it takes no part in Auto Backup or
+ * device-to-device transfer. A consent record is evidence of what this person chose on this device;
+ * restored onto another device (perhaps someone else's) it would claim a choice nobody made there, and
+ * a backup taken mid-write can split a SQLite file from its WAL. A reinstalled app asks again.
+ */
+object KmerConsentAndroid {
+    /** The database file name in the no-backup directory. */
+    const val DATABASE_NAME = "kmer-consent.db"
+
+    /**
+     * Opens the consent store in the app's private no-backup storage. Tracking authorization is
+     * `NOT_APPLICABLE` (Android has no ATT); callbacks run on the main thread unless
+     * [callbackExecutor] says otherwise; consent is re-read from disk whenever an activity resumes
+     * (another process may have changed it, or it may have expired).
+     */
+    @JvmStatic
+    @JvmOverloads
+    @Throws(KmerConsentException::class)
+    fun open(
+        context: Context,
+        policyJson: String,
+        locale: Locale = Locale.getDefault(),
+        callbackExecutor: Executor? = null,
+        databaseName: String = DATABASE_NAME,
+    ): KmerConsent {
+        val app = context.applicationContext
+        val consent = KmerConsent.open(
+            databaseFile = File(app.noBackupFilesDir, databaseName),
+            policyJson = policyJson,
+            locale = locale,
+            trackingAuthorization = TrackingAuthorization.NOT_APPLICABLE,
+            callbackExecutor = callbackExecutor ?: mainThreadExecutor(),
+        )
+        (app as? Application)?.registerActivityLifecycleCallbacks(RefreshOnResume(consent))
+        return consent
+    }
+
+    private fun mainThreadExecutor(): Executor {
+        val handler = Handler(Looper.getMainLooper())
+        return Executor { handler.post(it) }
+    }
+}
+
+/** Re-reads consent off the main thread each time an activity resumes. */
+internal class RefreshOnResume(private val consent: KmerConsent) : Application.ActivityLifecycleCallbacks {
+    private val worker = Executors.newSingleThreadExecutor { r ->
+        Thread(r, "kmer-consent-refresh").apply { isDaemon = true }
+    }
+
+    override fun onActivityResumed(activity: Activity) {
+        worker.execute {
+            // A storage error or a closed instance leaves the last snapshot in force; never crash.
+            runCatching { consent.refresh() }
+        }
+    }
+
+    override fun onActivityCreated(activity: Activity, savedInstanceState: Bundle?) = Unit
+    override fun onActivityStarted(activity: Activity) = Unit
+    override fun onActivityPaused(activity: Activity) = Unit
+    override fun onActivityStopped(activity: Activity) = Unit
+    override fun onActivitySaveInstanceState(activity: Activity, outState: Bundle) = Unit
+    override fun onActivityDestroyed(activity: Activity) = Unit
+}

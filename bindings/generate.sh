@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Builds the kmer-consent library and writes its bindings from it (UniFFI library mode).
+#
+#   bindings/generate.sh kotlin-jvm       → bindings/generated/kotlin-jvm      (JVM tests: android = false)
+#   bindings/generate.sh kotlin-android   → bindings/generated/kotlin-android  (the AAR: android = true)
+#
+# Generated code is build output: bindings/generated/ is gitignored.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+target="${1:?usage: bindings/generate.sh kotlin-jvm|kotlin-android}"
+profile_dir="${KMER_PROFILE_DIR:-debug}"
+lib="target/$profile_dir/libkmer_consent.so"
+[ "$(uname -s)" = Darwin ] && lib="target/$profile_dir/libkmer_consent.dylib"
+
+if [ "$profile_dir" = release ]; then
+  cargo build --quiet --release -p kmer-consent --lib
+else
+  cargo build --quiet -p kmer-consent --lib
+fi
+cargo build --quiet -p kmer-consent-bindgen
+
+out="bindings/generated/$target"
+rm -rf "$out"
+case "$target" in
+  kotlin-jvm)
+    target/debug/uniffi-bindgen generate --library "$lib" --language kotlin --no-format \
+      --config bindings/jvm.toml --out-dir "$out" ;;
+  kotlin-android)
+    target/debug/uniffi-bindgen generate --library "$lib" --language kotlin --no-format \
+      --out-dir "$out" ;;
+  *)
+    echo "unknown target: $target" >&2
+    exit 2 ;;
+esac
+echo "$out"
