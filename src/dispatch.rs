@@ -52,7 +52,7 @@ enum Event {
 }
 
 enum Call {
-    Notify(Arc<dyn ConsentListener>, ConsentSnapshot),
+    Notify(Arc<dyn ConsentListener>, Arc<Gate>),
     Start(Arc<dyn SdkLifecycle>),
     Stop(Arc<dyn SdkLifecycle>),
 }
@@ -158,7 +158,9 @@ impl Dispatcher {
             for call in calls {
                 // A callback that throws (or panics) must not stop the others nor cross the FFI.
                 let _ = catch_unwind(AssertUnwindSafe(|| match call {
-                    Call::Notify(listener, snapshot) => listener.on_consent_changed(snapshot),
+                    Call::Notify(listener, gate) => {
+                        listener.on_consent_changed(gate.snapshot.clone())
+                    }
                     Call::Start(sdk) => sdk.start(),
                     Call::Stop(sdk) => sdk.stop(),
                 }));
@@ -181,13 +183,13 @@ impl State {
         match event {
             Event::Published(gate) => {
                 for (_, listener) in &self.listeners {
-                    calls.push(Call::Notify(Arc::clone(listener), gate.snapshot.clone()));
+                    calls.push(Call::Notify(Arc::clone(listener), Arc::clone(&gate)));
                 }
                 self.sync_sdks(&mut calls);
             }
             Event::Replay { listener, gate } => {
                 if let Some((_, l)) = self.listeners.iter().find(|(id, _)| *id == listener) {
-                    calls.push(Call::Notify(Arc::clone(l), gate.snapshot.clone()));
+                    calls.push(Call::Notify(Arc::clone(l), gate));
                 }
             }
             Event::SyncSdks => self.sync_sdks(&mut calls),

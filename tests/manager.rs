@@ -463,13 +463,28 @@ fn the_ffi_constructor_reports_bad_input_as_typed_errors() {
 fn a_snapshot_says_when_time_alone_will_change_it() {
     let f = Fixture::new();
     let m = f.open();
-    assert_eq!(m.snapshot().stale_after_ms, None, "no decision: nothing to expire");
+    assert_eq!(
+        m.snapshot().stale_after_ms,
+        None,
+        "no decision: nothing to expire"
+    );
     m.reject_all().unwrap();
-    assert_eq!(m.snapshot().stale_after_ms, Some(T0 + 180 * DAY_MS), "the reminder");
+    assert_eq!(
+        m.snapshot().stale_after_ms,
+        Some(T0 + 180 * DAY_MS),
+        "the reminder"
+    );
     f.clock.advance_days(180);
     let after_reminder = m.snapshot();
-    assert_eq!(after_reminder.status.prompt_reason, Some(PromptReason::RefusalReminder));
-    assert_eq!(after_reminder.stale_after_ms, Some(T0 + 390 * DAY_MS), "then the expiry");
+    assert_eq!(
+        after_reminder.status.prompt_reason,
+        Some(PromptReason::RefusalReminder)
+    );
+    assert_eq!(
+        after_reminder.stale_after_ms,
+        Some(T0 + 390 * DAY_MS),
+        "then the expiry"
+    );
     m.accept_all().unwrap();
     assert_eq!(m.snapshot().stale_after_ms, Some(T0 + 570 * DAY_MS));
 }

@@ -1,0 +1,11 @@
+# The project's commands. `make test` is the one test command CI runs.
+.PHONY: test demo bindings-kotlin
+
+test: ## every test suite: Rust, then Kotlin on the JVM
+	@bash bindings/test.sh
+
+demo: ## the SDK end to end on the bundled policy
+	@cargo run --quiet -p kmer-consent-cli -- demo
+
+bindings-kotlin: ## Kotlin bindings for the Android build (android = true)
+	@bash bindings/generate.sh kotlin-android

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Every test suite of the project, in order: the Rust core and CLI (cargo test), then the Kotlin
+# library on the JVM against the native library. Installs what a fresh machine lacks. Ends with one
+# line adding up every suite: "N passed, N failed".
+set -uo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+failed_suites=()
+
+suite() {
+  local name="$1"
+  shift
+  echo "== $name" | tee -a "$log"
+  "$@" 2>&1 | tee -a "$log"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || failed_suites+=("$name")
+}
+
+suite "Rust (cargo test)" cargo test
+suite "Kotlin on the JVM (android/test-jvm.sh)" bash android/test-jvm.sh
+
+# cargo prints "test result: ok. N passed; M failed; …" per binary; the Kotlin runner "kotlin: N passed, M failed".
+awk '
+  /^test result:/ { passed += $4; failed += $6 }
+  /^kotlin: [0-9]+ passed, [0-9]+ failed$/ { passed += $2; failed += $4 }
+  END { printf "%d passed, %d failed\n", passed, failed }
+' "$log"
+if [ ${#failed_suites[@]} -gt 0 ]; then
+  echo "failed suites: ${failed_suites[*]}" >&2
+  exit 1
+fi
