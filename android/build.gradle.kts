@@ -26,6 +26,7 @@ android {
     // src/test/kotlin runs on the host JVM through android/test-jvm.sh, against compile-only
     // android.* stubs that would clash with android.jar here.
     sourceSets["test"].java.setSrcDirs(emptyList<String>())
+    sourceSets["test"].kotlin.setSrcDirs(emptyList<String>())
 
     compileOptions {
         sourceCompatibility = JavaVersion.VERSION_17

@@ -2,7 +2,7 @@
 # Kotlin tests on the JVM against the host-built native library, through JNA.
 # Installs what is missing into caches outside the repository (kotlinc from npm's kotlin-compiler,
 # JNA and JUnit 4 from Debian), generates the bindings, compiles, runs, and ends with
-# "kotlin: N passed, N failed".
+# "kotlin: N passed, N failed". `android/test-jvm.sh bench` runs the gate benchmark instead.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -39,25 +39,32 @@ classpath="$java_dir/jna.jar:$java_dir/junit4.jar:$java_dir/hamcrest-core.jar"
 classpath="$classpath:$lib/kotlinx-coroutines-core-jvm.jar:$lib/kotlin-test.jar:$lib/kotlin-test-junit.jar"
 
 sources=(bindings/generated/kotlin-jvm android/src/main/kotlin android/src/test/stubs android/src/test/kotlin)
+java_tests=android/src/test/java
 out="target/kotlin-jvm"
 classes="$out/classes"
 # Recompile only when a source changed: kotlinc takes most of this script's time.
-stamp="$( (find "${sources[@]}" -name '*.kt' -type f -print0 | sort -z | xargs -0 sha256sum; echo "$KOTLIN_VERSION") | sha256sum | cut -d' ' -f1)"
+stamp="$( (find "${sources[@]}" "$java_tests" -type f \( -name '*.kt' -o -name '*.java' \) | sort | xargs sha256sum; echo "$KOTLIN_VERSION") | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$out/stamp" 2>/dev/null)" != "$stamp" ]; then
   rm -rf "$classes"
   mkdir -p "$classes"
   echo "compiling Kotlin ($(find "${sources[@]}" -name '*.kt' | wc -l) files)" >&2
   # The generated file may warn (unused variables, deprecations): only errors fail the build.
   "$kotlin_home/bin/kotlinc" -jvm-target 17 -nowarn -classpath "$classpath" -d "$classes" "${sources[@]}"
+  # Java tests: the API as Java apps call it (@JvmStatic, @JvmOverloads, lambdas).
+  find "$java_tests" -name '*.java' -print0 | xargs -0 javac -nowarn --release 17 -d "$classes" \
+    -cp "$classes:$lib/kotlin-stdlib.jar:$classpath"
   echo "$stamp" > "$out/stamp"
 fi
 
 tests=()
 while IFS= read -r file; do
-  package="$(sed -n 's/^package \(.*\)$/\1/p' "$file" | head -n 1)"
-  tests+=("$package.$(basename "$file" .kt)")
-done < <(find android/src/test/kotlin -name '*Test.kt' | sort)
+  package="$(sed -n 's/^package \([A-Za-z0-9_.]*\);\{0,1\}$/\1/p' "$file" | head -n 1)"
+  name="$(basename "$file")"
+  tests+=("$package.${name%.*}")
+done < <(find android/src/test/kotlin "$java_tests" \( -name '*Test.kt' -o -name '*Test.java' \) | sort)
 
-exec java -Djna.library.path="$root/target/debug" \
-  -cp "$classes:$lib/kotlin-stdlib.jar:$classpath" \
-  com.kmeroccase.consent.testing.JvmTestRunnerKt "${tests[@]}"
+run=(java -Djna.library.path="$root/target/debug" -cp "$classes:$lib/kotlin-stdlib.jar:$classpath")
+if [ "${1:-}" = bench ]; then
+  exec "${run[@]}" com.kmeroccase.consent.bench.GateBenchKt
+fi
+exec "${run[@]}" com.kmeroccase.consent.testing.JvmTestRunnerKt "${tests[@]}"

@@ -1,0 +1,53 @@
+package com.kmeroccase.consent;
+
+import com.kmeroccase.consent.ffi.Category;
+import com.kmeroccase.consent.ffi.ConsentSnapshot;
+import com.kmeroccase.consent.ffi.VerdictReason;
+import java.io.File;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.Assert;
+import org.junit.Rule;
+import org.junit.Test;
+import org.junit.rules.TemporaryFolder;
+
+/** The API as a Java app sees it: static open, overloads, lambdas, checked-looking exceptions. */
+public class JavaInteropTest {
+    @Rule
+    public TemporaryFolder tmp = new TemporaryFolder();
+
+    @Test
+    public void usableFromJava() throws Exception {
+        String policy = new String(Files.readAllBytes(Paths.get("policies/kmeroccase.json")), StandardCharsets.UTF_8);
+        try (KmerConsent consent = KmerConsent.open(new File(tmp.getRoot(), "consent.db"), policy)) {
+            Assert.assertTrue(consent.getStatus().getNeedsPrompt());
+
+            AtomicInteger starts = new AtomicInteger();
+            ConsentRegistration registration =
+                consent.whenAllowed("firebase_analytics", Runnable::run, null, starts::incrementAndGet);
+            List<ConsentSnapshot> seen = Collections.synchronizedList(new ArrayList<>());
+            ConsentRegistration listener = consent.addListener(Runnable::run, seen::add);
+
+            consent.save(true); // @JvmOverloads: statistics only
+            Assert.assertTrue(consent.canStart("firebase_analytics"));
+            Assert.assertFalse(consent.canStart("google_mobile_ads"));
+            Assert.assertEquals(VerdictReason.REFUSED, consent.check("google_mobile_ads").getReason());
+            Assert.assertEquals(1, starts.get());
+            Assert.assertEquals(2, seen.size());
+
+            try {
+                consent.save(Collections.singletonMap(Category.ESSENTIAL, false));
+                Assert.fail("refusing essential must throw");
+            } catch (KmerConsentException.EssentialCannotBeRefused expected) {
+                Assert.assertEquals("The essential category cannot be refused", expected.getMessage());
+            }
+            registration.close();
+            listener.close();
+        }
+    }
+}
