@@ -81,17 +81,23 @@ class KmerConsent private constructor(
 
     /** Where consent stands now: whether to show the banner ([ConsentStatus.needsPrompt]) and why. */
     val status: ConsentStatus
-        get() = fresh().status
+        get() = liveSnapshot().status
 
     /** Whether the SDK may start now. Unknown ids, and everything after [close], answer false. */
     fun canStart(sdkId: String): Boolean = !closed && check(sdkId).allowed
 
     /** The verdict for the SDK, with its reason. An id the policy does not list is denied. */
     fun check(sdkId: String): Verdict =
-        fresh().sdks[sdkId] ?: Verdict(allowed = false, reason = VerdictReason.UNKNOWN_SDK)
+        liveSnapshot().sdks[sdkId] ?: Verdict(allowed = false, reason = VerdictReason.UNKNOWN_SDK)
 
-    /** Whether [category] is granted now. Essential always is. */
-    fun isGranted(category: Category): Boolean = fresh().status.categories[category] == true
+    /** Whether [category] is granted now. Essential always is; after [close], nothing is. */
+    fun isGranted(category: Category): Boolean = !closed && fresh().status.categories[category] == true
+
+    /** The fresh snapshot of an instance not closed. */
+    private fun liveSnapshot(): ConsentSnapshot {
+        if (closed) throw IllegalStateException("KmerConsent is closed")
+        return fresh()
+    }
 
     /** The user chose "Accept all". */
     @Throws(KmerConsentException::class)

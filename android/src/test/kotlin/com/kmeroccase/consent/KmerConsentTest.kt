@@ -267,6 +267,8 @@ class KmerConsentTest {
         assertFalse(consent.canStart("kmer_session"))
         assertFailsWith<IllegalStateException> { consent.acceptAll() }
         assertFailsWith<IllegalStateException> { consent.history() }
+        assertFailsWith<IllegalStateException> { consent.check("kmer_session") }
+        assertFalse(consent.isGranted(Category.ESSENTIAL))
         // The store is released: another instance opens it and sees the decision.
         open().use { other ->
             assertTrue(other.canStart("google_mobile_ads"))
