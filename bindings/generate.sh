@@ -3,13 +3,15 @@
 #
 #   bindings/generate.sh kotlin-jvm       → bindings/generated/kotlin-jvm      (JVM tests: android = false)
 #   bindings/generate.sh kotlin-android   → bindings/generated/kotlin-android  (the AAR: android = true)
+#   bindings/generate.sh swift            → bindings/generated/swift, copied into the Swift package
+#                                            (ios/Sources/KmerConsentFFI, ios/Sources/KmerConsent/Generated)
 #
 # Generated code is build output: bindings/generated/ is gitignored.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
-target="${1:?usage: bindings/generate.sh kotlin-jvm|kotlin-android}"
+target="${1:?usage: bindings/generate.sh kotlin-jvm|kotlin-android|swift}"
 profile_dir="${KMER_PROFILE_DIR:-debug}"
 lib="target/$profile_dir/libkmer_consent.so"
 [ "$(uname -s)" = Darwin ] && lib="target/$profile_dir/libkmer_consent.dylib"
@@ -30,6 +32,13 @@ case "$target" in
   kotlin-android)
     target/debug/uniffi-bindgen generate --library "$lib" --language kotlin --no-format \
       --out-dir "$out" ;;
+  swift)
+    target/debug/uniffi-bindgen generate --library "$lib" --language swift --no-format \
+      --out-dir "$out"
+    cp "$out/KmerConsentFFI.h" ios/Sources/KmerConsentFFI/KmerConsentFFI.h
+    cp "$out/KmerConsentFFI.modulemap" ios/Sources/KmerConsentFFI/module.modulemap
+    mkdir -p ios/Sources/KmerConsent/Generated
+    cp "$out/KmerConsent.swift" ios/Sources/KmerConsent/Generated/KmerConsent.swift ;;
   *)
     echo "unknown target: $target" >&2
     exit 2 ;;

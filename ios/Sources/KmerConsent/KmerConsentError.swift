@@ -1,0 +1,55 @@
+import Foundation
+
+/// Everything the SDK throws. Descriptions are for logs and bug reports, never for end users.
+public enum KmerConsentError: Error, Equatable, Sendable, CustomStringConvertible, LocalizedError {
+    /// The policy JSON was refused; `path` names the field (`sdks[2].category`), empty for the document.
+    case invalidPolicy(path: String, reason: String)
+    /// A new policy cannot replace the current one (another id, or a lower revision).
+    case policyUpdateRefused(reason: String)
+    /// The essential category is always granted: a choice refusing it was rejected, nothing recorded.
+    case essentialCannotBeRefused
+    /// The policy does not list this SDK id.
+    case unknownSdk(String)
+    /// The consent database could not be opened, read or written. Nothing was recorded.
+    case storage(reason: String)
+    /// The SDK instance was closed.
+    case closed
+
+    public var description: String {
+        switch self {
+        case let .invalidPolicy(path, reason):
+            return path.isEmpty ? "Invalid policy: \(reason)" : "Invalid policy at \(path): \(reason)"
+        case let .policyUpdateRefused(reason):
+            return "Policy update refused: \(reason)"
+        case .essentialCannotBeRefused:
+            return "The essential category cannot be refused"
+        case let .unknownSdk(id):
+            return "Unknown SDK id \"\(id)\": it is not listed in the policy"
+        case let .storage(reason):
+            return "Consent storage error: \(reason)"
+        case .closed:
+            return "KmerConsent is closed"
+        }
+    }
+
+    public var errorDescription: String? { description }
+
+    init(_ error: ConsentError) {
+        switch error {
+        case let .InvalidPolicy(path, reason): self = .invalidPolicy(path: path, reason: reason)
+        case let .PolicyUpdateRefused(reason): self = .policyUpdateRefused(reason: reason)
+        case .EssentialCannotBeRefused: self = .essentialCannotBeRefused
+        case let .UnknownSdk(sdkId): self = .unknownSdk(sdkId)
+        case let .Storage(reason): self = .storage(reason: reason)
+        }
+    }
+}
+
+/// Runs a call into the core, turning its generated errors into `KmerConsentError`.
+func translatingErrors<T>(_ call: () throws -> T) throws -> T {
+    do {
+        return try call()
+    } catch let error as ConsentError {
+        throw KmerConsentError(error)
+    }
+}

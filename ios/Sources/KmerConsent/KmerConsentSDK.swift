@@ -1,0 +1,382 @@
+import Foundation
+
+/// The consent SDK for Swift: records the user's choices and tells every SDK whether it may run.
+/// All consent rules live in the native core; this type adds Swift idioms only.
+///
+/// Open one instance at launch and keep it. `canStart(_:)` and `check(_:)` answer from the last
+/// snapshot the core published, without calling into native code.
+public final class KmerConsentSDK: Sendable {
+    private let manager: ConsentManager
+    private let state: SnapshotState
+    private let callbackQueue: DispatchQueue
+    private let coreSubscription: Subscription
+
+    private init(manager: ConsentManager, callbackQueue: DispatchQueue) throws {
+        self.manager = manager
+        self.callbackQueue = callbackQueue
+        let state = SnapshotState(manager.snapshot())
+        self.state = state
+        coreSubscription = manager.addListener(listener: Relay(state: state))
+    }
+
+    /// Opens the consent store at `databaseURL` (created if missing; default: Application Support,
+    /// excluded from backups) with the app's policy JSON.
+    ///
+    /// - Parameters:
+    ///   - trackingAuthorization: the ATT status for this launch; `nil` reads it from the system where
+    ///     App Tracking Transparency exists, and is `.notApplicable` elsewhere.
+    ///   - callbackQueue: where `whenAllowed` and listener callbacks run unless a call names another
+    ///     (default: a serial queue owned by this instance, so they arrive in order).
+    public static func open(
+        databaseURL: URL? = nil,
+        policyJSON: String,
+        locale: Locale = .current,
+        trackingAuthorization: TrackingAuthorization? = nil,
+        callbackQueue: DispatchQueue? = nil
+    ) throws -> KmerConsentSDK {
+        let url = try databaseURL ?? defaultDatabaseURL()
+        let manager = try translatingErrors {
+            try ConsentManager.open(databasePath: url.path, policyJson: policyJSON, locale: locale.identifier)
+        }
+        manager.setTrackingAuthorization(status: trackingAuthorization ?? systemTrackingAuthorization())
+        return try KmerConsentSDK(
+            manager: manager,
+            callbackQueue: callbackQueue ?? DispatchQueue(label: "com.kmeroccase.consent.callbacks")
+        )
+    }
+
+    /// `Application Support/KmerConsent/consent.sqlite`, created and excluded from backups: a consent
+    /// record is evidence of what this person chose on this device, not something to restore elsewhere.
+    public static func defaultDatabaseURL() throws -> URL {
+        let support = try FileManager.default.url(
+            for: .applicationSupportDirectory, in: .userDomainMask, appropriateFor: nil, create: true)
+        var dir = support.appendingPathComponent("KmerConsent", isDirectory: true)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        #if canImport(Darwin)
+        var values = URLResourceValues()
+        values.isExcludedFromBackup = true
+        try dir.setResourceValues(values)
+        #endif
+        return dir.appendingPathComponent("consent.sqlite")
+    }
+
+    // MARK: The gate (no native call on the hot path)
+
+    /// The last snapshot, or a fresh one from the core when time has made it stale (expiry, reminder).
+    private func fresh() -> ConsentSnapshot {
+        let snapshot = state.current
+        guard let staleAfter = snapshot.staleAfterMs,
+              Int64(Date().timeIntervalSince1970 * 1000) >= staleAfter,
+              !state.isClosed
+        else { return snapshot }
+        let renewed = manager.snapshot()
+        state.publish(renewed)
+        return renewed
+    }
+
+    /// Whether the SDK may start now. Unknown ids, and everything after `close()`, answer false.
+    public func canStart(_ sdkId: String) -> Bool {
+        !state.isClosed && (fresh().sdks[sdkId]?.allowed ?? false)
+    }
+
+    /// The verdict for the SDK, with its reason. An id the policy does not list is denied.
+    public func check(_ sdkId: String) throws -> Verdict {
+        try live().sdks[sdkId] ?? Verdict(allowed: false, reason: .unknownSdk)
+    }
+
+    /// Whether `category` is granted now. Essential always is; after `close()`, nothing is.
+    public func isGranted(_ category: Category) -> Bool {
+        !state.isClosed && fresh().status.categories[category] == true
+    }
+
+    /// Where consent stands: whether to show the banner (`needsPrompt`) and why.
+    public func status() throws -> ConsentStatus {
+        try live().status
+    }
+
+    /// The current snapshot: the status and every SDK's verdict.
+    public func snapshot() throws -> ConsentSnapshot {
+        try live()
+    }
+
+    private func live() throws -> ConsentSnapshot {
+        if state.isClosed { throw KmerConsentError.closed }
+        return fresh()
+    }
+
+    // MARK: Decisions
+
+    /// The user chose "Accept all".
+    @discardableResult
+    public func acceptAll() throws -> ConsentStatus { try record { try $0.acceptAll() } }
+
+    /// The user chose "Reject all".
+    @discardableResult
+    public func rejectAll() throws -> ConsentStatus { try record { try $0.rejectAll() } }
+
+    /// The user closed the banner ("continue without accepting"): recorded as a refusal.
+    @discardableResult
+    public func dismiss() throws -> ConsentStatus { try record { try $0.dismiss() } }
+
+    /// The user withdrew consent: every optional category is refused from now on.
+    @discardableResult
+    public func withdraw() throws -> ConsentStatus { try record { try $0.withdraw() } }
+
+    /// The user saved a custom choice; categories left out are refused.
+    @discardableResult
+    public func save(statistics: Bool = false, personalization: Bool = false, marketing: Bool = false) throws
+        -> ConsentStatus
+    {
+        try save([.statistics: statistics, .personalization: personalization, .marketing: marketing])
+    }
+
+    /// The user saved a custom choice; categories left out are refused, refusing essential throws.
+    @discardableResult
+    public func save(_ choices: [Category: Bool]) throws -> ConsentStatus {
+        try record { try $0.save(choices: choices) }
+    }
+
+    /// Replaces the policy with a newer revision of the same policy.
+    @discardableResult
+    public func updatePolicy(_ policyJSON: String) throws -> ConsentStatus {
+        try record { try $0.updatePolicy(policyJson: policyJSON) }
+    }
+
+    /// Re-reads the store and re-applies the rules now (call when the app returns to the foreground).
+    @discardableResult
+    public func refresh() throws -> ConsentStatus { try record { try $0.refresh() } }
+
+    /// Every recorded decision, oldest first.
+    public func history() throws -> [ConsentRecord] {
+        if state.isClosed { throw KmerConsentError.closed }
+        return try translatingErrors { try manager.history() }
+    }
+
+    /// The banner's content for a locale (`fr_CM` → French), toggles set to what is granted now.
+    public func banner(locale: Locale = .current) throws -> Banner {
+        if state.isClosed { throw KmerConsentError.closed }
+        return manager.banner(locale: locale.identifier)
+    }
+
+    /// Sets the locale decisions are recorded in; returns the policy locale chosen for it.
+    @discardableResult
+    public func setLocale(_ locale: Locale) throws -> String {
+        if state.isClosed { throw KmerConsentError.closed }
+        return manager.setLocale(locale: locale.identifier)
+    }
+
+    /// Reports the tracking authorization for this launch (see `TrackingAuthorization(attStatusRawValue:)`).
+    public func setTrackingAuthorization(_ status: TrackingAuthorization) {
+        guard !state.isClosed else { return }
+        manager.setTrackingAuthorization(status: status)
+        state.publish(manager.snapshot())
+    }
+
+    /// Runs a recording call, then makes sure `canStart` already reflects it when this returns.
+    private func record(_ call: (ConsentManager) throws -> ConsentStatus) throws -> ConsentStatus {
+        if state.isClosed { throw KmerConsentError.closed }
+        let status = try translatingErrors { try call(manager) }
+        state.publish(manager.snapshot())
+        return status
+    }
+
+    // MARK: Changes
+
+    /// The current snapshot, then one after every change. Each access is a new stream; it ends when
+    /// the consuming task is cancelled or the SDK is closed.
+    public var snapshots: AsyncStream<ConsentSnapshot> {
+        AsyncStream(bufferingPolicy: .bufferingNewest(16)) { continuation in
+            state.addContinuation(continuation)
+        }
+    }
+
+    /// Calls `listener` on `queue` with the current snapshot, then after every change.
+    @discardableResult
+    public func addListener(
+        on queue: DispatchQueue? = nil, _ listener: @escaping @Sendable (ConsentSnapshot) -> Void
+    ) throws -> ConsentToken {
+        if state.isClosed { throw KmerConsentError.closed }
+        let relay = QueuedListener(queue: queue ?? callbackQueue, listener: listener)
+        return state.track(ConsentToken(manager.addListener(listener: relay)))
+    }
+
+    /// Runs `onStart` once the SDK may start (at once if it already may) and `onStop` when it no
+    /// longer may (refusal, withdrawal, expiry), on `queue`. Cancel the token to stop the calls;
+    /// cancelling does not stop an SDK already started.
+    @discardableResult
+    public func whenAllowed(
+        _ sdkId: String,
+        on queue: DispatchQueue? = nil,
+        onStop: (@Sendable () -> Void)? = nil,
+        onStart: @escaping @Sendable () -> Void
+    ) throws -> ConsentToken {
+        if state.isClosed { throw KmerConsentError.closed }
+        let lifecycle = QueuedLifecycle(queue: queue ?? callbackQueue, onStart: onStart, onStop: onStop)
+        let subscription = try translatingErrors {
+            try manager.registerSdk(sdkId: sdkId, lifecycle: lifecycle)
+        }
+        return state.track(ConsentToken(subscription))
+    }
+
+    /// Ends every registration and stream. `canStart` then answers false. Idempotent.
+    public func close() {
+        guard state.close() else { return }
+        coreSubscription.cancel()
+    }
+
+    deinit {
+        close()
+    }
+}
+
+/// A listener or SDK registration. `cancel()` ends it; cancelling twice is harmless. Dropping the
+/// token does not cancel: SDK registrations usually live as long as the app.
+public final class ConsentToken: Sendable {
+    private let subscription: Subscription
+
+    init(_ subscription: Subscription) {
+        self.subscription = subscription
+    }
+
+    /// Stops the callbacks of this registration.
+    public func cancel() {
+        subscription.cancel()
+    }
+}
+
+/// The newest snapshot and the streams waiting for the next, behind one lock.
+private final class SnapshotState: @unchecked Sendable {
+    private let lock = NSLock()
+    private var snapshot: ConsentSnapshot
+    private var closed = false
+    private var continuations: [UInt64: AsyncStream<ConsentSnapshot>.Continuation] = [:]
+    private var nextId: UInt64 = 0
+    private var tokens: [ConsentToken] = []
+
+    init(_ snapshot: ConsentSnapshot) {
+        self.snapshot = snapshot
+    }
+
+    var current: ConsentSnapshot {
+        lock.lock()
+        defer { lock.unlock() }
+        return snapshot
+    }
+
+    var isClosed: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return closed
+    }
+
+    /// Keeps the newest of the snapshots seen (the listener and direct reads may race) and hands a
+    /// newer one to every stream.
+    func publish(_ new: ConsentSnapshot) {
+        lock.lock()
+        guard new.sequence >= snapshot.sequence, new != snapshot else {
+            lock.unlock()
+            return
+        }
+        snapshot = new
+        let waiting = Array(continuations.values)
+        lock.unlock()
+        for continuation in waiting { continuation.yield(new) }
+    }
+
+    func addContinuation(_ continuation: AsyncStream<ConsentSnapshot>.Continuation) {
+        lock.lock()
+        if closed {
+            lock.unlock()
+            continuation.finish()
+            return
+        }
+        let id = nextId
+        nextId += 1
+        continuations[id] = continuation
+        let first = snapshot
+        lock.unlock()
+        continuation.onTermination = { [weak self] _ in self?.removeContinuation(id) }
+        continuation.yield(first)
+    }
+
+    private func removeContinuation(_ id: UInt64) {
+        lock.lock()
+        continuations[id] = nil
+        lock.unlock()
+    }
+
+    func track(_ token: ConsentToken) -> ConsentToken {
+        lock.lock()
+        tokens.append(token)
+        lock.unlock()
+        return token
+    }
+
+    /// Marks closed; returns false if it already was. Cancels every registration, ends every stream.
+    func close() -> Bool {
+        lock.lock()
+        if closed {
+            lock.unlock()
+            return false
+        }
+        closed = true
+        let waiting = Array(continuations.values)
+        let registrations = tokens
+        continuations = [:]
+        tokens = []
+        lock.unlock()
+        registrations.forEach { $0.cancel() }
+        waiting.forEach { $0.finish() }
+        return true
+    }
+}
+
+/// The one core listener of an instance: keeps `SnapshotState` current.
+private final class Relay: ConsentListener {
+    let state: SnapshotState
+
+    init(state: SnapshotState) {
+        self.state = state
+    }
+
+    func onConsentChanged(snapshot: ConsentSnapshot) {
+        state.publish(snapshot)
+    }
+}
+
+/// An app listener, called on its queue.
+private final class QueuedListener: ConsentListener {
+    let queue: DispatchQueue
+    let listener: @Sendable (ConsentSnapshot) -> Void
+
+    init(queue: DispatchQueue, listener: @escaping @Sendable (ConsentSnapshot) -> Void) {
+        self.queue = queue
+        self.listener = listener
+    }
+
+    func onConsentChanged(snapshot: ConsentSnapshot) {
+        let listener = self.listener
+        queue.async { listener(snapshot) }
+    }
+}
+
+/// An SDK's start and stop, called on its queue.
+private final class QueuedLifecycle: SdkLifecycle {
+    let queue: DispatchQueue
+    let onStart: @Sendable () -> Void
+    let onStop: (@Sendable () -> Void)?
+
+    init(queue: DispatchQueue, onStart: @escaping @Sendable () -> Void, onStop: (@Sendable () -> Void)?) {
+        self.queue = queue
+        self.onStart = onStart
+        self.onStop = onStop
+    }
+
+    func start() {
+        queue.async(execute: onStart)
+    }
+
+    func stop() {
+        if let onStop { queue.async(execute: onStop) }
+    }
+}

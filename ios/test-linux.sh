@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# `swift test` for the Swift package, against the host-built native library.
+# Where `swift` is on the PATH (a Mac, a Swift image) it is used directly. Otherwise (this project's
+# Debian 12 CI) Debian trixie's swiftlang 6.0.3 runs in a debootstrap chroot cached outside the
+# repository (about 3 GB, built once in about a minute), with the repository bind-mounted into it.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+bindings/generate.sh swift >/dev/null
+
+swift_args=(test --disable-swift-testing --scratch-path "$root/target/swift-build")
+
+if command -v swift >/dev/null 2>&1; then
+  cd ios
+  exec swift "${swift_args[@]}"
+fi
+
+cache="${KMER_CONSENT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kmer-consent}"
+chroot_dir="$cache/swift-6.0.3-trixie"
+mirror="${KMER_DEBIAN_MIRROR:-$(sed -n 's/^URIs: *\(http[^ ]*debian\)\/*$/\1/p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n 1)}"
+mirror="${mirror:-http://deb.debian.org/debian}"
+
+if [ ! -x "$chroot_dir/usr/libexec/swift/bin/swift" ]; then
+  if ! command -v debootstrap >/dev/null 2>&1; then
+    echo "installing debootstrap from Debian" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -qq debootstrap >/dev/null 2>&1 ||
+      { apt-get update -qq && apt-get install -y -qq debootstrap >/dev/null; }
+  fi
+  echo "building the Swift chroot (Debian trixie, swiftlang) in $chroot_dir" >&2
+  mkdir -p "$cache"
+  rm -rf "$chroot_dir.tmp"
+  debootstrap --variant=minbase --include=swiftlang,libc6-dev,libstdc++-14-dev \
+    trixie "$chroot_dir.tmp" "$mirror" >"$cache/debootstrap.log" 2>&1 ||
+    { tail -n 20 "$cache/debootstrap.log" >&2; exit 1; }
+  mv "$chroot_dir.tmp" "$chroot_dir"
+fi
+
+# The repository appears at the same path inside the chroot, so the package's absolute library path
+# (and the rpath baked into the test binary) is valid on both sides.
+inside="$chroot_dir$root"
+mounted=()
+cleanup() {
+  for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do umount -l "${mounted[$i]}" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+mount_once() { # mount_once TARGET mount-args...
+  local target="$1"
+  shift
+  mkdir -p "$target"
+  if ! mountpoint -q "$target"; then
+    mount "$@" "$target"
+    mounted+=("$target")
+  fi
+}
+mount_once "$chroot_dir/proc" -t proc proc
+mount_once "$chroot_dir/dev" --bind /dev
+mount_once "$inside" --bind "$root"
+
+cd_and_test="cd '$root/ios' && HOME=/root swift ${swift_args[*]}"
+chroot "$chroot_dir" /usr/bin/env -i PATH=/usr/bin:/bin HOME=/root /bin/bash -c "$cd_and_test"
