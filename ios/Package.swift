@@ -30,7 +30,10 @@ let package = Package(
         .target(
             name: "KmerConsent",
             dependencies: ["KmerConsentFFI"],
-            linkerSettings: useXCFramework ? [] : [
+            linkerSettings: useXCFramework ? [
+                // Only used when the XCFramework was built with KMER_CONSENT_SYSTEM_SQLITE=1.
+                .linkedLibrary("sqlite3"),
+            ] : [
                 .linkedLibrary("kmer_consent"),
                 .unsafeFlags(["-L", hostLibDir, "-Xlinker", "-rpath", "-Xlinker", hostLibDir]),
             ]
