@@ -14,8 +14,10 @@ suite() {
   local name="$1"
   shift
   echo "== $name" | tee -a "$log"
+  local started=$SECONDS
   "$@" 2>&1 | tee -a "$log"
   [ "${PIPESTATUS[0]}" -eq 0 ] || failed_suites+=("$name")
+  echo "== $name: $((SECONDS - started)) s"
 }
 
 suite "Rust (cargo test)" cargo test

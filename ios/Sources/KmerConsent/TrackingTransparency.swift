@@ -58,15 +58,18 @@ extension KmerConsentSDK {
 import Combine
 
 extension KmerConsentSDK {
-    /// The current snapshot, then one after every change, as a Combine publisher.
+    /// The current snapshot, then one after every change, as a Combine publisher. Each subscriber
+    /// starts from the newest snapshot, even one published before it subscribed.
     public var snapshotPublisher: AnyPublisher<ConsentSnapshot, Never> {
         let stream = snapshots
-        let subject = PassthroughSubject<ConsentSnapshot, Never>()
+        let subject = CurrentValueSubject<ConsentSnapshot?, Never>(nil)
         let box = UncheckedBox(subject)
         let task = Task {
             for await snapshot in stream { box.value.send(snapshot) }
         }
         return subject
+            .compactMap { $0 }
+            .removeDuplicates()
             .handleEvents(receiveCancel: { task.cancel() })
             .eraseToAnyPublisher()
     }
