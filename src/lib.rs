@@ -36,8 +36,10 @@ mod policy;
 mod record;
 mod rules;
 mod schema;
+mod signals;
 mod snapshot;
 mod store;
+pub mod tcf;
 
 pub use banner::{Banner, BannerCategory, BannerSdk};
 pub use category::{Category, Grants};
@@ -46,7 +48,10 @@ pub use dispatch::{ConsentListener, SdkLifecycle, Subscription};
 pub use error::{ConsentError, Error, PolicyError};
 pub use locale::negotiate as negotiate_locale;
 pub use manager::{ConsentManager, OpenOptions};
-pub use policy::{Controller, Policy, Sdk, MAX_POLICY_BYTES};
+pub use policy::{
+    ConsentModeMapping, Controller, Policy, Sdk, TcfConfig, TcfPurposes, MAX_POLICY_BYTES,
+};
 pub use record::{ConsentRecord, DecisionSource};
 pub use rules::{PromptReason, TrackingAuthorization, Verdict, VerdictReason};
+pub use signals::{ConsentModeSignals, StoredEntry, StoredValue};
 pub use snapshot::{ConsentSnapshot, ConsentStatus};

@@ -31,6 +31,98 @@ pub struct Policy {
     pub texts: BTreeMap<String, Texts>,
     pub categories: Categories,
     pub sdks: Vec<Sdk>,
+    /// Which categories grant each Google Consent Mode signal (default: [`ConsentModeMapping::default`]).
+    #[serde(default)]
+    pub consent_mode: ConsentModeMapping,
+    /// IAB TCF: present when the app writes TC strings and the `IABTCF_*` keys.
+    #[serde(default)]
+    pub tcf: Option<TcfConfig>,
+}
+
+/// For each Google Consent Mode v2 signal, the categories that must all be granted for it to be
+/// granted.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentModeMapping {
+    pub analytics_storage: Vec<Category>,
+    pub ad_storage: Vec<Category>,
+    pub ad_user_data: Vec<Category>,
+    pub ad_personalization: Vec<Category>,
+}
+
+impl Default for ConsentModeMapping {
+    /// Statistics grants analytics storage; marketing grants the three advertising signals.
+    fn default() -> Self {
+        ConsentModeMapping {
+            analytics_storage: vec![Category::Statistics],
+            ad_storage: vec![Category::Marketing],
+            ad_user_data: vec![Category::Marketing],
+            ad_personalization: vec![Category::Marketing],
+        }
+    }
+}
+
+impl ConsentModeMapping {
+    /// The four signals with their categories, in Google's order.
+    pub fn signals(&self) -> [(&'static str, &[Category]); 4] {
+        [
+            ("analytics_storage", &self.analytics_storage),
+            ("ad_storage", &self.ad_storage),
+            ("ad_user_data", &self.ad_user_data),
+            ("ad_personalization", &self.ad_personalization),
+        ]
+    }
+}
+
+/// The IAB TCF v2.3 settings of the app's CMP.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TcfConfig {
+    /// The CMP id IAB Europe assigned at registration.
+    pub cmp_id: u16,
+    pub cmp_version: u16,
+    /// Which screen of the CMP collected consent.
+    pub consent_screen: u8,
+    /// The Global Vendor List version the policy's vendor ids were reviewed against.
+    pub vendor_list_version: u16,
+    /// Two capital letters, e.g. "CM".
+    pub publisher_country_code: String,
+    pub gdpr_applies: bool,
+    /// Which TCF purposes each optional category grants (purpose 1 follows any grant).
+    #[serde(default)]
+    pub purposes: TcfPurposes,
+}
+
+/// TCF purposes (2 to 11) per optional category.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TcfPurposes {
+    pub statistics: Vec<u8>,
+    pub personalization: Vec<u8>,
+    pub marketing: Vec<u8>,
+}
+
+impl Default for TcfPurposes {
+    /// Statistics → 8, 9, 10; personalization → 5, 6, 11; marketing → 2, 3, 4, 7.
+    fn default() -> Self {
+        TcfPurposes {
+            statistics: vec![8, 9, 10],
+            personalization: vec![5, 6, 11],
+            marketing: vec![2, 3, 4, 7],
+        }
+    }
+}
+
+impl TcfPurposes {
+    /// The purposes a category grants; essential grants none.
+    pub fn of(&self, category: Category) -> &[u8] {
+        match category {
+            Category::Essential => &[],
+            Category::Statistics => &self.statistics,
+            Category::Personalization => &self.personalization,
+            Category::Marketing => &self.marketing,
+        }
+    }
 }
 
 fn default_lifetime() -> u32 {
@@ -103,6 +195,12 @@ pub struct Sdk {
     /// Needs iOS App Tracking Transparency authorization on top of its category.
     #[serde(default)]
     pub requires_tracking_authorization: bool,
+    /// Its IAB Global Vendor List id, for the TC string (needs a `tcf` section).
+    #[serde(default)]
+    pub tcf_vendor_id: Option<u16>,
+    /// Its Google Ad Tech Provider id, for the Additional Consent string (needs a `tcf` section).
+    #[serde(default)]
+    pub google_atp_id: Option<u32>,
 }
 
 impl Policy {
@@ -168,7 +266,9 @@ impl Policy {
         check_text("controller.contact", &self.controller.contact)?;
         check_https("controller.policy_url", &self.controller.policy_url)?;
         self.validate_texts()?;
-        self.validate_sdks()
+        self.validate_sdks()?;
+        self.validate_consent_mode()?;
+        self.validate_tcf()
     }
 
     fn validate_locales(&self) -> Result<(), PolicyError> {
@@ -232,6 +332,94 @@ impl Policy {
             for (field, map) in [("title", &text.title), ("description", &text.description)] {
                 let base = format!("categories.{category}.{field}");
                 check_localized(&base, map, &self.locales)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_consent_mode(&self) -> Result<(), PolicyError> {
+        for (signal, categories) in self.consent_mode.signals() {
+            let at = format!("consent_mode.{signal}");
+            if categories.is_empty() {
+                return Err(PolicyError::new(at, "must name at least one category"));
+            }
+            if categories.contains(&Category::Essential) {
+                return Err(PolicyError::new(
+                    at,
+                    "essential cannot grant a Consent Mode signal: the signals need consent",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_tcf(&self) -> Result<(), PolicyError> {
+        let Some(tcf) = &self.tcf else {
+            if let Some(i) = self
+                .sdks
+                .iter()
+                .position(|s| s.tcf_vendor_id.is_some() || s.google_atp_id.is_some())
+            {
+                return Err(PolicyError::new(
+                    format!("sdks[{i}]"),
+                    "tcf_vendor_id and google_atp_id need a tcf section",
+                ));
+            }
+            return Ok(());
+        };
+        let range = |path: &str, value: u32, min: u32, max: u32| {
+            if (min..=max).contains(&value) {
+                Ok(())
+            } else {
+                Err(PolicyError::new(
+                    format!("tcf.{path}"),
+                    format!("must be between {min} and {max}, got {value}"),
+                ))
+            }
+        };
+        range("cmp_id", tcf.cmp_id.into(), 2, 4095)?;
+        range("cmp_version", tcf.cmp_version.into(), 1, 4095)?;
+        range("consent_screen", tcf.consent_screen.into(), 0, 63)?;
+        range(
+            "vendor_list_version",
+            tcf.vendor_list_version.into(),
+            1,
+            4095,
+        )?;
+        let cc = &tcf.publisher_country_code;
+        if cc.len() != 2 || !cc.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(PolicyError::new(
+                "tcf.publisher_country_code",
+                format!("{cc:?} must be two capital letters, e.g. \"CM\""),
+            ));
+        }
+        for category in Category::OPTIONAL {
+            for (i, purpose) in tcf.purposes.of(category).iter().enumerate() {
+                range(
+                    &format!("purposes.{category}[{i}]"),
+                    (*purpose).into(),
+                    2,
+                    11,
+                )?;
+            }
+        }
+        for (i, sdk) in self.sdks.iter().enumerate() {
+            let essential = sdk.category == Category::Essential;
+            if let Some(id) = sdk.tcf_vendor_id {
+                if id == 0 || essential {
+                    return Err(PolicyError::new(
+                        format!("sdks[{i}].tcf_vendor_id"),
+                        "must be 1 or more, on an SDK that needs consent (not essential)",
+                    ));
+                }
+            }
+            if let Some(id) = sdk.google_atp_id {
+                if id == 0 || essential {
+                    return Err(PolicyError::new(
+                        format!("sdks[{i}].google_atp_id"),
+                        "must be 1 or more, on an SDK that needs consent (not essential)",
+                    ));
+                }
             }
         }
         Ok(())

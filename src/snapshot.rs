@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use crate::category::Category;
 use crate::policy::Policy;
 use crate::record::{Decision, DecisionSource};
-use crate::rules::{self, PromptReason, TrackingAuthorization, Verdict, VerdictReason};
+use crate::rules::{self, PromptReason, Standing, TrackingAuthorization, Verdict, VerdictReason};
+use crate::signals::{ConsentModeSignals, StoredEntry};
+use crate::tcf;
 
 /// Where consent stands, as the app shows it and decides whether to prompt.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
@@ -50,6 +52,14 @@ pub struct ConsentSnapshot {
     /// in ms since the Unix epoch. A cached snapshot read at or after it must not be trusted: ask the
     /// manager for a fresh one (`snapshot()`), which also tells every listener.
     pub stale_after_ms: Option<i64>,
+    /// Google Consent Mode v2 signals for the categories in force.
+    pub consent_mode: ConsentModeSignals,
+    /// The IAB TCF v2.3 TC string of the decision in force (policies with a `tcf` section).
+    pub tc_string: Option<String>,
+    /// Every `IABTCF_*` key that must be present in the default SharedPreferences / standard
+    /// UserDefaults, with its type; every other `IABTCF_*` key there must be removed. Empty without a
+    /// `tcf` section.
+    pub iab_tcf_keys: Vec<StoredEntry>,
 }
 
 /// What a snapshot is computed from.
@@ -95,12 +105,23 @@ impl Gate {
                 (sdk.id.clone(), verdict)
             })
             .collect();
+        let in_force = match evaluation.standing {
+            Standing::Current(d) => Some(d),
+            Standing::None | Standing::Expired(_) => None,
+        };
+        let tcf = tcf::tcf_signals(inputs.policy, in_force, evaluation.grants);
         Gate {
             snapshot: ConsentSnapshot {
                 sequence,
                 status,
                 sdks,
                 stale_after_ms: evaluation.next_change_ms(now_ms),
+                consent_mode: ConsentModeSignals::from_grants(
+                    &inputs.policy.consent_mode,
+                    evaluation.grants,
+                ),
+                tc_string: tcf.tc_string,
+                iab_tcf_keys: tcf.keys,
             },
         }
     }
@@ -121,6 +142,9 @@ impl Gate {
     /// Whether two snapshots say the same thing (ignoring their sequence numbers).
     pub fn same_content(&self, other: &Gate) -> bool {
         let (a, b) = (&self.snapshot, &other.snapshot);
-        a.status == b.status && a.sdks == b.sdks && a.stale_after_ms == b.stale_after_ms
+        ConsentSnapshot {
+            sequence: b.sequence,
+            ..a.clone()
+        } == *b
     }
 }

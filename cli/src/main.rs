@@ -65,6 +65,11 @@ enum Command {
         #[command(subcommand)]
         command: PolicyCommand,
     },
+    /// IAB TCF tools.
+    Tcf {
+        #[command(subcommand)]
+        command: TcfCommand,
+    },
     /// Where consent stands: prompt needed and why, each category, dates.
     Status {
         /// Print JSON.
@@ -101,6 +106,18 @@ enum Command {
         /// A device language tag (fr-CM, en_US, …); default: the policy's default.
         #[arg(long, value_name = "TAG")]
         lang: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum TcfCommand {
+    /// Decode a TC string: exit 0 and its fields, or 1 if it is malformed.
+    Decode {
+        #[arg(value_name = "STRING")]
+        tc_string: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -146,6 +163,14 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Policy {
             command: PolicyCommand::Check { file },
         } => check_policy(file),
+        Command::Tcf {
+            command: TcfCommand::Decode { tc_string, json },
+        } => {
+            let model = kmer_consent::tcf::TcModel::decode(tc_string)
+                .map_err(|e| Failure::Invalid(format!("not a valid TC string: {e}")))?;
+            output::tc_model(&model, *json);
+            Ok(())
+        }
         command => {
             let read_only = matches!(
                 command,
@@ -246,7 +271,7 @@ fn on_store(m: &ConsentManager, command: &Command) -> Result<(), Failure> {
                 .unwrap_or_else(|| policy.default_locale.clone());
             output::banner(&m.banner(lang));
         }
-        Command::Demo { .. } | Command::Policy { .. } => {}
+        Command::Demo { .. } | Command::Policy { .. } | Command::Tcf { .. } => {}
     }
     Ok(())
 }

@@ -1,6 +1,9 @@
 //! How the CLI prints: human-readable text, or JSON for scripts.
 
-use kmer_consent::{Banner, Category, ConsentRecord, ConsentSnapshot, ConsentStatus};
+use std::collections::BTreeSet;
+
+use kmer_consent::tcf::TcModel;
+use kmer_consent::{Banner, Category, ConsentRecord, ConsentSnapshot, ConsentStatus, StoredValue};
 use serde_json::{json, Map, Value};
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
@@ -67,6 +70,9 @@ pub fn status(snapshot: &ConsentSnapshot, as_json: bool) {
             "tracking_authorization": s.tracking_authorization.as_str(),
             "store_recovered": s.store_recovered,
             "sdks": sdks,
+            "consent_mode": consent_mode_json(snapshot),
+            "tc_string": snapshot.tc_string,
+            "iab_tcf_keys": iab_keys_json(snapshot),
         });
         say!("{value:#}");
         return;
@@ -79,6 +85,35 @@ pub fn status(snapshot: &ConsentSnapshot, as_json: bool) {
         let word = if v.allowed { "allowed" } else { "denied" };
         say!("  {id:<24} {word} ({})", v.reason.as_str());
     }
+}
+
+fn consent_mode_json(snapshot: &ConsentSnapshot) -> Value {
+    let map: Map<String, Value> = snapshot
+        .consent_mode
+        .entries()
+        .into_iter()
+        .map(|(signal, granted)| {
+            let state = if granted { "granted" } else { "denied" };
+            (signal.to_owned(), json!(state))
+        })
+        .collect();
+    Value::Object(map)
+}
+
+/// Each key with its typed value: numbers for Int keys, strings for String keys.
+fn iab_keys_json(snapshot: &ConsentSnapshot) -> Value {
+    let map: Map<String, Value> = snapshot
+        .iab_tcf_keys
+        .iter()
+        .map(|entry| {
+            let value = match &entry.value {
+                StoredValue::Int { value } => json!(value),
+                StoredValue::Text { value } => json!(value),
+            };
+            (entry.key.clone(), value)
+        })
+        .collect();
+    Value::Object(map)
 }
 
 pub fn print_status(s: &ConsentStatus) {
@@ -194,4 +229,58 @@ pub fn banner(b: &Banner) {
     }
     say!("");
     say!("  [ {} ]", b.save);
+}
+
+fn ids<T: Copy + Into<u32>>(set: &BTreeSet<T>) -> Value {
+    json!(set.iter().map(|id| (*id).into()).collect::<Vec<u32>>())
+}
+
+/// A decoded TC string: JSON with every field, or one field a line.
+pub fn tc_model(m: &TcModel, as_json: bool) {
+    let restrictions: Vec<Value> = m
+        .publisher_restrictions
+        .iter()
+        .map(|r| json!({"purpose_id": r.purpose_id, "restriction_type": r.restriction_type, "vendors": ids(&r.vendors)}))
+        .collect();
+    let value = json!({
+        "version": m.version,
+        "created": format_time(i64::try_from(m.created).unwrap_or(i64::MAX / 100).saturating_mul(100)),
+        "created_deciseconds": m.created,
+        "last_updated": format_time(i64::try_from(m.last_updated).unwrap_or(i64::MAX / 100).saturating_mul(100)),
+        "last_updated_deciseconds": m.last_updated,
+        "cmp_id": m.cmp_id,
+        "cmp_version": m.cmp_version,
+        "consent_screen": m.consent_screen,
+        "consent_language": m.consent_language,
+        "vendor_list_version": m.vendor_list_version,
+        "policy_version": m.policy_version,
+        "is_service_specific": m.is_service_specific,
+        "use_non_standard_texts": m.use_non_standard_texts,
+        "special_feature_opt_ins": ids(&m.special_feature_opt_ins),
+        "purpose_consents": ids(&m.purpose_consents),
+        "purpose_legitimate_interests": ids(&m.purpose_legitimate_interests),
+        "purpose_one_treatment": m.purpose_one_treatment,
+        "publisher_country_code": m.publisher_country_code,
+        "vendor_consents": ids(&m.vendor_consents),
+        "vendor_legitimate_interests": ids(&m.vendor_legitimate_interests),
+        "publisher_restrictions": restrictions,
+        "disclosed_vendors": m.disclosed_vendors.as_ref().map(ids),
+        "allowed_vendors": m.allowed_vendors.as_ref().map(ids),
+        "publisher_tc": m.publisher_tc.as_ref().map(|p| json!({
+            "purpose_consents": ids(&p.purpose_consents),
+            "purpose_legitimate_interests": ids(&p.purpose_legitimate_interests),
+            "custom_purpose_count": p.custom_purpose_count,
+            "custom_purpose_consents": ids(&p.custom_purpose_consents),
+            "custom_purpose_legitimate_interests": ids(&p.custom_purpose_legitimate_interests),
+        })),
+    });
+    if as_json {
+        say!("{value:#}");
+        return;
+    }
+    if let Value::Object(fields) = value {
+        for (name, v) in fields {
+            say!("{name:<30} {v}");
+        }
+    }
 }

@@ -1,0 +1,72 @@
+//! What the user's choice tells other SDKs: Google Consent Mode v2 signals and the typed key-value
+//! entries (the IAB `IABTCF_*` keys) the platform layers write where ad SDKs read them.
+
+use crate::category::{Category, Grants};
+use crate::policy::ConsentModeMapping;
+
+/// Google Consent Mode v2: each signal granted (true) or denied (false). Pass them to
+/// `FirebaseAnalytics.setConsent` (Android) / `Analytics.setConsent` (iOS) on every change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Record)]
+pub struct ConsentModeSignals {
+    pub analytics_storage: bool,
+    pub ad_storage: bool,
+    pub ad_user_data: bool,
+    pub ad_personalization: bool,
+}
+
+impl ConsentModeSignals {
+    /// The signals for the categories in force: a signal is granted when all its categories are.
+    pub fn from_grants(mapping: &ConsentModeMapping, grants: Grants) -> Self {
+        let all = |categories: &[Category]| categories.iter().all(|c| grants.get(*c));
+        ConsentModeSignals {
+            analytics_storage: all(&mapping.analytics_storage),
+            ad_storage: all(&mapping.ad_storage),
+            ad_user_data: all(&mapping.ad_user_data),
+            ad_personalization: all(&mapping.ad_personalization),
+        }
+    }
+
+    /// Signal name and state, in Google's order (`analytics_storage` first).
+    pub fn entries(&self) -> [(&'static str, bool); 4] {
+        [
+            ("analytics_storage", self.analytics_storage),
+            ("ad_storage", self.ad_storage),
+            ("ad_user_data", self.ad_user_data),
+            ("ad_personalization", self.ad_personalization),
+        ]
+    }
+}
+
+/// A value as ad SDKs read it from SharedPreferences / UserDefaults: the type matters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, uniffi::Enum)]
+pub enum StoredValue {
+    /// Written with `putInt` / `set(Int)`.
+    Int { value: i32 },
+    /// Written with `putString` / `set(String)`.
+    Text { value: String },
+}
+
+/// One key and its typed value.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, uniffi::Record)]
+pub struct StoredEntry {
+    pub key: String,
+    pub value: StoredValue,
+}
+
+impl StoredEntry {
+    pub fn int(key: &str, value: i32) -> StoredEntry {
+        StoredEntry {
+            key: key.to_owned(),
+            value: StoredValue::Int { value },
+        }
+    }
+
+    pub fn text(key: &str, value: impl Into<String>) -> StoredEntry {
+        StoredEntry {
+            key: key.to_owned(),
+            value: StoredValue::Text {
+                value: value.into(),
+            },
+        }
+    }
+}

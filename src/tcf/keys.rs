@@ -1,0 +1,191 @@
+//! From a decision to the TC string, the `IABTCF_*` in-app keys and the Additional Consent string.
+
+use std::collections::BTreeSet;
+
+use crate::category::{Category, Grants};
+use crate::policy::{Policy, TcfConfig};
+use crate::record::Decision;
+use crate::signals::StoredEntry;
+
+use super::TcModel;
+
+/// TCF policy version of TCF v2.2 and v2.3.
+pub const TCF_POLICY_VERSION: u8 = 4;
+/// Purposes defined by TCF v2.2+, and special features: the lengths of the binary-string keys.
+const PURPOSE_COUNT: u8 = 11;
+const SPECIAL_FEATURE_COUNT: usize = 2;
+
+/// What TCF says about one moment.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TcfSignals {
+    /// The TC string, when a decision is in force.
+    pub tc_string: Option<String>,
+    /// Every `IABTCF_*` key that must be present, with its type. Every other `IABTCF_*` key must be
+    /// removed; the list is empty when the policy has no `tcf` section.
+    pub keys: Vec<StoredEntry>,
+}
+
+/// The TCF signals for the decision in force (`None`: no decision, or it expired) and the grants.
+pub fn tcf_signals(policy: &Policy, decision: Option<&Decision>, grants: Grants) -> TcfSignals {
+    let Some(tcf) = &policy.tcf else {
+        return TcfSignals::default();
+    };
+    let mut keys = vec![
+        StoredEntry::int("IABTCF_CmpSdkID", tcf.cmp_id.into()),
+        StoredEntry::int("IABTCF_CmpSdkVersion", tcf.cmp_version.into()),
+        StoredEntry::int("IABTCF_PolicyVersion", TCF_POLICY_VERSION.into()),
+        StoredEntry::int("IABTCF_gdprApplies", i32::from(tcf.gdpr_applies)),
+        StoredEntry::text("IABTCF_PublisherCC", tcf.publisher_country_code.clone()),
+    ];
+    let Some(decision) = decision else {
+        // Before a decision ad SDKs learn only that a CMP is present and whether GDPR applies.
+        return TcfSignals {
+            tc_string: None,
+            keys,
+        };
+    };
+    let model = tc_model(policy, tcf, decision, grants);
+    let tc_string = model.encode();
+    let disclosed = model.disclosed_vendors.clone().unwrap_or_default();
+    let vendor_width = disclosed
+        .last()
+        .copied()
+        .unwrap_or(0)
+        .max(model.vendor_consents.last().copied().unwrap_or(0));
+    keys.extend([
+        StoredEntry::int(
+            "IABTCF_PurposeOneTreatment",
+            i32::from(model.purpose_one_treatment),
+        ),
+        StoredEntry::int(
+            "IABTCF_UseNonStandardTexts",
+            i32::from(model.use_non_standard_texts),
+        ),
+        StoredEntry::text("IABTCF_TCString", tc_string.clone()),
+        StoredEntry::text(
+            "IABTCF_PurposeConsents",
+            flags(&model.purpose_consents, PURPOSE_COUNT),
+        ),
+        StoredEntry::text(
+            "IABTCF_PurposeLegitimateInterests",
+            flags(&model.purpose_legitimate_interests, PURPOSE_COUNT),
+        ),
+        StoredEntry::text(
+            "IABTCF_SpecialFeaturesOptIns",
+            "0".repeat(SPECIAL_FEATURE_COUNT),
+        ),
+        StoredEntry::text(
+            "IABTCF_VendorConsents",
+            flags(&model.vendor_consents, vendor_width),
+        ),
+        StoredEntry::text(
+            "IABTCF_VendorLegitimateInterests",
+            flags(&model.vendor_legitimate_interests, vendor_width),
+        ),
+        StoredEntry::text("IABTCF_DisclosedVendors", flags(&disclosed, vendor_width)),
+    ]);
+    if let Some(ac) = additional_consent(policy, decision, grants) {
+        keys.push(StoredEntry::text("IABTCF_AddtlConsent", ac));
+    }
+    TcfSignals {
+        tc_string: Some(tc_string),
+        keys,
+    }
+}
+
+/// Whether the decision covers this SDK: its category granted, and the SDK shown to the user.
+fn consented(sdk: &crate::policy::Sdk, decision: &Decision, grants: Grants) -> bool {
+    sdk.category != Category::Essential
+        && grants.get(sdk.category)
+        && decision.sdks_shown.contains(&sdk.id)
+}
+
+fn shown<'a>(
+    policy: &'a Policy,
+    decision: &'a Decision,
+) -> impl Iterator<Item = &'a crate::policy::Sdk> {
+    policy
+        .sdks
+        .iter()
+        .filter(move |s| decision.sdks_shown.contains(&s.id))
+}
+
+/// The TC string's model for a decision.
+pub fn tc_model(policy: &Policy, tcf: &TcfConfig, decision: &Decision, grants: Grants) -> TcModel {
+    let mut purposes: BTreeSet<u8> = Category::OPTIONAL
+        .into_iter()
+        .filter(|c| grants.get(*c))
+        .flat_map(|c| tcf.purposes.of(c).iter().copied())
+        .collect();
+    if Category::OPTIONAL.into_iter().any(|c| grants.get(c)) {
+        purposes.insert(1); // store and/or access information on a device
+    }
+    let vendor_consents = policy
+        .sdks
+        .iter()
+        .filter(|s| consented(s, decision, grants))
+        .filter_map(|s| s.tcf_vendor_id)
+        .collect();
+    let disclosed = shown(policy, decision)
+        .filter_map(|s| s.tcf_vendor_id)
+        .collect();
+    let deciseconds = u64::try_from(decision.decided_at_ms / 100).unwrap_or(0);
+    TcModel {
+        version: 2,
+        created: deciseconds,
+        last_updated: deciseconds,
+        cmp_id: tcf.cmp_id,
+        cmp_version: tcf.cmp_version,
+        consent_screen: tcf.consent_screen,
+        consent_language: decision
+            .locale
+            .chars()
+            .take(2)
+            .collect::<String>()
+            .to_ascii_uppercase(),
+        vendor_list_version: tcf.vendor_list_version,
+        policy_version: TCF_POLICY_VERSION,
+        is_service_specific: true,
+        use_non_standard_texts: false,
+        purpose_consents: purposes,
+        purpose_one_treatment: false,
+        publisher_country_code: tcf.publisher_country_code.clone(),
+        vendor_consents,
+        disclosed_vendors: Some(disclosed),
+        ..TcModel::default()
+    }
+}
+
+/// Google's Additional Consent string v2: `2~<consented ATP ids>~dv.<disclosed, not consented>`.
+/// `None` when no SDK has an ATP id.
+pub fn additional_consent(policy: &Policy, decision: &Decision, grants: Grants) -> Option<String> {
+    let mut consented_ids = BTreeSet::new();
+    let mut disclosed_only = BTreeSet::new();
+    for sdk in shown(policy, decision) {
+        if let Some(id) = sdk.google_atp_id {
+            if consented(sdk, decision, grants) {
+                consented_ids.insert(id);
+            } else {
+                disclosed_only.insert(id);
+            }
+        }
+    }
+    disclosed_only.retain(|id| !consented_ids.contains(id));
+    if consented_ids.is_empty() && disclosed_only.is_empty() {
+        return None;
+    }
+    let join = |ids: &BTreeSet<u32>| ids.iter().map(u32::to_string).collect::<Vec<_>>().join(".");
+    Some(format!(
+        "2~{}~dv.{}",
+        join(&consented_ids),
+        join(&disclosed_only)
+    ))
+}
+
+/// '0'/'1' characters; position n is id n + 1.
+fn flags<T: Copy + Into<u32> + Ord>(ids: &BTreeSet<T>, width: T) -> String {
+    let ids: BTreeSet<u32> = ids.iter().map(|id| (*id).into()).collect();
+    (1..=width.into())
+        .map(|id| if ids.contains(&id) { '1' } else { '0' })
+        .collect()
+}
