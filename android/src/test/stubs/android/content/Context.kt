@@ -1,7 +1,26 @@
-// STUB of android.content.Context: signatures used by the SDK only. See ../../README.md.
+// STUB of android.content.Context and android.content.SharedPreferences: signatures used by the SDK
+// only. See ../../README.md.
 package android.content
 
 abstract class Context {
     abstract val applicationContext: Context
     abstract val noBackupFilesDir: java.io.File
+    abstract val packageName: String
+    abstract fun getSharedPreferences(name: String, mode: Int): SharedPreferences
+
+    companion object {
+        const val MODE_PRIVATE: Int = 0
+    }
+}
+
+interface SharedPreferences {
+    val all: Map<String, *>
+    fun edit(): Editor
+
+    interface Editor {
+        fun putInt(key: String, value: Int): Editor
+        fun putString(key: String, value: String?): Editor
+        fun remove(key: String): Editor
+        fun apply()
+    }
 }

@@ -196,6 +196,15 @@ class KmerConsent private constructor(
         return track(call { addListener(core) })
     }
 
+    /**
+     * Keeps the IAB TCF keys in [storage] equal to the current snapshot's: written with their types
+     * on every change, and every other `IABTCF_*` key removed (all of them when the policy has no
+     * `tcf` section). Writes happen on [executor]; close the registration to stop.
+     */
+    @JvmOverloads
+    fun writeIabTcfKeys(storage: IabTcfStorage, executor: Executor = callbackExecutor): ConsentRegistration =
+        addListener(executor) { snapshot -> applyIabTcfKeys(storage, snapshot.iabTcfKeys) }
+
     private fun track(subscription: Subscription): ConsentRegistration {
         val registration = ConsentRegistration(subscription) { registrations.remove(it) }
         registrations.add(registration)

@@ -21,6 +21,9 @@ import java.util.concurrent.Executors
  * device-to-device transfer. A consent record is evidence of what this person chose on this device;
  * restored onto another device (perhaps someone else's) it would claim a choice nobody made there, and
  * a backup taken mid-write can split a SQLite file from its WAL. A reinstalled app asks again.
+ *
+ * It also keeps the IAB TCF keys (`IABTCF_*`) in the default SharedPreferences in step with consent,
+ * where Google Mobile Ads and other ad SDKs read them.
  */
 object KmerConsentAndroid {
     /** The database file name in the no-backup directory. */
@@ -51,8 +54,14 @@ object KmerConsentAndroid {
             callbackExecutor = callbackExecutor ?: mainThreadExecutor(),
         )
         (app as? Application)?.registerActivityLifecycleCallbacks(RefreshOnResume(consent))
+        // Ad SDKs read the IAB TCF keys from the default SharedPreferences.
+        consent.writeIabTcfKeys(SharedPreferencesIabTcfStorage(defaultSharedPreferences(app)))
         return consent
     }
+
+    /** The file `PreferenceManager.getDefaultSharedPreferences` opens, without the deprecated API. */
+    private fun defaultSharedPreferences(context: Context) =
+        context.getSharedPreferences(context.packageName + "_preferences", Context.MODE_PRIVATE)
 
     private fun mainThreadExecutor(): Executor {
         val handler = Handler(Looper.getMainLooper())

@@ -3,8 +3,10 @@ package com.kmeroccase.consent.android
 import android.app.Activity
 import android.app.Application
 import android.content.Context
+import android.content.SharedPreferences
 import com.kmeroccase.consent.DIRECT
 import com.kmeroccase.consent.POLICY
+import com.kmeroccase.consent.TCF_POLICY
 import com.kmeroccase.consent.openIn
 import java.io.File
 import kotlin.test.assertEquals
@@ -14,11 +16,28 @@ import org.junit.Rule
 import org.junit.Test
 import org.junit.rules.TemporaryFolder
 
+/** SharedPreferences in memory, recording which typed setter wrote each key. */
+private class FakePreferences : SharedPreferences {
+    val values = java.util.concurrent.ConcurrentHashMap<String, Any>()
+    override val all: Map<String, *> get() = HashMap(values)
+    override fun edit(): SharedPreferences.Editor = object : SharedPreferences.Editor {
+        val pending = mutableListOf<() -> Unit>()
+        override fun putInt(key: String, value: Int) = apply { pending += { values[key] = value } }
+        override fun putString(key: String, value: String?) = apply { pending += { values[key] = value!! } }
+        override fun remove(key: String) = apply { pending += { values.remove(key) } }
+        override fun apply() = pending.forEach { it() }
+    }
+}
+
 /** An Application over the compile-only stubs, enough to run the Android entry point on the JVM. */
 private class FakeApplication(private val dir: File) : Application() {
     val callbacks = mutableListOf<ActivityLifecycleCallbacks>()
+    val preferences = mutableMapOf<String, FakePreferences>()
     override val applicationContext: Context get() = this
     override val noBackupFilesDir: File get() = dir
+    override val packageName: String get() = "com.kmeroccase.app"
+    override fun getSharedPreferences(name: String, mode: Int): SharedPreferences =
+        preferences.getOrPut(name) { FakePreferences() }
     override fun registerActivityLifecycleCallbacks(callback: ActivityLifecycleCallbacks) {
         callbacks.add(callback)
     }
@@ -51,6 +70,19 @@ class KmerConsentAndroidTest {
             val deadline = System.currentTimeMillis() + 5_000
             while (!consent.canStart("firebase_analytics") && System.currentTimeMillis() < deadline) Thread.sleep(10)
             assertTrue(consent.canStart("firebase_analytics"))
+        }
+    }
+
+    @Test
+    fun `IAB keys land in the default SharedPreferences with their types`() {
+        val app = FakeApplication(tmp.newFolder("no_backup"))
+        KmerConsentAndroid.open(app, TCF_POLICY, callbackExecutor = DIRECT).use { consent ->
+            consent.acceptAll()
+            val prefs = app.preferences.getValue("com.kmeroccase.app_preferences").values
+            assertEquals(1, prefs["IABTCF_gdprApplies"], "putInt")
+            assertEquals(4095, prefs["IABTCF_CmpSdkID"])
+            assertEquals(consent.snapshots.value.tcString, prefs["IABTCF_TCString"], "putString")
+            assertEquals("11111111111", prefs["IABTCF_PurposeConsents"])
         }
     }
 }
