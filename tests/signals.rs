@@ -10,8 +10,11 @@ use kmer_consent::{Category, ConsentModeSignals, ConsentSnapshot, Policy, Stored
 use serde_json::json;
 
 fn tcf_policy() -> String {
-    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/policies/kmeroccase-tcf.json"))
-        .expect("the TCF sample policy")
+    std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/policies/kmeroccase-tcf.json"
+    ))
+    .expect("the TCF sample policy")
 }
 
 fn keys(snapshot: &ConsentSnapshot) -> BTreeMap<String, StoredValue> {
@@ -47,7 +50,11 @@ const DENIED: ConsentModeSignals = ConsentModeSignals {
 fn consent_mode_follows_the_default_mapping() {
     let f = Fixture::new();
     let m = f.open();
-    assert_eq!(m.snapshot().consent_mode, DENIED, "denied before any decision");
+    assert_eq!(
+        m.snapshot().consent_mode,
+        DENIED,
+        "denied before any decision"
+    );
     m.save([(Category::Statistics, true)].into()).unwrap();
     assert_eq!(
         m.snapshot().consent_mode,
@@ -68,7 +75,11 @@ fn consent_mode_follows_the_default_mapping() {
     );
     m.accept_all().unwrap();
     f.clock.advance_days(390);
-    assert_eq!(m.snapshot().consent_mode, DENIED, "an expired decision grants nothing");
+    assert_eq!(
+        m.snapshot().consent_mode,
+        DENIED,
+        "an expired decision grants nothing"
+    );
 }
 
 #[test]
@@ -93,13 +104,34 @@ fn the_policy_may_override_the_consent_mode_mapping() {
 #[test]
 fn consent_mode_and_tcf_sections_are_validated() {
     for (edit, path) in [
-        (json!({"consent_mode": {"analytics_storage": [], "ad_storage": ["marketing"], "ad_user_data": ["marketing"], "ad_personalization": ["marketing"]}}), "consent_mode.analytics_storage"),
-        (json!({"consent_mode": {"analytics_storage": ["essential"], "ad_storage": ["marketing"], "ad_user_data": ["marketing"], "ad_personalization": ["marketing"]}}), "consent_mode.analytics_storage"),
-        (json!({"tcf": {"cmp_id": 1, "cmp_version": 1, "consent_screen": 1, "vendor_list_version": 7, "publisher_country_code": "CM", "gdpr_applies": true}}), "tcf.cmp_id"),
-        (json!({"tcf": {"cmp_id": 300, "cmp_version": 1, "consent_screen": 64, "vendor_list_version": 7, "publisher_country_code": "CM", "gdpr_applies": true}}), "tcf.consent_screen"),
-        (json!({"tcf": {"cmp_id": 300, "cmp_version": 1, "consent_screen": 1, "vendor_list_version": 7, "publisher_country_code": "cm", "gdpr_applies": true}}), "tcf.publisher_country_code"),
-        (json!({"tcf": {"cmp_id": 300, "cmp_version": 1, "consent_screen": 1, "vendor_list_version": 7, "publisher_country_code": "CM", "gdpr_applies": true, "purposes": {"statistics": [1], "personalization": [5], "marketing": [2]}}}), "tcf.purposes.statistics[0]"),
-        (json!({"tcf": {"cmp_id": 300, "cmp_version": 1, "consent_screen": 1, "vendor_list_version": 7, "publisher_country_code": "CM", "gdpr_applies": true, "vendor_list": 3}}), "tcf.vendor_list"),
+        (
+            json!({"consent_mode": {"analytics_storage": [], "ad_storage": ["marketing"], "ad_user_data": ["marketing"], "ad_personalization": ["marketing"]}}),
+            "consent_mode.analytics_storage",
+        ),
+        (
+            json!({"consent_mode": {"analytics_storage": ["essential"], "ad_storage": ["marketing"], "ad_user_data": ["marketing"], "ad_personalization": ["marketing"]}}),
+            "consent_mode.analytics_storage",
+        ),
+        (
+            json!({"tcf": {"cmp_id": 1, "cmp_version": 1, "consent_screen": 1, "vendor_list_version": 7, "publisher_country_code": "CM", "gdpr_applies": true}}),
+            "tcf.cmp_id",
+        ),
+        (
+            json!({"tcf": {"cmp_id": 300, "cmp_version": 1, "consent_screen": 64, "vendor_list_version": 7, "publisher_country_code": "CM", "gdpr_applies": true}}),
+            "tcf.consent_screen",
+        ),
+        (
+            json!({"tcf": {"cmp_id": 300, "cmp_version": 1, "consent_screen": 1, "vendor_list_version": 7, "publisher_country_code": "cm", "gdpr_applies": true}}),
+            "tcf.publisher_country_code",
+        ),
+        (
+            json!({"tcf": {"cmp_id": 300, "cmp_version": 1, "consent_screen": 1, "vendor_list_version": 7, "publisher_country_code": "CM", "gdpr_applies": true, "purposes": {"statistics": [1], "personalization": [5], "marketing": [2]}}}),
+            "tcf.purposes.statistics[0]",
+        ),
+        (
+            json!({"tcf": {"cmp_id": 300, "cmp_version": 1, "consent_screen": 1, "vendor_list_version": 7, "publisher_country_code": "CM", "gdpr_applies": true, "vendor_list": 3}}),
+            "tcf.vendor_list",
+        ),
     ] {
         let json = policy_with(|p| {
             for (k, v) in edit.as_object().unwrap() {
@@ -114,7 +146,9 @@ fn consent_mode_and_tcf_sections_are_validated() {
     let mut essential_vendor: serde_json::Value = serde_json::from_str(&tcf_policy()).unwrap();
     essential_vendor["sdks"][0]["tcf_vendor_id"] = json!(1);
     assert_eq!(
-        Policy::parse(&essential_vendor.to_string()).unwrap_err().path,
+        Policy::parse(&essential_vendor.to_string())
+            .unwrap_err()
+            .path,
         "sdks[0].tcf_vendor_id"
     );
 }
@@ -127,7 +161,10 @@ fn without_a_tcf_section_no_iab_key_is_written() {
     let snapshot = m.snapshot();
     assert!(snapshot.iab_tcf_keys.is_empty());
     assert_eq!(snapshot.tc_string, None);
-    assert!(snapshot.consent_mode.ad_storage, "Consent Mode works without TCF");
+    assert!(
+        snapshot.consent_mode.ad_storage,
+        "Consent Mode works without TCF"
+    );
 }
 
 #[test]
@@ -173,7 +210,10 @@ fn a_decision_writes_every_key_with_its_type() {
         int(&keys[int_key]);
     }
     assert_eq!(text(&keys["IABTCF_PurposeConsents"]), "11110011110");
-    assert_eq!(text(&keys["IABTCF_PurposeLegitimateInterests"]), "00000000000");
+    assert_eq!(
+        text(&keys["IABTCF_PurposeLegitimateInterests"]),
+        "00000000000"
+    );
     let vendors = text(&keys["IABTCF_VendorConsents"]);
     assert_eq!(vendors.len(), 755);
     assert!(vendors.ends_with('1') && vendors[..754].chars().all(|c| c == '0'));
@@ -181,7 +221,10 @@ fn a_decision_writes_every_key_with_its_type() {
 
     let model = TcModel::decode(&tc).unwrap();
     assert_eq!(model.purpose_consents, [1, 2, 3, 4, 7, 8, 9, 10].into());
-    assert!(model.purpose_legitimate_interests.is_empty(), "no legitimate interest, ever");
+    assert!(
+        model.purpose_legitimate_interests.is_empty(),
+        "no legitimate interest, ever"
+    );
     assert_eq!(model.vendor_consents, [755].into());
     assert_eq!(model.disclosed_vendors, Some([755].into()));
     assert_eq!(model.consent_language, "FR");

@@ -375,20 +375,35 @@ fn status_json_shows_the_signals_and_tcf_decode_reads_them() {
     let status: Value = serde_json::from_slice(&store(&["status", "--json"]).stdout).unwrap();
     assert_eq!(status["consent_mode"]["ad_storage"], "granted");
     assert_eq!(status["consent_mode"]["analytics_storage"], "denied");
-    assert_eq!(status["iab_tcf_keys"]["IABTCF_gdprApplies"], 1, "an Int key is a number");
-    assert_eq!(status["iab_tcf_keys"]["IABTCF_PurposeConsents"], "11110010000");
-    let tc = status["tc_string"].as_str().expect("a TC string").to_owned();
+    assert_eq!(
+        status["iab_tcf_keys"]["IABTCF_gdprApplies"], 1,
+        "an Int key is a number"
+    );
+    assert_eq!(
+        status["iab_tcf_keys"]["IABTCF_PurposeConsents"],
+        "11110010000"
+    );
+    let tc = status["tc_string"]
+        .as_str()
+        .expect("a TC string")
+        .to_owned();
 
     let out = cli.bare(&["tcf", "decode", &tc, "--json"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let decoded: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(decoded["purpose_consents"], serde_json::json!([1, 2, 3, 4, 7]));
+    assert_eq!(
+        decoded["purpose_consents"],
+        serde_json::json!([1, 2, 3, 4, 7])
+    );
     assert_eq!(decoded["vendor_consents"], serde_json::json!([755]));
     assert_eq!(decoded["created"], "2026-06-01T10:00:00Z");
     assert_eq!(decoded["cmp_id"], 4095);
 
     let text = stdout(&cli.bare(&["tcf", "decode", &tc]));
-    assert!(text.contains("publisher_country_code         \"CM\""), "{text}");
+    assert!(
+        text.contains("publisher_country_code         \"CM\""),
+        "{text}"
+    );
 
     for garbage in ["", "hello world", "BOEFEAyOEFEAyAHABDENAI4AAAB9vABAASA"] {
         let out = cli.bare(&["tcf", "decode", garbage]);
