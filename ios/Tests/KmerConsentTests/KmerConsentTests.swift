@@ -5,23 +5,8 @@ import XCTest
 
 /// The same scenarios as the Kotlin tests (android/src/test/kotlin), so both platforms are proven to
 /// behave alike against the same native core.
-final class KmerConsentTests: XCTestCase {
-    static let policy: String = {
-        let url = URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().appendingPathComponent("../../../policies/kmeroccase.json")
-        return (try? String(contentsOf: url.standardized, encoding: .utf8)) ?? ""
-    }()
-
-    private var dir: URL!
-
-    override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("kmer-consent-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: dir)
-    }
+final class KmerConsentTests: StoreTestCase {
+    static let policy = samplePolicy("kmeroccase.json")
 
     private func open(queue: DispatchQueue? = nil, policy: String = policy) throws -> KmerConsentSDK {
         try KmerConsentSDK.open(
@@ -361,6 +346,27 @@ final class KmerConsentTests: XCTestCase {
         // ATT's raw statuses map one to one; an unknown one keeps tracking off.
         XCTAssertEqual((0...4).map { TrackingAuthorization(attStatusRawValue: $0) },
                        [.notDetermined, .restricted, .denied, .authorized, .notDetermined])
+    }
+}
+
+/// A sample policy from the repository's `policies/` folder.
+func samplePolicy(_ name: String) -> String {
+    let url = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().appendingPathComponent("../../../policies/\(name)")
+    return (try? String(contentsOf: url.standardized, encoding: .utf8)) ?? ""
+}
+
+/// A test case with a fresh temporary directory for its database.
+class StoreTestCase: XCTestCase {
+    var dir: URL!
+
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("kmer-consent-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: dir)
     }
 }
 

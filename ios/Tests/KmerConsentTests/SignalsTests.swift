@@ -36,23 +36,8 @@ final class MemoryStorage: IabTcfStorage, @unchecked Sendable {
 }
 
 /// The same scenarios as the Kotlin SignalsTest.
-final class SignalsTests: XCTestCase {
-    static let tcfPolicy: String = {
-        let url = URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().appendingPathComponent("../../../policies/kmeroccase-tcf.json")
-        return (try? String(contentsOf: url.standardized, encoding: .utf8)) ?? ""
-    }()
-
-    private var dir: URL!
-
-    override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("kmer-signals-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: dir)
-    }
+final class SignalsTests: StoreTestCase {
+    static let tcfPolicy = samplePolicy("kmeroccase-tcf.json")
 
     private func open(policy: String = tcfPolicy) throws -> KmerConsentSDK {
         try KmerConsentSDK.open(
