@@ -10,7 +10,7 @@
 //! let dir = tempfile::tempdir()?;
 //! let policy = include_str!("../policies/kmeroccase.json");
 //! let db = dir.path().join("consent.db").display().to_string();
-//! let consent = ConsentManager::open(db, policy.into(), "fr-CM".into())?;
+//! let consent = ConsentManager::open(db, policy.into(), "fr-CM".into(), "5.2.0".into())?;
 //!
 //! // Nothing optional runs before the user decides.
 //! assert!(consent.status().needs_prompt);
@@ -33,6 +33,7 @@ mod error;
 mod locale;
 mod manager;
 mod policy;
+mod proof;
 mod record;
 mod rules;
 mod schema;
@@ -51,7 +52,9 @@ pub use manager::{ConsentManager, OpenOptions};
 pub use policy::{
     ConsentModeMapping, Controller, Policy, Sdk, TcfConfig, TcfPurposes, MAX_POLICY_BYTES,
 };
+pub use proof::{canonical_json, sha256_hex, GENESIS, SDK_VERSION};
 pub use record::{ConsentRecord, DecisionSource};
 pub use rules::{PromptReason, TrackingAuthorization, Verdict, VerdictReason};
 pub use signals::{ConsentModeSignals, StoredEntry, StoredValue};
 pub use snapshot::{ConsentSnapshot, ConsentStatus};
+pub use store::HistoryCheck;

@@ -19,10 +19,11 @@ use crate::dispatch::{ConsentListener, Dispatcher, SdkLifecycle, Subscription};
 use crate::error::{ConsentError, Error, Result};
 use crate::locale::negotiate;
 use crate::policy::Policy;
+use crate::proof::{self, SDK_VERSION};
 use crate::record::{ConsentRecord, Decision, DecisionSource};
 use crate::rules::{self, TrackingAuthorization, Verdict};
 use crate::snapshot::{ConsentSnapshot, ConsentStatus, Gate, Inputs};
-use crate::store::Store;
+use crate::store::{HistoryCheck, PolicyRow, Store};
 
 /// How a manager is opened from Rust (tests, the CLI). The FFI constructor uses the defaults.
 #[derive(Clone)]
@@ -33,6 +34,8 @@ pub struct OpenOptions {
     /// the device clock back later cannot undo it. Default true; the CLI's `--now` on read-only
     /// commands turns it off so a look into the future leaves no trace.
     pub persist_clock_mark: bool,
+    /// The app's version, recorded with each decision (proof of what the user saw).
+    pub app_version: String,
 }
 
 impl Default for OpenOptions {
@@ -40,6 +43,7 @@ impl Default for OpenOptions {
         OpenOptions {
             clock: Arc::new(SystemClock),
             persist_clock_mark: true,
+            app_version: String::new(),
         }
     }
 }
@@ -60,6 +64,9 @@ pub struct ConsentManager {
 struct Writer {
     store: Store,
     policy: Arc<Policy>,
+    /// The policy as stored with each decision: its canonical JSON and hash.
+    policy_row: Option<PolicyRow>,
+    app_version: String,
     latest: Option<Decision>,
     locale: String,
     tracking: TrackingAuthorization,
@@ -110,6 +117,7 @@ impl ConsentManager {
         options: OpenOptions,
     ) -> Result<Arc<ConsentManager>> {
         let policy = Policy::parse(policy_json)?;
+        let policy_row = policy_row(&policy, policy_json);
         let opened = Store::open(database_path, options.clock.now_ms())?;
         let locale = negotiate(locale, &policy);
         let mark = opened.latest.as_ref().map_or(opened.clock_mark_ms, |d| {
@@ -118,6 +126,8 @@ impl ConsentManager {
         let mut writer = Writer {
             store: opened.store,
             policy: Arc::new(policy),
+            policy_row,
+            app_version: options.app_version,
             latest: opened.latest,
             locale,
             tracking: TrackingAuthorization::NotDetermined,
@@ -205,9 +215,14 @@ impl ConsentManager {
                 locale: writer.locale.clone(),
                 grants,
                 sdks_shown: writer.policy.sdk_ids(),
+                policy_hash: writer.policy_row.as_ref().map(|p| p.hash.clone()),
+                sdk_version: SDK_VERSION.to_owned(),
+                app_version: writer.app_version.clone(),
+                prev_hash: String::new(),
+                record_hash: String::new(),
             };
             // On error nothing below runs: the in-memory state never claims an unsaved decision.
-            let saved = writer.store.record(decision)?;
+            let saved = writer.store.record(decision, writer.policy_row.as_ref())?;
             writer.persisted_mark_ms = writer.persisted_mark_ms.max(now);
             writer.latest = Some(saved);
             Ok(())
@@ -219,6 +234,16 @@ impl ConsentManager {
     pub fn policy(&self) -> Arc<Policy> {
         Arc::clone(&self.lock_writer().policy)
     }
+}
+
+/// The policy as stored with decisions: its canonical JSON and SHA-256.
+fn policy_row(policy: &Policy, policy_json: &str) -> Option<PolicyRow> {
+    proof::policy_fingerprint(policy_json).map(|(canonical_json, hash)| PolicyRow {
+        hash,
+        policy_id: policy.id.clone(),
+        revision: policy.revision,
+        canonical_json,
+    })
 }
 
 /// Raises `mark` to `now_ms` and returns the later of the two.
@@ -233,21 +258,33 @@ fn advance(mark: &AtomicI64, now_ms: i64) -> i64 {
 
 #[uniffi::export]
 impl ConsentManager {
-    /// Opens the consent store at `database_path` (created if missing) with the app's policy JSON and
-    /// the device locale (`fr-CM`, `en_US`, …). An unreadable database file is moved aside and a fresh
-    /// one opened (`status().store_recovered`); a path that cannot be opened is a `Storage` error.
+    /// Opens the consent store at `database_path` (created if missing) with the app's policy JSON,
+    /// the device locale (`fr-CM`, `en_US`, …) and the app's version (recorded with each decision).
+    /// An unreadable database file is moved aside and a fresh one opened
+    /// (`status().store_recovered`); a path that cannot be opened is a `Storage` error.
     #[uniffi::constructor]
     pub fn open(
         database_path: String,
         policy_json: String,
         locale: String,
+        app_version: String,
     ) -> Result<Arc<ConsentManager>, ConsentError> {
+        let options = OpenOptions {
+            app_version,
+            ..OpenOptions::default()
+        };
         Ok(Self::open_with(
             Path::new(&database_path),
             &policy_json,
             &locale,
-            OpenOptions::default(),
+            options,
         )?)
+    }
+
+    /// Walks the whole consent history and checks every link of its hash chain: reports the first
+    /// record that was changed, removed or moved behind the SDK's back.
+    pub fn verify_history(&self) -> Result<HistoryCheck, ConsentError> {
+        Ok(self.lock_writer().store.verify()?)
     }
 
     /// Where consent stands now: whether to show the banner and why, and each category's state.
@@ -311,6 +348,7 @@ impl ConsentManager {
                 )));
             }
             writer.locale = negotiate(&writer.locale, &policy);
+            writer.policy_row = policy_row(&policy, &policy_json);
             writer.policy = Arc::new(policy);
             Ok(())
         })?;

@@ -57,6 +57,15 @@ pub struct Decision {
     pub grants: Grants,
     /// The SDK ids the policy listed when the user decided: a grant covers only these.
     pub sdks_shown: Vec<String>,
+    /// SHA-256 of the canonical policy JSON the user saw (stored once in `policies`); `None` for
+    /// records written before schema version 2.
+    pub policy_hash: Option<String>,
+    /// The SDK and app versions that recorded it (empty before schema version 2).
+    pub sdk_version: String,
+    pub app_version: String,
+    /// The previous record's hash ([`crate::proof::GENESIS`] for the first) and this record's.
+    pub prev_hash: String,
+    pub record_hash: String,
 }
 
 /// One entry of the consent history, as the app sees it.
@@ -77,6 +86,16 @@ pub struct ConsentRecord {
     pub categories: HashMap<Category, bool>,
     /// The SDK ids listed in the policy the user saw.
     pub sdks_shown: Vec<String>,
+    /// SHA-256 (hex) of the canonical JSON of the policy the user saw; absent for old records.
+    pub policy_hash: Option<String>,
+    /// The SDK version that recorded it.
+    pub sdk_version: String,
+    /// The app version that recorded it (as the app passed it at open).
+    pub app_version: String,
+    /// The previous record's hash (64 zeros for the first).
+    pub prev_hash: String,
+    /// This record's hash: SHA-256 of its canonical encoding, chained to `prev_hash`.
+    pub record_hash: String,
 }
 
 impl From<&Decision> for ConsentRecord {
@@ -90,6 +109,11 @@ impl From<&Decision> for ConsentRecord {
             locale: d.locale.clone(),
             categories: d.grants.to_map(),
             sdks_shown: d.sdks_shown.clone(),
+            policy_hash: d.policy_hash.clone(),
+            sdk_version: d.sdk_version.clone(),
+            app_version: d.app_version.clone(),
+            prev_hash: d.prev_hash.clone(),
+            record_hash: d.record_hash.clone(),
         }
     }
 }

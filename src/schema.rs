@@ -6,7 +6,7 @@ use rusqlite::Transaction;
 use crate::error::{Error, Result};
 
 /// The schema version this SDK writes.
-pub const VERSION: i64 = 1;
+pub const VERSION: i64 = 2;
 
 /// Version 1: the append-only decision log and a small key/value table.
 const CREATE_V1: &str = "
@@ -35,20 +35,47 @@ CREATE TABLE meta (
 ) WITHOUT ROWID;
 ";
 
-/// Creates the current schema in an empty database.
+/// Version 2: proof of consent. Each distinct policy shown is stored once by hash; each decision
+/// records the policy hash, the SDK and app versions, and its place in a hash chain, whose head and
+/// length are kept in `chain` so that removing the last records is detected too.
+const UPGRADE_1_TO_2: &str = "
+CREATE TABLE policies (
+    hash           TEXT    PRIMARY KEY NOT NULL,  -- SHA-256 of canonical_json
+    policy_id      TEXT    NOT NULL,
+    revision       INTEGER NOT NULL,
+    canonical_json TEXT    NOT NULL
+) WITHOUT ROWID;
+ALTER TABLE decisions ADD COLUMN policy_hash TEXT REFERENCES policies (hash);
+ALTER TABLE decisions ADD COLUMN sdk_version TEXT NOT NULL DEFAULT '';
+ALTER TABLE decisions ADD COLUMN app_version TEXT NOT NULL DEFAULT '';
+ALTER TABLE decisions ADD COLUMN prev_hash   TEXT NOT NULL DEFAULT '';
+ALTER TABLE decisions ADD COLUMN record_hash TEXT NOT NULL DEFAULT '';
+CREATE TABLE chain (
+    id     INTEGER PRIMARY KEY CHECK (id = 1),
+    head   TEXT    NOT NULL,
+    length INTEGER NOT NULL
+);
+";
+
+/// Creates the current schema in an empty database: version 1, then every upgrade, so a fresh
+/// database and an upgraded one are the same by construction (and the tests compare them).
 pub fn create(tx: &Transaction<'_>) -> Result<()> {
     tx.execute_batch(CREATE_V1)?;
+    for from in 1..VERSION {
+        upgrade_from(tx, from)?;
+    }
     Ok(())
 }
 
 /// Upgrades a database from `version` to `version + 1`. Called for each version from the file's up
 /// to [`VERSION`], inside the opening transaction.
-// The `match` is the migration table; it has one arm until version 2 exists.
-#[allow(clippy::match_single_binding)]
-pub fn upgrade_from(_tx: &Transaction<'_>, version: i64) -> Result<()> {
+pub fn upgrade_from(tx: &Transaction<'_>, version: i64) -> Result<()> {
     match version {
-        // Version 1 is the first schema: nothing older exists. Version 2 adds its arm here, e.g.
-        // 1 => tx.execute_batch("ALTER TABLE decisions ADD COLUMN …")?,
+        1 => {
+            tx.execute_batch(UPGRADE_1_TO_2)?;
+            // Records from version 1 join the chain as they are (no policy hash, no versions).
+            crate::store::chain_existing_records(tx)
+        }
         other => Err(Error::SchemaUnknown(other)),
     }
 }

@@ -9,6 +9,7 @@ use rusqlite::{params, Connection, ErrorCode, OptionalExtension, Row, Transactio
 
 use crate::category::Grants;
 use crate::error::{Error, Result};
+use crate::proof;
 use crate::record::{Decision, DecisionSource};
 use crate::schema;
 
@@ -16,7 +17,8 @@ use crate::schema;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const CLOCK_MARK_KEY: &str = "clock_mark_ms";
 const DECISION_COLUMNS: &str = "id, decided_at_ms, policy_id, policy_revision, source, locale, \
-     statistics, personalization, marketing, sdks_shown";
+     statistics, personalization, marketing, sdks_shown, policy_hash, sdk_version, app_version, \
+     prev_hash, record_hash";
 
 /// An open consent database.
 pub struct Store {
@@ -88,37 +90,109 @@ impl Store {
         })
     }
 
-    /// Appends a decision in one transaction, durable when this returns, and raises the clock mark to
-    /// its time. Returns it with its row id.
-    pub fn record(&mut self, mut decision: Decision) -> Result<Decision> {
-        let sdks_shown =
-            serde_json::to_string(&decision.sdks_shown).map_err(|e| Error::BadRecord {
-                id: 0,
-                reason: e.to_string(),
-            })?;
+    /// Appends a decision in one transaction, durable when this returns: the policy it was made
+    /// under (stored once by hash), the record with its place in the hash chain, the chain head, and
+    /// the clock mark raised to its time. Returns it with its id and hashes.
+    pub fn record(
+        &mut self,
+        mut decision: Decision,
+        policy: Option<&PolicyRow>,
+    ) -> Result<Decision> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute(
-            "INSERT INTO decisions (decided_at_ms, policy_id, policy_revision, source, locale, \
-             statistics, personalization, marketing, sdks_shown) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![
-                decision.decided_at_ms,
-                decision.policy_id,
-                decision.policy_revision,
-                decision.source.as_str(),
-                decision.locale,
-                decision.grants.statistics,
-                decision.grants.personalization,
-                decision.grants.marketing,
-                sdks_shown,
-            ],
+        if let Some(p) = policy {
+            tx.execute(
+                "INSERT OR IGNORE INTO policies (hash, policy_id, revision, canonical_json) \
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![p.hash, p.policy_id, p.revision, p.canonical_json],
+            )?;
+        }
+        // AUTOINCREMENT ids are never reused: the next one is the sequence plus one.
+        decision.id = tx.query_row(
+            "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'decisions'), 0) + 1",
+            [],
+            |r| r.get(0),
         )?;
-        decision.id = tx.last_insert_rowid();
+        let (head, length) = chain_head(&tx)?;
+        decision.prev_hash = head;
+        decision.record_hash = proof::record_hash(&decision);
+        insert(&tx, &decision)?;
+        set_chain_head(&tx, &decision.record_hash, length + 1)?;
         raise_mark(&tx, decision.decided_at_ms)?;
         tx.commit()?;
         Ok(decision)
+    }
+
+    /// Walks the whole history, recomputing every link of the hash chain.
+    pub fn verify(&self) -> Result<HistoryCheck> {
+        let sql = format!("SELECT {DECISION_COLUMNS} FROM decisions ORDER BY id");
+        let mut stmt = self.conn.prepare(&sql)?;
+        let mut rows = stmt.query([])?;
+        let mut expected_prev = proof::GENESIS.to_owned();
+        let mut count = 0u64;
+        let mut last_id = 0;
+        let broken = |id: i64, records: u64, problem: &str| HistoryCheck {
+            intact: false,
+            records,
+            first_broken_record: Some(id),
+            problem: Some(problem.to_owned()),
+        };
+        while let Some(row) = rows.next()? {
+            let raw = RawDecision::read(row)?;
+            let id = raw.id;
+            let Ok(d) = raw.into_decision() else {
+                return Ok(broken(id, count, "the record is unreadable"));
+            };
+            if d.prev_hash != expected_prev {
+                return Ok(broken(
+                    id,
+                    count,
+                    "its link to the previous record is broken: a record before it was changed, removed or moved",
+                ));
+            }
+            if proof::record_hash(&d) != d.record_hash {
+                return Ok(broken(
+                    id,
+                    count,
+                    "its contents do not match its hash: it was changed",
+                ));
+            }
+            if let Some(hash) = &d.policy_hash {
+                let shown: Option<String> = self
+                    .conn
+                    .query_row(
+                        "SELECT canonical_json FROM policies WHERE hash = ?1",
+                        [hash],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                if shown.is_none_or(|text| proof::sha256_hex(text.as_bytes()) != *hash) {
+                    return Ok(broken(
+                        id,
+                        count,
+                        "the policy it was shown is missing or was changed",
+                    ));
+                }
+            }
+            expected_prev = d.record_hash;
+            last_id = id;
+            count += 1;
+        }
+        let (head, length) = chain_head(&self.conn)?;
+        if head != expected_prev || u64::try_from(length).ok() != Some(count) {
+            return Ok(broken(
+                last_id + 1,
+                count,
+                "the chain head does not match the last record: records at the end were removed",
+            ));
+        }
+        Ok(HistoryCheck {
+            intact: true,
+            records: count,
+            first_broken_record: None,
+            problem: None,
+        })
     }
 
     /// The most recent decision. One index lookup: opening does not grow with the history.
@@ -219,6 +293,11 @@ struct RawDecision {
     personalization: bool,
     marketing: bool,
     sdks_shown: String,
+    policy_hash: Option<String>,
+    sdk_version: String,
+    app_version: String,
+    prev_hash: String,
+    record_hash: String,
 }
 
 impl RawDecision {
@@ -234,6 +313,11 @@ impl RawDecision {
             personalization: row.get(7)?,
             marketing: row.get(8)?,
             sdks_shown: row.get(9)?,
+            policy_hash: row.get(10)?,
+            sdk_version: row.get(11)?,
+            app_version: row.get(12)?,
+            prev_hash: row.get(13)?,
+            record_hash: row.get(14)?,
         })
     }
 
@@ -265,8 +349,112 @@ impl RawDecision {
                 marketing: self.marketing,
             },
             sdks_shown,
+            policy_hash: self.policy_hash,
+            sdk_version: self.sdk_version,
+            app_version: self.app_version,
+            prev_hash: self.prev_hash,
+            record_hash: self.record_hash,
         })
     }
+}
+
+/// A policy as stored once by hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyRow {
+    pub hash: String,
+    pub policy_id: String,
+    pub revision: u32,
+    pub canonical_json: String,
+}
+
+/// What walking the hash chain found.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct HistoryCheck {
+    /// True when every record links to the one before and the chain head matches the last.
+    pub intact: bool,
+    /// How many records verified before the first problem (all of them when intact).
+    pub records: u64,
+    /// The id of the first record that fails (one past the last for records removed at the end).
+    pub first_broken_record: Option<i64>,
+    /// What is wrong there.
+    pub problem: Option<String>,
+}
+
+fn insert(conn: &Connection, d: &Decision) -> Result<()> {
+    let sdks_shown = serde_json::to_string(&d.sdks_shown).map_err(|e| Error::BadRecord {
+        id: d.id,
+        reason: e.to_string(),
+    })?;
+    conn.execute(
+        "INSERT INTO decisions (id, decided_at_ms, policy_id, policy_revision, source, locale, \
+         statistics, personalization, marketing, sdks_shown, policy_hash, sdk_version, app_version, \
+         prev_hash, record_hash) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+        params![
+            d.id,
+            d.decided_at_ms,
+            d.policy_id,
+            d.policy_revision,
+            d.source.as_str(),
+            d.locale,
+            d.grants.statistics,
+            d.grants.personalization,
+            d.grants.marketing,
+            sdks_shown,
+            d.policy_hash,
+            d.sdk_version,
+            d.app_version,
+            d.prev_hash,
+            d.record_hash,
+        ],
+    )?;
+    Ok(())
+}
+
+/// The chain's head hash and length (the genesis hash and 0 when empty).
+fn chain_head(conn: &Connection) -> Result<(String, i64)> {
+    let head = conn
+        .query_row("SELECT head, length FROM chain WHERE id = 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    Ok(head.unwrap_or_else(|| (proof::GENESIS.to_owned(), 0)))
+}
+
+fn set_chain_head(conn: &Connection, head: &str, length: i64) -> Result<()> {
+    conn.execute(
+        "INSERT OR REPLACE INTO chain (id, head, length) VALUES (1, ?1, ?2)",
+        params![head, length],
+    )?;
+    Ok(())
+}
+
+/// Schema upgrade 1 → 2: gives the records written before the chain existed their links, in order.
+pub(crate) fn chain_existing_records(tx: &Connection) -> Result<()> {
+    let sql = format!("SELECT {DECISION_COLUMNS} FROM decisions ORDER BY id");
+    let raws: Vec<RawDecision> = tx
+        .prepare(&sql)?
+        .query_map([], RawDecision::read)?
+        .collect::<rusqlite::Result<_>>()?;
+    tx.execute_batch("DROP TRIGGER decisions_are_append_only_update")?;
+    let mut prev = proof::GENESIS.to_owned();
+    let mut length = 0;
+    for raw in raws {
+        let mut d = raw.into_decision()?;
+        d.prev_hash = prev;
+        d.record_hash = proof::record_hash(&d);
+        tx.execute(
+            "UPDATE decisions SET prev_hash = ?1, record_hash = ?2 WHERE id = ?3",
+            params![d.prev_hash, d.record_hash, d.id],
+        )?;
+        prev = d.record_hash;
+        length += 1;
+    }
+    tx.execute_batch(
+        "CREATE TRIGGER decisions_are_append_only_update BEFORE UPDATE ON decisions \
+         BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;",
+    )?;
+    set_chain_head(tx, &prev, length)
 }
 
 /// Errors that mean the file is not a usable database: recovered by moving it aside.

@@ -448,14 +448,14 @@ fn the_snapshot_sequence_increases_with_each_change() {
 fn the_ffi_constructor_reports_bad_input_as_typed_errors() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("c.db").display().to_string();
-    match ConsentManager::open(db.clone(), "not json".into(), "fr".into()) {
+    match ConsentManager::open(db.clone(), "not json".into(), "fr".into(), "5.2.0".into()) {
         Err(ConsentError::InvalidPolicy { path, reason }) => {
             assert_eq!(path, "");
             assert!(reason.contains("line 1 column 2"), "{reason}");
         }
         other => panic!("{:?}", other.map(|_| ())),
     }
-    let m = ConsentManager::open(db, sample_policy_json(), "en".into()).unwrap();
+    let m = ConsentManager::open(db, sample_policy_json(), "en".into(), "5.2.0".into()).unwrap();
     assert_eq!(m.status().locale, "en");
 }
 

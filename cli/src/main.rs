@@ -101,6 +101,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Check the history's hash chain: exit 0 if intact, 1 naming the first broken record.
+    Verify,
     /// The banner's texts and categories in a language.
     Banner {
         /// A device language tag (fr-CM, en_US, …); default: the policy's default.
@@ -137,6 +139,8 @@ fn parse_att(s: &str) -> Result<TrackingAuthorization, String> {
 pub enum Failure {
     Invalid(String),
     Denied,
+    /// `verify` found the history broken (exit 1, the record named on stdout).
+    Broken,
 }
 
 impl From<ConsentError> for Failure {
@@ -154,6 +158,7 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
         Err(Failure::Denied) => ExitCode::from(3),
+        Err(Failure::Broken) => ExitCode::from(1),
     }
 }
 
@@ -177,6 +182,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 Command::Status { .. }
                     | Command::Check { .. }
                     | Command::History { .. }
+                    | Command::Verify
                     | Command::Banner { .. }
             );
             let manager = open_store(&cli, read_only)?;
@@ -205,6 +211,11 @@ fn read_policy(file: &Path) -> Result<String, Failure> {
         .map_err(|e| Failure::Invalid(format!("cannot read {}: {e}", file.display())))
 }
 
+/// Recorded as the "app version" of decisions made from the CLI.
+fn cli_version() -> String {
+    format!("kmer-consent-cli {}", env!("CARGO_PKG_VERSION"))
+}
+
 /// Opens the store named by `--db` with `--policy`, at `--now`, with `--att`.
 fn open_store(cli: &Cli, read_only: bool) -> Result<Arc<ConsentManager>, Failure> {
     let (Some(db), Some(policy)) = (&cli.db, &cli.policy) else {
@@ -221,10 +232,12 @@ fn open_store(cli: &Cli, read_only: bool) -> Result<Arc<ConsentManager>, Failure
         Some(now) => OpenOptions {
             clock: Arc::new(ManualClock::new(now)),
             persist_clock_mark: !read_only,
+            app_version: cli_version(),
         },
         None => OpenOptions {
             clock: Arc::new(SystemClock),
             persist_clock_mark: true,
+            app_version: cli_version(),
         },
     };
     // No device locale here: "" negotiates to the policy's default.
@@ -264,6 +277,20 @@ fn on_store(m: &ConsentManager, command: &Command) -> Result<(), Failure> {
             }
         }
         Command::History { json } => output::history(&m.history()?, *json),
+        Command::Verify => {
+            let check = m.verify_history()?;
+            if check.intact {
+                say!("intact: {} records, every link verified", check.records);
+            } else {
+                say!(
+                    "broken at record {}: {} ({} records verified before it)",
+                    check.first_broken_record.unwrap_or_default(),
+                    check.problem.unwrap_or_default(),
+                    check.records
+                );
+                return Err(Failure::Broken);
+            }
+        }
         Command::Banner { lang } => {
             let policy = m.policy();
             let lang = lang

@@ -411,3 +411,47 @@ fn status_json_shows_the_signals_and_tcf_decode_reads_them() {
         assert!(stderr(&out).contains("not a valid TC string"));
     }
 }
+
+#[test]
+fn verify_exits_0_when_intact_and_1_naming_the_broken_record() {
+    let cli = Cli::new();
+    for command in ["accept-all", "withdraw", "reject-all"] {
+        assert_eq!(code(&cli.run(&[command])), 0);
+    }
+    let out = cli.run(&["verify"]);
+    assert_eq!(
+        (code(&out), stdout(&out).trim()),
+        (0, "intact: 3 records, every link verified")
+    );
+
+    // "withdraw" appears only in record 2: the policy text has the other sources as keys.
+    assert!(
+        edit_file_bytes(&cli.db(), "withdraw", "withdrew"),
+        "the record is in the file"
+    );
+    let out = cli.run(&["verify"]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        stdout(&out).starts_with("broken at record 2:"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+/// Edits the database file's bytes directly, as someone with the file (and no SDK) would: replaces
+/// every occurrence of `from` (free pages may hold stale copies). Returns whether it was found.
+fn edit_file_bytes(db: &Path, from: &str, to: &str) -> bool {
+    let mut bytes = std::fs::read(db).unwrap();
+    let (from, to) = (from.as_bytes(), to.as_bytes());
+    assert_eq!(from.len(), to.len());
+    let mut found = false;
+    let mut at = 0;
+    while let Some(offset) = bytes[at..].windows(from.len()).position(|w| w == from) {
+        let start = at + offset;
+        bytes[start..start + from.len()].copy_from_slice(to);
+        at = start + from.len();
+        found = true;
+    }
+    std::fs::write(db, bytes).unwrap();
+    found
+}

@@ -19,6 +19,11 @@ fn decision(policy: &Policy, grants: Grants, at: i64) -> Decision {
         locale: "fr".into(),
         grants,
         sdks_shown: policy.sdk_ids(),
+        policy_hash: None,
+        sdk_version: String::new(),
+        app_version: String::new(),
+        prev_hash: String::new(),
+        record_hash: String::new(),
     }
 }
 

@@ -48,6 +48,7 @@ impl Fixture {
         OpenOptions {
             clock: self.clock.clone(),
             persist_clock_mark: true,
+            app_version: "5.2.0".into(),
         }
     }
 

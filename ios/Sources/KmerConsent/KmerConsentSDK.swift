@@ -27,16 +27,21 @@ public final class KmerConsentSDK: Sendable {
     ///     App Tracking Transparency exists, and is `.notApplicable` elsewhere.
     ///   - callbackQueue: where `whenAllowed` and listener callbacks run unless a call names another
     ///     (default: a serial queue owned by this instance, so they arrive in order).
+    ///   - appVersion: recorded with each decision as proof (default: the bundle's short version).
     public static func open(
         databaseURL: URL? = nil,
         policyJSON: String,
         locale: Locale = .current,
         trackingAuthorization: TrackingAuthorization? = nil,
-        callbackQueue: DispatchQueue? = nil
+        callbackQueue: DispatchQueue? = nil,
+        appVersion: String? = nil
     ) throws -> KmerConsentSDK {
         let url = try databaseURL ?? defaultDatabaseURL()
+        let version = appVersion
+            ?? (Bundle.main.object(forInfoDictionaryKey: "CFBundleShortVersionString") as? String) ?? ""
         let manager = try translatingErrors {
-            try ConsentManager.open(databasePath: url.path, policyJson: policyJSON, locale: locale.identifier)
+            try ConsentManager.open(
+                databasePath: url.path, policyJson: policyJSON, locale: locale.identifier, appVersion: version)
         }
         manager.setTrackingAuthorization(status: trackingAuthorization ?? systemTrackingAuthorization())
         return try KmerConsentSDK(
@@ -145,6 +150,13 @@ public final class KmerConsentSDK: Sendable {
     /// Re-reads the store and re-applies the rules now (call when the app returns to the foreground).
     @discardableResult
     public func refresh() throws -> ConsentStatus { try record { try $0.refresh() } }
+
+    /// Checks every link of the history's hash chain: reports the first record changed, removed or
+    /// moved behind the SDK's back (proof of consent, GDPR art. 7(1)).
+    public func verifyHistory() throws -> HistoryCheck {
+        if state.isClosed { throw KmerConsentError.closed }
+        return try translatingErrors { try manager.verifyHistory() }
+    }
 
     /// Every recorded decision, oldest first.
     public func history() throws -> [ConsentRecord] {

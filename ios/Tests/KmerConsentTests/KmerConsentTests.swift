@@ -14,7 +14,8 @@ final class KmerConsentTests: StoreTestCase {
             policyJSON: policy,
             locale: Locale(identifier: "fr_CM"),
             trackingAuthorization: .notApplicable,
-            callbackQueue: queue
+            callbackQueue: queue,
+            appVersion: "5.2.0"
         )
     }
 
@@ -310,6 +311,41 @@ final class KmerConsentTests: StoreTestCase {
         other.close()
         queue.sync {}
         XCTAssertEqual(calls.value, 1, "no callback after close")
+    }
+
+    func testTheHistoryRecordsWhatWasShownAndCatchesARecordEditedBehindTheSDKsBack() throws {
+        do {
+            // In its own scope: the native store closes (and checkpoints its WAL) when released.
+            let first = try open()
+            try first.acceptAll()
+            try first.rejectAll()
+            let history = try first.history()
+            XCTAssertEqual(history[0].appVersion, "5.2.0")
+            XCTAssertEqual(history[0].policyHash?.count, 64)
+            XCTAssertEqual(history[0].recordHash, history[1].prevHash)
+            let intact = try first.verifyHistory()
+            XCTAssertTrue(intact.intact)
+            XCTAssertEqual(intact.records, 2)
+            first.close()
+        }
+
+        // Someone with the file (and no SDK) rewrites the app version in every record.
+        let db = dir.appendingPathComponent("consent.sqlite")
+        var bytes = try Data(contentsOf: db)
+        let from = Data("5.2.0".utf8), to = Data("6.6.6".utf8)
+        var search = bytes.startIndex..<bytes.endIndex
+        while let found = bytes.range(of: from, in: search) {
+            bytes.replaceSubrange(found, with: to)
+            search = found.upperBound..<bytes.endIndex
+        }
+        try bytes.write(to: db)
+
+        let consent = try open()
+        defer { consent.close() }
+        let check = try consent.verifyHistory()
+        XCTAssertFalse(check.intact)
+        XCTAssertEqual(check.firstBrokenRecord, 1)
+        XCTAssertTrue(check.problem?.contains("changed") == true, check.problem ?? "")
     }
 
     func testTheBannerFollowsTheDeviceLocale() throws {

@@ -44,7 +44,8 @@ final class SignalsTests: StoreTestCase {
             databaseURL: dir.appendingPathComponent("consent.sqlite"),
             policyJSON: policy,
             locale: Locale(identifier: "fr_CM"),
-            trackingAuthorization: .notApplicable
+            trackingAuthorization: .notApplicable,
+            appVersion: "5.2.0"
         )
     }
 

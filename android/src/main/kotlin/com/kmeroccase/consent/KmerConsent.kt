@@ -142,6 +142,13 @@ class KmerConsent private constructor(
     @Throws(KmerConsentException::class)
     fun refresh(): ConsentStatus = record { refresh() }
 
+    /**
+     * Checks every link of the history's hash chain: reports the first record changed, removed or
+     * moved behind the SDK's back (proof of consent, GDPR art. 7(1)).
+     */
+    @Throws(KmerConsentException::class)
+    fun verifyHistory(): HistoryCheck = call { verifyHistory() }
+
     /** Every recorded decision, oldest first. */
     @Throws(KmerConsentException::class)
     fun history(): List<ConsentRecord> = call { history() }
@@ -227,6 +234,7 @@ class KmerConsent private constructor(
     companion object {
         /**
          * Opens the consent store at [databaseFile] (created if missing) with the app's policy JSON.
+         * [appVersion] (e.g. `BuildConfig.VERSION_NAME`) is recorded with each decision as proof.
          * Callbacks run on [callbackExecutor] unless a call names another (default: one background
          * thread owned by this instance, so they arrive in order).
          */
@@ -239,9 +247,10 @@ class KmerConsent private constructor(
             locale: Locale = Locale.getDefault(),
             trackingAuthorization: TrackingAuthorization = TrackingAuthorization.NOT_APPLICABLE,
             callbackExecutor: Executor? = null,
+            appVersion: String = "",
         ): KmerConsent {
             val manager = translatingErrors {
-                ConsentManager.open(databaseFile.path, policyJson, locale.toLanguageTag())
+                ConsentManager.open(databaseFile.path, policyJson, locale.toLanguageTag(), appVersion)
             }
             manager.setTrackingAuthorization(trackingAuthorization)
             val owned = if (callbackExecutor == null) {

@@ -30,3 +30,6 @@ typealias Banner = com.kmeroccase.consent.ffi.Banner
 
 /** The OS tracking authorization (iOS ATT); `NOT_APPLICABLE` on Android. */
 typealias TrackingAuthorization = com.kmeroccase.consent.ffi.TrackingAuthorization
+
+/** What checking the history's hash chain found. */
+typealias HistoryCheck = com.kmeroccase.consent.ffi.HistoryCheck

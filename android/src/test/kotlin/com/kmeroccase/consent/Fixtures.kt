@@ -23,6 +23,7 @@ fun openIn(dir: File, executor: Executor? = DIRECT, name: String = "consent.db")
         policyJson = POLICY,
         locale = java.util.Locale.forLanguageTag("fr-CM"),
         callbackExecutor = executor,
+        appVersion = "5.2.0",
     )
 
 /** Runs [block] on another thread; fails the test if it has not finished in [seconds] (a deadlock). */

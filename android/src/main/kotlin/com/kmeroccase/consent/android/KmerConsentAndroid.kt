@@ -33,7 +33,8 @@ object KmerConsentAndroid {
      * Opens the consent store in the app's private no-backup storage. Tracking authorization is
      * `NOT_APPLICABLE` (Android has no ATT); callbacks run on the main thread unless
      * [callbackExecutor] says otherwise; consent is re-read from disk whenever an activity resumes
-     * (another process may have changed it, or it may have expired).
+     * (another process may have changed it, or it may have expired). Pass `BuildConfig.VERSION_NAME`
+     * as [appVersion]: it is recorded with each decision.
      */
     @JvmStatic
     @JvmOverloads
@@ -44,6 +45,7 @@ object KmerConsentAndroid {
         locale: Locale = Locale.getDefault(),
         callbackExecutor: Executor? = null,
         databaseName: String = DATABASE_NAME,
+        appVersion: String = "",
     ): KmerConsent {
         val app = context.applicationContext
         val consent = KmerConsent.open(
@@ -52,6 +54,7 @@ object KmerConsentAndroid {
             locale = locale,
             trackingAuthorization = TrackingAuthorization.NOT_APPLICABLE,
             callbackExecutor = callbackExecutor ?: mainThreadExecutor(),
+            appVersion = appVersion,
         )
         (app as? Application)?.registerActivityLifecycleCallbacks(RefreshOnResume(consent))
         // Ad SDKs read the IAB TCF keys from the default SharedPreferences.

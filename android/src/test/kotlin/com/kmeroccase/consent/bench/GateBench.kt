@@ -26,7 +26,7 @@ fun main() {
     val policy = File("policies/kmeroccase.json").readText()
     val consent = KmerConsent.open(File(dir, "bench.db"), policy)
     consent.acceptAll()
-    val ffi = ConsentManager.open(File(dir, "bench.db").path, policy, "fr")
+    val ffi = ConsentManager.open(File(dir, "bench.db").path, policy, "fr", "bench")
     val map = HashMap<String, Boolean>().apply { SDKS.forEach { put(it, true) } }
 
     // Warm-up, so the JIT has compiled all three paths before they are measured.

@@ -1,0 +1,234 @@
+//! Proof of consent: what the user saw is stored by hash, and the history is a hash chain that
+//! catches any record changed, removed or moved behind the SDK's back.
+
+mod common;
+
+use common::{policy_with, sample_policy_json, Fixture, T0};
+use kmer_consent::{canonical_json, sha256_hex, Category, HistoryCheck, GENESIS, SDK_VERSION};
+use rusqlite::Connection;
+use serde_json::json;
+
+fn tamper(f: &Fixture, sql: &str) {
+    let conn = Connection::open(f.db()).unwrap();
+    conn.execute_batch(
+        "DROP TRIGGER IF EXISTS decisions_are_append_only_update; \
+         DROP TRIGGER IF EXISTS decisions_are_append_only_delete;",
+    )
+    .unwrap();
+    conn.execute_batch(sql).unwrap();
+}
+
+fn with_decisions(n: usize) -> Fixture {
+    let f = Fixture::new();
+    let m = f.open();
+    for i in 0..n {
+        f.clock.advance_ms(1000);
+        let on = i % 2 == 0;
+        m.save([(Category::Statistics, on), (Category::Marketing, !on)].into())
+            .unwrap();
+    }
+    f
+}
+
+fn broken_at(check: &HistoryCheck) -> i64 {
+    assert!(!check.intact, "{check:?}");
+    check.first_broken_record.expect("names a record")
+}
+
+#[test]
+fn each_decision_records_the_policy_seen_and_the_versions() {
+    let f = Fixture::new();
+    let m = f.open();
+    m.accept_all().unwrap();
+    m.reject_all().unwrap();
+    let history = m.history().unwrap();
+    let expected: serde_json::Value = serde_json::from_str(&sample_policy_json()).unwrap();
+    let hash = sha256_hex(canonical_json(&expected).as_bytes());
+    assert!(history
+        .iter()
+        .all(|r| r.policy_hash.as_deref() == Some(hash.as_str())));
+    assert!(history
+        .iter()
+        .all(|r| r.app_version == "5.2.0" && r.sdk_version == SDK_VERSION));
+    assert_eq!(history[0].prev_hash, GENESIS);
+    assert_eq!(history[1].prev_hash, history[0].record_hash);
+
+    let conn = Connection::open(f.db()).unwrap();
+    let (count, stored): (i64, String) = conn
+        .query_row(
+            "SELECT count(*), max(canonical_json) FROM policies",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(count, 1, "a policy shown twice is stored once");
+    assert_eq!(
+        sha256_hex(stored.as_bytes()),
+        hash,
+        "the stored text is what the hash covers"
+    );
+
+    m.update_policy(policy_with(|p| p["revision"] = json!(2)))
+        .unwrap();
+    m.accept_all().unwrap();
+    let count: i64 = conn
+        .query_row("SELECT count(*) FROM policies", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(count, 2);
+}
+
+#[test]
+fn an_untouched_history_of_ten_thousand_decisions_verifies() {
+    let f = with_decisions(10_000);
+    let check = f.open().verify_history().unwrap();
+    assert_eq!(
+        check,
+        HistoryCheck {
+            intact: true,
+            records: 10_000,
+            first_broken_record: None,
+            problem: None
+        }
+    );
+}
+
+#[test]
+fn an_edited_record_is_caught() {
+    let f = with_decisions(20);
+    tamper(
+        &f,
+        "UPDATE decisions SET marketing = 1, statistics = 1 WHERE id = 7",
+    );
+    let check = f.open().verify_history().unwrap();
+    assert_eq!(broken_at(&check), 7);
+    assert_eq!(check.records, 6);
+    assert!(check.problem.unwrap().contains("changed"));
+}
+
+#[test]
+fn an_edit_with_a_recomputed_hash_breaks_the_next_link() {
+    let f = with_decisions(20);
+    // A careful forger rewrites record 7 and its own hash; record 8 still points at the original.
+    tamper(
+        &f,
+        "UPDATE decisions SET source = 'accept_all' WHERE id = 7",
+    );
+    let conn = Connection::open(f.db()).unwrap();
+    let m = f.open();
+    let forged = m
+        .history()
+        .unwrap()
+        .into_iter()
+        .find(|r| r.id == 7)
+        .unwrap();
+    drop(m);
+    let body = json!({
+        "app_version": forged.app_version, "categories": {"marketing": forged.categories[&Category::Marketing], "personalization": forged.categories[&Category::Personalization], "statistics": forged.categories[&Category::Statistics]},
+        "decided_at_ms": forged.decided_at_ms, "id": forged.id, "locale": forged.locale, "policy_hash": forged.policy_hash,
+        "policy_id": forged.policy_id, "policy_revision": forged.policy_revision, "prev_hash": forged.prev_hash,
+        "sdk_version": forged.sdk_version, "sdks_shown": forged.sdks_shown, "source": "accept_all",
+    });
+    let rehashed = sha256_hex(canonical_json(&body).as_bytes());
+    conn.execute(
+        "UPDATE decisions SET record_hash = ?1 WHERE id = 7",
+        [&rehashed],
+    )
+    .unwrap();
+    let check = f.open().verify_history().unwrap();
+    assert_eq!(broken_at(&check), 8, "{check:?}");
+}
+
+#[test]
+fn a_removed_record_is_caught() {
+    let f = with_decisions(20);
+    tamper(&f, "DELETE FROM decisions WHERE id = 12");
+    assert_eq!(broken_at(&f.open().verify_history().unwrap()), 13);
+}
+
+#[test]
+fn records_removed_at_the_end_are_caught() {
+    let f = with_decisions(20);
+    tamper(&f, "DELETE FROM decisions WHERE id >= 19");
+    let check = f.open().verify_history().unwrap();
+    assert_eq!(broken_at(&check), 19);
+    assert!(check.problem.unwrap().contains("end"));
+}
+
+#[test]
+fn reordered_records_are_caught() {
+    let f = with_decisions(20);
+    // Swap the contents of records 4 and 5, hashes included.
+    tamper(
+        &f,
+        "CREATE TEMP TABLE swap AS SELECT * FROM decisions WHERE id IN (4, 5); \
+         UPDATE decisions SET decided_at_ms = (SELECT decided_at_ms FROM swap WHERE id = 9 - decisions.id), \
+           statistics = (SELECT statistics FROM swap WHERE id = 9 - decisions.id), \
+           marketing = (SELECT marketing FROM swap WHERE id = 9 - decisions.id), \
+           prev_hash = (SELECT prev_hash FROM swap WHERE id = 9 - decisions.id), \
+           record_hash = (SELECT record_hash FROM swap WHERE id = 9 - decisions.id) \
+         WHERE id IN (4, 5);",
+    );
+    assert_eq!(broken_at(&f.open().verify_history().unwrap()), 4);
+}
+
+#[test]
+fn version_1_records_join_the_chain_on_upgrade() {
+    let f = Fixture::new();
+    {
+        let conn = Connection::open(f.db()).unwrap();
+        conn.execute_batch(include_str!("fixtures/schema-v1.sql"))
+            .unwrap();
+        for (i, source) in ["accept_all", "reject_all", "withdraw"].iter().enumerate() {
+            conn.execute(
+                "INSERT INTO decisions (decided_at_ms, policy_id, policy_revision, source, locale, \
+                 statistics, personalization, marketing, sdks_shown) \
+                 VALUES (?1, 'kmeroccase', 1, ?2, 'fr', 0, 0, 0, '[\"kmer_session\"]')",
+                rusqlite::params![T0 - 10_000 + i as i64, source],
+            )
+            .unwrap();
+        }
+    }
+    let m = f.open();
+    assert_eq!(m.verify_history().unwrap().records, 3);
+    let history = m.history().unwrap();
+    assert_eq!(
+        history[0].policy_hash, None,
+        "what a v1 user saw was not recorded"
+    );
+    m.accept_all().unwrap();
+    let check = m.verify_history().unwrap();
+    assert!(check.intact && check.records == 4, "{check:?}");
+}
+
+#[test]
+fn the_hash_is_the_documented_canonical_encoding() {
+    // A server with no access to the device recomputes a record's hash from its fields alone.
+    let f = Fixture::new();
+    let m = f.open();
+    m.save([(Category::Personalization, true)].into()).unwrap();
+    let r = &m.history().unwrap()[0];
+    let body = format!(
+        concat!(
+            r#"{{"app_version":"5.2.0","categories":{{"marketing":false,"personalization":true,"statistics":false}},"#,
+            r#""decided_at_ms":{},"id":1,"locale":"fr","policy_hash":"{}","policy_id":"kmeroccase","policy_revision":1,"#,
+            r#""prev_hash":"{}","sdk_version":"{}","sdks_shown":["kmer_session","firebase_analytics","kmer_recommendations","google_mobile_ads","meta_audience_network"],"source":"save"}}"#
+        ),
+        T0,
+        r.policy_hash.as_deref().unwrap(),
+        GENESIS,
+        SDK_VERSION
+    );
+    assert_eq!(sha256_hex(body.as_bytes()), r.record_hash);
+}
+
+#[test]
+fn a_changed_policy_text_is_caught() {
+    let f = with_decisions(3);
+    tamper(
+        &f,
+        "UPDATE policies SET canonical_json = replace(canonical_json, 'Tout refuser', 'Refuser')",
+    );
+    let check = f.open().verify_history().unwrap();
+    assert_eq!(broken_at(&check), 1);
+    assert!(check.problem.unwrap().contains("policy"));
+}
