@@ -34,6 +34,7 @@ mod locale;
 mod manager;
 mod policy;
 mod proof;
+mod receipt;
 mod record;
 mod rules;
 mod schema;
@@ -53,6 +54,7 @@ pub use policy::{
     ConsentModeMapping, Controller, Policy, Sdk, TcfConfig, TcfPurposes, MAX_POLICY_BYTES,
 };
 pub use proof::{canonical_json, sha256_hex, GENESIS, SDK_VERSION};
+pub use receipt::{verify_receipt, ReceiptCheck, RECEIPT_SCHEMA};
 pub use record::{ConsentRecord, DecisionSource};
 pub use rules::{PromptReason, TrackingAuthorization, Verdict, VerdictReason};
 pub use signals::{ConsentModeSignals, StoredEntry, StoredValue};

@@ -20,6 +20,7 @@ use crate::error::{ConsentError, Error, Result};
 use crate::locale::negotiate;
 use crate::policy::Policy;
 use crate::proof::{self, SDK_VERSION};
+use crate::receipt;
 use crate::record::{ConsentRecord, Decision, DecisionSource};
 use crate::rules::{self, TrackingAuthorization, Verdict};
 use crate::snapshot::{ConsentSnapshot, ConsentStatus, Gate, Inputs};
@@ -218,6 +219,7 @@ impl ConsentManager {
                 policy_hash: writer.policy_row.as_ref().map(|p| p.hash.clone()),
                 sdk_version: SDK_VERSION.to_owned(),
                 app_version: writer.app_version.clone(),
+                tracking_authorization: Some(writer.tracking),
                 prev_hash: String::new(),
                 record_hash: String::new(),
             };
@@ -385,6 +387,15 @@ impl ConsentManager {
     /// The verdict for the SDK with its reason.
     pub fn check(&self, sdk_id: String) -> Verdict {
         self.gate.load().verdict(&sdk_id, self.now())
+    }
+
+    /// The consent receipt of the decision in force (or the latest one), as JSON shaped after
+    /// ISO/IEC TS 27560 and the Kantara Consent Receipt; `None` before any decision. A server can check
+    /// it without the device (`kmer-consent verify-receipt`).
+    pub fn export_proof(&self) -> Option<String> {
+        let writer = self.lock_writer();
+        let latest = writer.latest.as_ref()?;
+        Some(receipt::receipt(&writer.policy, latest).to_string())
     }
 
     /// Every decision recorded in this store, oldest first.

@@ -93,6 +93,7 @@ pub fn record_body(d: &Decision) -> Value {
         "sdk_version": d.sdk_version,
         "sdks_shown": d.sdks_shown,
         "source": d.source.as_str(),
+        "tracking_authorization": d.tracking_authorization.map(|t| t.as_str()),
     })
 }
 

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use crate::category::{Category, Grants};
+use crate::rules::TrackingAuthorization;
 
 /// The explicit action that recorded a decision. Nothing else records one: a banner shown and never
 /// answered records nothing.
@@ -63,6 +64,9 @@ pub struct Decision {
     /// The SDK and app versions that recorded it (empty before schema version 2).
     pub sdk_version: String,
     pub app_version: String,
+    /// The tracking authorization (iOS ATT) in force when the decision was made; `None` before
+    /// schema version 2.
+    pub tracking_authorization: Option<TrackingAuthorization>,
     /// The previous record's hash ([`crate::proof::GENESIS`] for the first) and this record's.
     pub prev_hash: String,
     pub record_hash: String,
@@ -92,6 +96,8 @@ pub struct ConsentRecord {
     pub sdk_version: String,
     /// The app version that recorded it (as the app passed it at open).
     pub app_version: String,
+    /// The tracking authorization (iOS ATT) when it was made; absent for old records.
+    pub tracking_authorization: Option<TrackingAuthorization>,
     /// The previous record's hash (64 zeros for the first).
     pub prev_hash: String,
     /// This record's hash: SHA-256 of its canonical encoding, chained to `prev_hash`.
@@ -112,6 +118,7 @@ impl From<&Decision> for ConsentRecord {
             policy_hash: d.policy_hash.clone(),
             sdk_version: d.sdk_version.clone(),
             app_version: d.app_version.clone(),
+            tracking_authorization: d.tracking_authorization,
             prev_hash: d.prev_hash.clone(),
             record_hash: d.record_hash.clone(),
         }

@@ -48,6 +48,7 @@ CREATE TABLE policies (
 ALTER TABLE decisions ADD COLUMN policy_hash TEXT REFERENCES policies (hash);
 ALTER TABLE decisions ADD COLUMN sdk_version TEXT NOT NULL DEFAULT '';
 ALTER TABLE decisions ADD COLUMN app_version TEXT NOT NULL DEFAULT '';
+ALTER TABLE decisions ADD COLUMN tracking_authorization TEXT NOT NULL DEFAULT '';  -- '' = not recorded
 ALTER TABLE decisions ADD COLUMN prev_hash   TEXT NOT NULL DEFAULT '';
 ALTER TABLE decisions ADD COLUMN record_hash TEXT NOT NULL DEFAULT '';
 CREATE TABLE chain (

@@ -11,6 +11,7 @@ use crate::category::Grants;
 use crate::error::{Error, Result};
 use crate::proof;
 use crate::record::{Decision, DecisionSource};
+use crate::rules::TrackingAuthorization;
 use crate::schema;
 
 /// How long a write waits for another connection (another process) to finish its own.
@@ -18,7 +19,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const CLOCK_MARK_KEY: &str = "clock_mark_ms";
 const DECISION_COLUMNS: &str = "id, decided_at_ms, policy_id, policy_revision, source, locale, \
      statistics, personalization, marketing, sdks_shown, policy_hash, sdk_version, app_version, \
-     prev_hash, record_hash";
+     prev_hash, record_hash, tracking_authorization";
 
 /// An open consent database.
 pub struct Store {
@@ -298,6 +299,7 @@ struct RawDecision {
     app_version: String,
     prev_hash: String,
     record_hash: String,
+    tracking_authorization: String,
 }
 
 impl RawDecision {
@@ -318,6 +320,7 @@ impl RawDecision {
             app_version: row.get(12)?,
             prev_hash: row.get(13)?,
             record_hash: row.get(14)?,
+            tracking_authorization: row.get(15)?,
         })
     }
 
@@ -336,6 +339,13 @@ impl RawDecision {
         })?;
         let sdks_shown: Vec<String> = serde_json::from_str(&self.sdks_shown)
             .map_err(|e| bad(format!("sdks_shown is not a JSON list of ids: {e}")))?;
+        let tracking_authorization = match self.tracking_authorization.as_str() {
+            "" => None,
+            other => Some(
+                TrackingAuthorization::parse(other)
+                    .ok_or_else(|| bad(format!("unknown tracking authorization {other:?}")))?,
+            ),
+        };
         Ok(Decision {
             id: self.id,
             decided_at_ms: self.decided_at_ms,
@@ -354,6 +364,7 @@ impl RawDecision {
             app_version: self.app_version,
             prev_hash: self.prev_hash,
             record_hash: self.record_hash,
+            tracking_authorization,
         })
     }
 }
@@ -388,8 +399,8 @@ fn insert(conn: &Connection, d: &Decision) -> Result<()> {
     conn.execute(
         "INSERT INTO decisions (id, decided_at_ms, policy_id, policy_revision, source, locale, \
          statistics, personalization, marketing, sdks_shown, policy_hash, sdk_version, app_version, \
-         prev_hash, record_hash) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+         prev_hash, record_hash, tracking_authorization) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
         params![
             d.id,
             d.decided_at_ms,
@@ -406,6 +417,7 @@ fn insert(conn: &Connection, d: &Decision) -> Result<()> {
             d.app_version,
             d.prev_hash,
             d.record_hash,
+            d.tracking_authorization.map_or("", |t| t.as_str()),
         ],
     )?;
     Ok(())

@@ -126,7 +126,7 @@ fn an_edit_with_a_recomputed_hash_breaks_the_next_link() {
         "app_version": forged.app_version, "categories": {"marketing": forged.categories[&Category::Marketing], "personalization": forged.categories[&Category::Personalization], "statistics": forged.categories[&Category::Statistics]},
         "decided_at_ms": forged.decided_at_ms, "id": forged.id, "locale": forged.locale, "policy_hash": forged.policy_hash,
         "policy_id": forged.policy_id, "policy_revision": forged.policy_revision, "prev_hash": forged.prev_hash,
-        "sdk_version": forged.sdk_version, "sdks_shown": forged.sdks_shown, "source": "accept_all",
+        "sdk_version": forged.sdk_version, "sdks_shown": forged.sdks_shown, "source": "accept_all", "tracking_authorization": forged.tracking_authorization.map(|t| t.as_str()),
     });
     let rehashed = sha256_hex(canonical_json(&body).as_bytes());
     conn.execute(
@@ -211,7 +211,7 @@ fn the_hash_is_the_documented_canonical_encoding() {
         concat!(
             r#"{{"app_version":"5.2.0","categories":{{"marketing":false,"personalization":true,"statistics":false}},"#,
             r#""decided_at_ms":{},"id":1,"locale":"fr","policy_hash":"{}","policy_id":"kmeroccase","policy_revision":1,"#,
-            r#""prev_hash":"{}","sdk_version":"{}","sdks_shown":["kmer_session","firebase_analytics","kmer_recommendations","google_mobile_ads","meta_audience_network"],"source":"save"}}"#
+            r#""prev_hash":"{}","sdk_version":"{}","sdks_shown":["kmer_session","firebase_analytics","kmer_recommendations","google_mobile_ads","meta_audience_network"],"source":"save","tracking_authorization":"not_determined"}}"#
         ),
         T0,
         r.policy_hash.as_deref().unwrap(),
@@ -231,4 +231,119 @@ fn a_changed_policy_text_is_caught() {
     let check = f.open().verify_history().unwrap();
     assert_eq!(broken_at(&check), 1);
     assert!(check.problem.unwrap().contains("policy"));
+}
+
+mod receipts {
+    use super::*;
+    use kmer_consent::verify_receipt;
+    use serde_json::Value;
+
+    fn tcf_policy() -> String {
+        std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/policies/kmeroccase-tcf.json"
+        ))
+        .unwrap()
+    }
+
+    fn exported(policy: &str, act: impl FnOnce(&kmer_consent::ConsentManager)) -> Value {
+        let f = Fixture::new();
+        let m = f.open_with(policy);
+        assert_eq!(
+            m.export_proof(),
+            None,
+            "nothing to export before a decision"
+        );
+        act(&m);
+        serde_json::from_str(&m.export_proof().expect("a receipt")).unwrap()
+    }
+
+    #[test]
+    fn a_receipt_carries_what_a_privacy_officer_asks_for_and_verifies() {
+        let r = exported(&tcf_policy(), |m| {
+            m.set_tracking_authorization(kmer_consent::TrackingAuthorization::Denied);
+            m.save([(Category::Statistics, true), (Category::Marketing, true)].into())
+                .unwrap();
+        });
+        assert_eq!(r["controller"]["name"], "KmerOccase");
+        assert_eq!(r["notice"]["policy_id"], "kmeroccase");
+        assert_eq!(r["notice"]["language"], "fr");
+        assert_eq!(r["notice"]["hash"].as_str().unwrap().len(), 64);
+        assert_eq!(r["event"]["type"], "save");
+        assert_eq!(r["event"]["time_utc"], "2026-05-28T20:26:40.000Z");
+        assert_eq!(r["validity"]["expires_utc"], "2027-06-22T20:26:40.000Z");
+        assert_eq!(r["categories"][1]["state"], "given");
+        assert_eq!(r["categories"][2]["state"], "refused");
+        assert_eq!(
+            r["categories"][3]["sdks"],
+            json!(["google_mobile_ads", "meta_audience_network"])
+        );
+        assert_eq!(r["signals"]["consent_mode"]["ad_storage"], "granted");
+        assert_eq!(r["signals"]["att_status"], "denied");
+        assert!(r["signals"]["tc_string"].as_str().unwrap().starts_with('C'));
+        assert_eq!(r["signals"]["addtl_consent"], "2~89~dv.");
+        assert_eq!(r["integrity"]["prev_hash"], GENESIS);
+        assert_eq!(r["versions"]["app"], "5.2.0");
+        let check = verify_receipt(&r.to_string()).expect("verifies");
+        assert_eq!(check.receipt_id, r["receipt_id"].as_str().unwrap());
+    }
+
+    #[test]
+    fn a_withdrawal_is_recorded_as_withdrawn() {
+        let r = exported(&sample_policy_json(), |m| {
+            m.accept_all().unwrap();
+            m.withdraw().unwrap();
+        });
+        assert_eq!(r["categories"][3]["state"], "withdrawn");
+        assert_eq!(r["signals"]["tc_string"], Value::Null, "no tcf section");
+        verify_receipt(&r.to_string()).unwrap();
+    }
+
+    #[test]
+    fn any_edit_to_a_receipt_is_caught() {
+        let r = exported(&sample_policy_json(), |m| {
+            m.reject_all().unwrap();
+        });
+        type Edit = Box<dyn Fn(&mut Value)>;
+        let edits: Vec<(&str, Edit)> = vec![
+            (
+                "the hashed record",
+                Box::new(|r| r["record"]["categories"]["marketing"] = json!(true)),
+            ),
+            (
+                "a category state",
+                Box::new(|r| r["categories"][3]["state"] = json!("given")),
+            ),
+            (
+                "the event type",
+                Box::new(|r| r["event"]["type"] = json!("accept_all")),
+            ),
+            (
+                "the time",
+                Box::new(|r| r["event"]["time_utc"] = json!("2020-01-01T00:00:00.000Z")),
+            ),
+            (
+                "the policy hash",
+                Box::new(|r| r["notice"]["hash"] = json!("00")),
+            ),
+            (
+                "the record hash",
+                Box::new(|r| r["integrity"]["record_hash"] = json!(GENESIS)),
+            ),
+            (
+                "the schema",
+                Box::new(|r| r["schema"] = json!("something-else")),
+            ),
+        ];
+        for (what, edit) in edits {
+            let mut forged = r.clone();
+            edit(&mut forged);
+            assert!(
+                verify_receipt(&forged.to_string()).is_err(),
+                "{what} edited, still verified"
+            );
+        }
+        assert!(verify_receipt("not json").is_err());
+        assert!(verify_receipt("{}").is_err());
+    }
 }

@@ -103,6 +103,13 @@ enum Command {
     },
     /// Check the history's hash chain: exit 0 if intact, 1 naming the first broken record.
     Verify,
+    /// Print the consent receipt of the decision in force (JSON, ISO/IEC TS 27560-shaped).
+    Export,
+    /// Check a receipt with nothing but its contents: exit 0 if it holds, 1 saying why not.
+    VerifyReceipt {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
     /// The banner's texts and categories in a language.
     Banner {
         /// A device language tag (fr-CM, en_US, …); default: the policy's default.
@@ -168,6 +175,20 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Policy {
             command: PolicyCommand::Check { file },
         } => check_policy(file),
+        Command::VerifyReceipt { file } => {
+            let json = std::fs::read_to_string(file)
+                .map_err(|e| Failure::Invalid(format!("cannot read {}: {e}", file.display())))?;
+            let check = kmer_consent::verify_receipt(&json).map_err(|e| {
+                Failure::Invalid(format!("{}: receipt does not verify: {e}", file.display()))
+            })?;
+            say!(
+                "valid: receipt {} ({} at {})",
+                check.receipt_id,
+                check.event,
+                check.time_utc
+            );
+            Ok(())
+        }
         Command::Tcf {
             command: TcfCommand::Decode { tc_string, json },
         } => {
@@ -183,6 +204,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     | Command::Check { .. }
                     | Command::History { .. }
                     | Command::Verify
+                    | Command::Export
                     | Command::Banner { .. }
             );
             let manager = open_store(&cli, read_only)?;
@@ -277,6 +299,18 @@ fn on_store(m: &ConsentManager, command: &Command) -> Result<(), Failure> {
             }
         }
         Command::History { json } => output::history(&m.history()?, *json),
+        Command::Export => match m.export_proof() {
+            Some(receipt) => {
+                let value: serde_json::Value =
+                    serde_json::from_str(&receipt).map_err(|e| Failure::Invalid(e.to_string()))?;
+                say!("{value:#}");
+            }
+            None => {
+                return Err(Failure::Invalid(
+                    "no decision recorded yet: nothing to export".into(),
+                ))
+            }
+        },
         Command::Verify => {
             let check = m.verify_history()?;
             if check.intact {
@@ -298,7 +332,10 @@ fn on_store(m: &ConsentManager, command: &Command) -> Result<(), Failure> {
                 .unwrap_or_else(|| policy.default_locale.clone());
             output::banner(&m.banner(lang));
         }
-        Command::Demo { .. } | Command::Policy { .. } | Command::Tcf { .. } => {}
+        Command::Demo { .. }
+        | Command::Policy { .. }
+        | Command::Tcf { .. }
+        | Command::VerifyReceipt { .. } => {}
     }
     Ok(())
 }

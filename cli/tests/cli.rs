@@ -455,3 +455,35 @@ fn edit_file_bytes(db: &Path, from: &str, to: &str) -> bool {
     std::fs::write(db, bytes).unwrap();
     found
 }
+
+#[test]
+fn export_prints_a_receipt_that_verify_receipt_accepts_alone() {
+    let cli = Cli::new();
+    let out = cli.run(&["export"]);
+    assert_eq!(code(&out), 1, "nothing to export yet");
+    assert_eq!(
+        code(&cli.run(&["--now", "2026-03-01T10:00:00Z", "accept-all"])),
+        0
+    );
+    let out = cli.run(&["export"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let receipt: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(receipt["event"]["time_utc"], "2026-03-01T10:00:00.000Z");
+    let file = cli.dir.path().join("receipt.json");
+    std::fs::write(&file, &out.stdout).unwrap();
+    let out = cli.bare(&["verify-receipt", file.to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stdout(&out).starts_with("valid: receipt "),
+        "{}",
+        stdout(&out)
+    );
+
+    let forged = String::from_utf8(std::fs::read(&file).unwrap())
+        .unwrap()
+        .replace("\"accept_all\"", "\"reject_all\"");
+    std::fs::write(&file, forged).unwrap();
+    let out = cli.bare(&["verify-receipt", file.to_str().unwrap()]);
+    assert_eq!(code(&out), 1);
+    assert!(stderr(&out).contains("does not verify"), "{}", stderr(&out));
+}

@@ -22,6 +22,7 @@ fn decision(policy: &Policy, grants: Grants, at: i64) -> Decision {
         policy_hash: None,
         sdk_version: String::new(),
         app_version: String::new(),
+        tracking_authorization: None,
         prev_hash: String::new(),
         record_hash: String::new(),
     }

@@ -158,6 +158,13 @@ public final class KmerConsentSDK: Sendable {
         return try translatingErrors { try manager.verifyHistory() }
     }
 
+    /// The consent receipt of the decision in force, as JSON shaped after ISO/IEC TS 27560 (`nil`
+    /// before any decision). Send it to the back end as proof; `kmer-consent verify-receipt` checks it.
+    public func exportProof() throws -> String? {
+        if state.isClosed { throw KmerConsentError.closed }
+        return manager.exportProof()
+    }
+
     /// Every recorded decision, oldest first.
     public func history() throws -> [ConsentRecord] {
         if state.isClosed { throw KmerConsentError.closed }

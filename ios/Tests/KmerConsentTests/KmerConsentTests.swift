@@ -348,6 +348,18 @@ final class KmerConsentTests: StoreTestCase {
         XCTAssertTrue(check.problem?.contains("changed") == true, check.problem ?? "")
     }
 
+    func testAReceiptIsExportedForTheDecisionInForce() throws {
+        let consent = try open()
+        defer { consent.close() }
+        XCTAssertNil(try consent.exportProof())
+        try consent.save(statistics: true)
+        let receipt = try XCTUnwrap(try consent.exportProof())
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(receipt.utf8)) as? [String: Any])
+        XCTAssertEqual(json["schema"] as? String, "kmer-consent-receipt/1")
+        XCTAssertEqual(json["receipt_id"] as? String, try consent.history().last?.recordHash)
+        XCTAssertEqual((json["event"] as? [String: Any])?["type"] as? String, "save")
+    }
+
     func testTheBannerFollowsTheDeviceLocale() throws {
         let consent = try open()
         defer { consent.close() }

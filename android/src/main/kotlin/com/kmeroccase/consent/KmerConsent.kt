@@ -149,6 +149,13 @@ class KmerConsent private constructor(
     @Throws(KmerConsentException::class)
     fun verifyHistory(): HistoryCheck = call { verifyHistory() }
 
+    /**
+     * The consent receipt of the decision in force, as JSON shaped after ISO/IEC TS 27560 (null
+     * before any decision). Send it to the back end as proof; `kmer-consent verify-receipt` checks it.
+     */
+    @Throws(KmerConsentException::class)
+    fun exportProof(): String? = call { exportProof() }
+
     /** Every recorded decision, oldest first. */
     @Throws(KmerConsentException::class)
     fun history(): List<ConsentRecord> = call { history() }

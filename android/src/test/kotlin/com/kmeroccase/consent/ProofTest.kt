@@ -37,4 +37,14 @@ class ProofTest {
             assertTrue(check.problem!!.contains("changed"), check.problem)
         }
     }
+
+    @Test
+    fun `a receipt is exported for the decision in force`() = openIn(tmp.root).use { consent ->
+        assertEquals(null, consent.exportProof())
+        consent.save(statistics = true)
+        val receipt = consent.exportProof()!!
+        assertTrue(receipt.contains("\"schema\":\"kmer-consent-receipt/1\""), receipt)
+        assertTrue(receipt.contains("\"receipt_id\":\"${consent.history().last().recordHash}\""))
+        assertTrue(receipt.contains("\"type\":\"save\""))
+    }
 }
