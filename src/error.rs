@@ -14,6 +14,12 @@ pub enum Error {
     #[error("unknown SDK id {0:?}")]
     UnknownSdk(String),
 
+    #[error("receipt refused: {0}")]
+    Receipt(String),
+
+    #[error("invalid subject: {0}")]
+    Subject(String),
+
     #[error("policy update refused: {0}")]
     PolicyUpdate(String),
 
@@ -96,6 +102,14 @@ pub enum ConsentError {
     #[error("unknown SDK id {sdk_id:?}")]
     UnknownSdk { sdk_id: String },
 
+    /// A receipt to import does not verify, or is not for this user and policy. Nothing was recorded.
+    #[error("receipt refused: {reason}")]
+    InvalidReceipt { reason: String },
+
+    /// An account id that cannot name a subject (empty, or longer than 512 bytes).
+    #[error("invalid subject: {reason}")]
+    InvalidSubject { reason: String },
+
     /// The consent database could not be opened, read or written. Nothing was recorded, and the
     /// in-memory state is unchanged.
     #[error("consent storage error: {reason}")]
@@ -112,6 +126,8 @@ impl From<Error> for ConsentError {
             },
             Error::EssentialCannotBeRefused => ConsentError::EssentialCannotBeRefused,
             Error::UnknownSdk(sdk_id) => ConsentError::UnknownSdk { sdk_id },
+            Error::Receipt(reason) => ConsentError::InvalidReceipt { reason },
+            Error::Subject(reason) => ConsentError::InvalidSubject { reason },
             Error::PolicyUpdate(reason) => ConsentError::PolicyUpdateRefused { reason },
             Error::Open { .. }
             | Error::Io { .. }

@@ -49,7 +49,7 @@ pub use clock::{Clock, ManualClock, SystemClock, DAY_MS};
 pub use dispatch::{ConsentListener, SdkLifecycle, Subscription};
 pub use error::{ConsentError, Error, PolicyError};
 pub use locale::negotiate as negotiate_locale;
-pub use manager::{ConsentManager, OpenOptions};
+pub use manager::{ConsentManager, OpenOptions, PendingReceipt};
 pub use policy::{
     ConsentModeMapping, Controller, Policy, Sdk, TcfConfig, TcfPurposes, MAX_POLICY_BYTES,
 };

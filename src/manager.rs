@@ -26,6 +26,15 @@ use crate::rules::{self, TrackingAuthorization, Verdict};
 use crate::snapshot::{ConsentSnapshot, ConsentStatus, Gate, Inputs};
 use crate::store::{HistoryCheck, PolicyRow, Store};
 
+/// A receipt waiting for the app to send it to its back end.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct PendingReceipt {
+    /// Pass it to `acknowledge` once the back end has it.
+    pub id: i64,
+    /// The receipt, as `export_proof` writes it.
+    pub receipt_json: String,
+}
+
 /// How a manager is opened from Rust (tests, the CLI). The FFI constructor uses the defaults.
 #[derive(Clone)]
 pub struct OpenOptions {
@@ -68,6 +77,8 @@ struct Writer {
     /// The policy as stored with each decision: its canonical JSON and hash.
     policy_row: Option<PolicyRow>,
     app_version: String,
+    /// Whose decisions are in force: an account id, or `""` for the anonymous device.
+    subject: String,
     latest: Option<Decision>,
     locale: String,
     tracking: TrackingAuthorization,
@@ -129,6 +140,7 @@ impl ConsentManager {
             policy: Arc::new(policy),
             policy_row,
             app_version: options.app_version,
+            subject: String::new(),
             latest: opened.latest,
             locale,
             tracking: TrackingAuthorization::NotDetermined,
@@ -220,6 +232,8 @@ impl ConsentManager {
                 sdk_version: SDK_VERSION.to_owned(),
                 app_version: writer.app_version.clone(),
                 tracking_authorization: Some(writer.tracking),
+                subject: writer.subject.clone(),
+                origin_hash: None,
                 prev_hash: String::new(),
                 record_hash: String::new(),
             };
@@ -398,9 +412,124 @@ impl ConsentManager {
         Some(receipt::receipt(&writer.policy, latest).to_string())
     }
 
-    /// Every decision recorded in this store, oldest first.
+    /// Says who is logged in: `Some(account_id)` after login, `None` after logout (the anonymous
+    /// device). Decisions are per subject. A user with no decision of their own adopts the device's
+    /// decision in force (recorded for them with source `SubjectLink`, so they are not asked twice).
+    /// Call it after `open` at each launch. The account id is stored as given and never logged.
+    pub fn set_subject(&self, account_id: Option<String>) -> Result<ConsentStatus, ConsentError> {
+        let subject = match account_id {
+            None => String::new(),
+            Some(id) if id.is_empty() || id.len() > 512 => {
+                return Err(Error::Subject("an account id is 1 to 512 bytes".into()).into())
+            }
+            Some(id) => id,
+        };
+        let ((), gate) = self.change(|writer, now| {
+            let mut latest = writer.store.latest_decision(&subject)?;
+            if latest.is_none() && !subject.is_empty() {
+                let device = writer.store.latest_decision("")?;
+                let in_force = device.filter(|d| {
+                    matches!(
+                        rules::evaluate(&writer.policy, Some(d), now).standing,
+                        rules::Standing::Current(_)
+                    )
+                });
+                if let Some(d) = in_force {
+                    let adopted = Decision {
+                        id: 0,
+                        source: DecisionSource::SubjectLink,
+                        subject: subject.clone(),
+                        origin_hash: None,
+                        // The grant keeps the device decision's age: adopting it does not extend it.
+                        sdk_version: SDK_VERSION.to_owned(),
+                        app_version: writer.app_version.clone(),
+                        ..d
+                    };
+                    latest = Some(writer.store.record(adopted, None)?);
+                }
+            }
+            writer.subject = subject;
+            writer.latest = latest;
+            Ok(())
+        })?;
+        Ok(gate.snapshot.status.clone())
+    }
+
+    /// Up to `limit` receipts of decisions the app's back end has not acknowledged yet, oldest
+    /// first. They stay pending across restarts until `acknowledge`d: delivery is at least once.
+    pub fn pending_receipts(&self, limit: u32) -> Result<Vec<PendingReceipt>, ConsentError> {
+        let writer = self.lock_writer();
+        let pending = writer.store.pending(limit)?;
+        Ok(pending
+            .iter()
+            .map(|d| PendingReceipt {
+                id: d.id,
+                receipt_json: receipt::receipt(&writer.policy, d).to_string(),
+            })
+            .collect())
+    }
+
+    /// Marks receipts as delivered; ids not pending are ignored.
+    pub fn acknowledge(&self, ids: Vec<i64>) -> Result<(), ConsentError> {
+        Ok(self.lock_writer().store.acknowledge(&ids)?)
+    }
+
+    /// Applies a decision another device made for the logged-in user (a receipt from the app's
+    /// back end): verified first, applied only if newer than the local decision, recorded with
+    /// source `Import`, never twice. Returns whether it was applied.
+    pub fn import_receipt(&self, receipt_json: String) -> Result<bool, ConsentError> {
+        let check = receipt::verify_receipt(&receipt_json).map_err(Error::Receipt)?;
+        let remote = receipt::record_from_receipt(&receipt_json).map_err(Error::Receipt)?;
+        let (applied, _) = self.change(|writer, _| {
+            if writer.subject.is_empty() || remote.subject != writer.subject {
+                return Err(Error::Receipt("it is not for the logged-in user".into()));
+            }
+            if remote.policy_id != writer.policy.id {
+                return Err(Error::Receipt(format!(
+                    "it is for policy {:?}, not {:?}",
+                    remote.policy_id, writer.policy.id
+                )));
+            }
+            if writer.store.has_imported(&check.receipt_id)?
+                || writer
+                    .latest
+                    .as_ref()
+                    .is_some_and(|l| l.decided_at_ms >= remote.decided_at_ms)
+            {
+                return Ok(false);
+            }
+            let imported = Decision {
+                id: 0,
+                source: DecisionSource::Import,
+                origin_hash: Some(check.receipt_id.clone()),
+                ..remote.clone()
+            };
+            // Store the policy text when it is the one this app ships, as for a local decision.
+            let policy = writer
+                .policy_row
+                .as_ref()
+                .filter(|p| imported.policy_hash.as_deref() == Some(p.hash.as_str()));
+            writer.latest = Some(writer.store.record(imported, policy)?);
+            Ok(true)
+        })?;
+        Ok(applied)
+    }
+
+    /// Erasure: deletes the current subject's decisions and pending receipts; consent returns to
+    /// "no decision" for them. Other subjects' records are untouched.
+    pub fn erase_subject(&self) -> Result<ConsentStatus, ConsentError> {
+        let ((), gate) = self.change(|writer, _| {
+            writer.store.erase(&writer.subject)?;
+            writer.latest = None;
+            Ok(())
+        })?;
+        Ok(gate.snapshot.status.clone())
+    }
+
+    /// Every decision of the current subject, oldest first.
     pub fn history(&self) -> Result<Vec<ConsentRecord>, ConsentError> {
-        let decisions = self.lock_writer().store.history()?;
+        let writer = self.lock_writer();
+        let decisions = writer.store.history(&writer.subject)?;
         Ok(decisions.iter().map(ConsentRecord::from).collect())
     }
 
@@ -432,7 +561,7 @@ impl ConsentManager {
     /// current time. Platform layers call it when the app comes to the foreground.
     pub fn refresh(&self) -> Result<ConsentStatus, ConsentError> {
         let ((), gate) = self.change(|writer, _| {
-            writer.latest = writer.store.latest_decision()?;
+            writer.latest = writer.store.latest_decision(&writer.subject)?;
             Ok(())
         })?;
         Ok(gate.snapshot.status.clone())

@@ -86,6 +86,7 @@ pub fn record_body(d: &Decision) -> Value {
         "decided_at_ms": d.decided_at_ms,
         "id": d.id,
         "locale": d.locale,
+        "origin_hash": d.origin_hash,
         "policy_hash": d.policy_hash,
         "policy_id": d.policy_id,
         "policy_revision": d.policy_revision,
@@ -93,6 +94,7 @@ pub fn record_body(d: &Decision) -> Value {
         "sdk_version": d.sdk_version,
         "sdks_shown": d.sdks_shown,
         "source": d.source.as_str(),
+        "subject": d.subject,
         "tracking_authorization": d.tracking_authorization.map(|t| t.as_str()),
     })
 }

@@ -26,6 +26,8 @@ fn collection_method(source: DecisionSource) -> &'static str {
         DecisionSource::Save => "preferences: custom choice saved",
         DecisionSource::Withdraw => "preferences: consent withdrawn",
         DecisionSource::Dismiss => "banner: closed without accepting (refusal)",
+        DecisionSource::SubjectLink => "login: the device's decision adopted by the account",
+        DecisionSource::Import => "sync: decided on another device of the same account",
     }
 }
 
@@ -68,7 +70,7 @@ pub fn receipt(policy: &Policy, d: &Decision) -> Value {
     json!({
         "schema": RECEIPT_SCHEMA,
         "receipt_id": d.record_hash,
-        "subject": "device",
+        "subject": if d.subject.is_empty() { "device" } else { d.subject.as_str() },
         "jurisdiction": policy.tcf.as_ref().map(|t| t.publisher_country_code.clone()),
         "controller": {
             "name": policy.controller.name,
@@ -204,6 +206,66 @@ pub fn verify_receipt(json: &str) -> Result<ReceiptCheck, String> {
         receipt_id: claimed,
         event: text(&["event", "type"])?,
         time_utc: text(&["event", "time_utc"])?,
+    })
+}
+
+/// The decision inside a receipt (its `record`), as it was recorded on the other device.
+pub fn record_from_receipt(json: &str) -> Result<Decision, String> {
+    let receipt: Value = serde_json::from_str(json).map_err(|e| format!("not JSON: {e}"))?;
+    let r = receipt.get("record").ok_or("missing field record")?;
+    let text = |k: &str| -> Result<String, String> {
+        r.get(k)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| format!("record.{k} is not a string"))
+    };
+    let opt_text = |k: &str| r.get(k).and_then(Value::as_str).map(str::to_owned);
+    let int = |k: &str| {
+        r.get(k)
+            .and_then(Value::as_i64)
+            .ok_or_else(|| format!("record.{k} is not an integer"))
+    };
+    let flag = |c: &str| {
+        r.get("categories")
+            .and_then(|v| v.get(c))
+            .and_then(Value::as_bool)
+            .ok_or_else(|| format!("record.categories.{c} is not a boolean"))
+    };
+    let source = DecisionSource::parse(&text("source")?).ok_or("unknown record.source")?;
+    let sdks_shown = r
+        .get("sdks_shown")
+        .and_then(Value::as_array)
+        .ok_or("record.sdks_shown is not a list")?
+        .iter()
+        .map(|v| {
+            v.as_str()
+                .map(str::to_owned)
+                .ok_or("record.sdks_shown holds a non-string")
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Decision {
+        id: int("id")?,
+        decided_at_ms: int("decided_at_ms")?,
+        policy_id: text("policy_id")?,
+        policy_revision: u32::try_from(int("policy_revision")?)
+            .map_err(|_| "record.policy_revision out of range")?,
+        source,
+        locale: text("locale")?,
+        grants: crate::category::Grants {
+            statistics: flag("statistics")?,
+            personalization: flag("personalization")?,
+            marketing: flag("marketing")?,
+        },
+        sdks_shown,
+        policy_hash: opt_text("policy_hash"),
+        sdk_version: text("sdk_version")?,
+        app_version: text("app_version")?,
+        tracking_authorization: opt_text("tracking_authorization")
+            .and_then(|t| crate::rules::TrackingAuthorization::parse(&t)),
+        subject: text("subject")?,
+        origin_hash: opt_text("origin_hash"),
+        prev_hash: text("prev_hash")?,
+        record_hash: sha256_hex(canonical_json(r).as_bytes()),
     })
 }
 

@@ -19,6 +19,10 @@ pub enum DecisionSource {
     Withdraw,
     /// The banner was closed ("continue without accepting"): a refusal, as CNIL requires.
     Dismiss,
+    /// A user who logged in with no decision of their own adopted the device's.
+    SubjectLink,
+    /// Applied from a receipt another device recorded for the same user.
+    Import,
 }
 
 impl DecisionSource {
@@ -29,6 +33,8 @@ impl DecisionSource {
             DecisionSource::Save => "save",
             DecisionSource::Withdraw => "withdraw",
             DecisionSource::Dismiss => "dismiss",
+            DecisionSource::SubjectLink => "subject_link",
+            DecisionSource::Import => "import",
         }
     }
 
@@ -39,6 +45,8 @@ impl DecisionSource {
             DecisionSource::Save,
             DecisionSource::Withdraw,
             DecisionSource::Dismiss,
+            DecisionSource::SubjectLink,
+            DecisionSource::Import,
         ]
         .into_iter()
         .find(|d| d.as_str() == s)
@@ -67,6 +75,10 @@ pub struct Decision {
     /// The tracking authorization (iOS ATT) in force when the decision was made; `None` before
     /// schema version 2.
     pub tracking_authorization: Option<TrackingAuthorization>,
+    /// Whose decision it is: an account id the app passed, or `""` for the anonymous device.
+    pub subject: String,
+    /// For a decision imported from another device: the record hash it had there.
+    pub origin_hash: Option<String>,
     /// The previous record's hash ([`crate::proof::GENESIS`] for the first) and this record's.
     pub prev_hash: String,
     pub record_hash: String,
@@ -98,6 +110,10 @@ pub struct ConsentRecord {
     pub app_version: String,
     /// The tracking authorization (iOS ATT) when it was made; absent for old records.
     pub tracking_authorization: Option<TrackingAuthorization>,
+    /// Whose decision it is: the account id the app passed, or empty for the anonymous device.
+    pub subject: String,
+    /// For a decision imported from another device, its record hash there.
+    pub origin_hash: Option<String>,
     /// The previous record's hash (64 zeros for the first).
     pub prev_hash: String,
     /// This record's hash: SHA-256 of its canonical encoding, chained to `prev_hash`.
@@ -119,6 +135,8 @@ impl From<&Decision> for ConsentRecord {
             sdk_version: d.sdk_version.clone(),
             app_version: d.app_version.clone(),
             tracking_authorization: d.tracking_authorization,
+            subject: d.subject.clone(),
+            origin_hash: d.origin_hash.clone(),
             prev_hash: d.prev_hash.clone(),
             record_hash: d.record_hash.clone(),
         }

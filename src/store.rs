@@ -2,6 +2,7 @@
 //! one transaction, synced to disk before the call returns. A file that is not a database, or is
 //! corrupt, is moved aside once and a fresh store opened. The store knows nothing of the rules.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -19,7 +20,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const CLOCK_MARK_KEY: &str = "clock_mark_ms";
 const DECISION_COLUMNS: &str = "id, decided_at_ms, policy_id, policy_revision, source, locale, \
      statistics, personalization, marketing, sdks_shown, policy_hash, sdk_version, app_version, \
-     prev_hash, record_hash, tracking_authorization";
+     prev_hash, record_hash, tracking_authorization, subject, origin_hash";
 
 /// An open consent database.
 pub struct Store {
@@ -81,7 +82,7 @@ impl Store {
             .map_err(in_path)?;
         migrate(&mut conn, path)?;
         let store = Store { conn };
-        let latest = store.latest_decision()?;
+        let latest = store.latest_decision("")?;
         let clock_mark_ms = store.clock_mark()?;
         Ok(Opened {
             store,
@@ -115,24 +116,31 @@ impl Store {
             [],
             |r| r.get(0),
         )?;
-        let (head, length) = chain_head(&tx)?;
+        let (head, length) = chain_head(&tx, &decision.subject)?;
         decision.prev_hash = head;
         decision.record_hash = proof::record_hash(&decision);
         insert(&tx, &decision)?;
-        set_chain_head(&tx, &decision.record_hash, length + 1)?;
+        set_chain_head(&tx, &decision.subject, &decision.record_hash, length + 1)?;
+        if decision.source != DecisionSource::Import {
+            // The app's back end has not heard of it yet (an import came from there).
+            tx.execute(
+                "INSERT INTO outbox (decision_id) VALUES (?1)",
+                [decision.id],
+            )?;
+        }
         raise_mark(&tx, decision.decided_at_ms)?;
         tx.commit()?;
         Ok(decision)
     }
 
-    /// Walks the whole history, recomputing every link of the hash chain.
+    /// Walks every subject's chain, recomputing every link.
     pub fn verify(&self) -> Result<HistoryCheck> {
         let sql = format!("SELECT {DECISION_COLUMNS} FROM decisions ORDER BY id");
         let mut stmt = self.conn.prepare(&sql)?;
         let mut rows = stmt.query([])?;
-        let mut expected_prev = proof::GENESIS.to_owned();
+        // Per subject: the hash the next record must link to, the count, the last id.
+        let mut chains: HashMap<String, (String, i64, i64)> = HashMap::new();
         let mut count = 0u64;
-        let mut last_id = 0;
         let broken = |id: i64, records: u64, problem: &str| HistoryCheck {
             intact: false,
             records,
@@ -145,7 +153,10 @@ impl Store {
             let Ok(d) = raw.into_decision() else {
                 return Ok(broken(id, count, "the record is unreadable"));
             };
-            if d.prev_hash != expected_prev {
+            let chain = chains
+                .entry(d.subject.clone())
+                .or_insert_with(|| (proof::GENESIS.to_owned(), 0, 0));
+            if d.prev_hash != chain.0 {
                 return Ok(broken(
                     id,
                     count,
@@ -159,7 +170,8 @@ impl Store {
                     "its contents do not match its hash: it was changed",
                 ));
             }
-            if let Some(hash) = &d.policy_hash {
+            // An imported decision's policy text stayed on the device that recorded it.
+            if let (Some(hash), None) = (&d.policy_hash, &d.origin_hash) {
                 let shown: Option<String> = self
                     .conn
                     .query_row(
@@ -176,16 +188,36 @@ impl Store {
                     ));
                 }
             }
-            expected_prev = d.record_hash;
-            last_id = id;
+            *chain = (d.record_hash, chain.1 + 1, id);
             count += 1;
         }
-        let (head, length) = chain_head(&self.conn)?;
-        if head != expected_prev || u64::try_from(length).ok() != Some(count) {
+        let mut heads = self
+            .conn
+            .prepare("SELECT subject, head, length FROM chain")?;
+        let heads: Vec<(String, String, i64)> = heads
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        for (subject, head, length) in &heads {
+            let (last_hash, seen, last_id) = chains
+                .get(subject)
+                .cloned()
+                .unwrap_or_else(|| (proof::GENESIS.to_owned(), 0, 0));
+            if *head != last_hash || *length != seen {
+                return Ok(broken(
+                    last_id + 1,
+                    count,
+                    "the chain head does not match the last record: records at the end were removed",
+                ));
+            }
+        }
+        if let Some((_, (_, _, first))) = chains
+            .iter()
+            .find(|(s, _)| !heads.iter().any(|h| h.0 == **s))
+        {
             return Ok(broken(
-                last_id + 1,
+                *first,
                 count,
-                "the chain head does not match the last record: records at the end were removed",
+                "records exist for a subject whose chain is gone",
             ));
         }
         Ok(HistoryCheck {
@@ -196,26 +228,89 @@ impl Store {
         })
     }
 
-    /// The most recent decision. One index lookup: opening does not grow with the history.
-    pub fn latest_decision(&self) -> Result<Option<Decision>> {
-        let sql = format!("SELECT {DECISION_COLUMNS} FROM decisions ORDER BY id DESC LIMIT 1");
+    /// The subject's most recent decision. One index lookup: opening does not grow with history.
+    pub fn latest_decision(&self, subject: &str) -> Result<Option<Decision>> {
+        let sql = format!(
+            "SELECT {DECISION_COLUMNS} FROM decisions WHERE subject = ?1 ORDER BY id DESC LIMIT 1"
+        );
         let raw = self
             .conn
-            .query_row(&sql, [], RawDecision::read)
+            .query_row(&sql, [subject], RawDecision::read)
             .optional()?;
         raw.map(RawDecision::into_decision).transpose()
     }
 
-    /// Every decision, oldest first.
-    pub fn history(&self) -> Result<Vec<Decision>> {
-        let sql = format!("SELECT {DECISION_COLUMNS} FROM decisions ORDER BY id");
+    /// The subject's decisions, oldest first.
+    pub fn history(&self, subject: &str) -> Result<Vec<Decision>> {
+        let sql =
+            format!("SELECT {DECISION_COLUMNS} FROM decisions WHERE subject = ?1 ORDER BY id");
         let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map([], RawDecision::read)?;
+        let rows = stmt.query_map([subject], RawDecision::read)?;
         rows.map(|raw| {
             raw.map_err(Error::from)
                 .and_then(RawDecision::into_decision)
         })
         .collect()
+    }
+
+    /// Up to `limit` decisions the back end has not acknowledged, oldest first.
+    pub fn pending(&self, limit: u32) -> Result<Vec<Decision>> {
+        let sql = format!(
+            "SELECT {DECISION_COLUMNS} FROM decisions WHERE id IN (SELECT decision_id FROM outbox) \
+             ORDER BY id LIMIT ?1"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map([limit], RawDecision::read)?;
+        rows.map(|raw| {
+            raw.map_err(Error::from)
+                .and_then(RawDecision::into_decision)
+        })
+        .collect()
+    }
+
+    /// Removes delivered decisions from the outbox; unknown ids are ignored.
+    pub fn acknowledge(&mut self, ids: &[i64]) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for id in ids {
+            tx.execute("DELETE FROM outbox WHERE decision_id = ?1", [id])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Whether a decision imported from this remote record hash is already here.
+    pub fn has_imported(&self, origin_hash: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT 1 FROM decisions WHERE origin_hash = ?1",
+                [origin_hash],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
+    /// Erasure: deletes the subject's decisions, outbox entries and chain in one transaction.
+    pub fn erase(&mut self, subject: &str) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute_batch("DROP TRIGGER decisions_are_append_only_delete")?;
+        tx.execute(
+            "DELETE FROM outbox WHERE decision_id IN (SELECT id FROM decisions WHERE subject = ?1)",
+            [subject],
+        )?;
+        tx.execute("DELETE FROM decisions WHERE subject = ?1", [subject])?;
+        tx.execute("DELETE FROM chain WHERE subject = ?1", [subject])?;
+        tx.execute_batch(
+            "CREATE TRIGGER decisions_are_append_only_delete BEFORE DELETE ON decisions \
+             BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;",
+        )?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// The latest time the SDK has acted on, in milliseconds since the epoch (0 if never).
@@ -300,6 +395,8 @@ struct RawDecision {
     prev_hash: String,
     record_hash: String,
     tracking_authorization: String,
+    subject: String,
+    origin_hash: Option<String>,
 }
 
 impl RawDecision {
@@ -321,6 +418,8 @@ impl RawDecision {
             prev_hash: row.get(13)?,
             record_hash: row.get(14)?,
             tracking_authorization: row.get(15)?,
+            subject: row.get(16)?,
+            origin_hash: row.get(17)?,
         })
     }
 
@@ -365,6 +464,8 @@ impl RawDecision {
             prev_hash: self.prev_hash,
             record_hash: self.record_hash,
             tracking_authorization,
+            subject: self.subject,
+            origin_hash: self.origin_hash,
         })
     }
 }
@@ -399,8 +500,8 @@ fn insert(conn: &Connection, d: &Decision) -> Result<()> {
     conn.execute(
         "INSERT INTO decisions (id, decided_at_ms, policy_id, policy_revision, source, locale, \
          statistics, personalization, marketing, sdks_shown, policy_hash, sdk_version, app_version, \
-         prev_hash, record_hash, tracking_authorization) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+         prev_hash, record_hash, tracking_authorization, subject, origin_hash) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
         params![
             d.id,
             d.decided_at_ms,
@@ -418,25 +519,29 @@ fn insert(conn: &Connection, d: &Decision) -> Result<()> {
             d.prev_hash,
             d.record_hash,
             d.tracking_authorization.map_or("", |t| t.as_str()),
+            d.subject,
+            d.origin_hash,
         ],
     )?;
     Ok(())
 }
 
-/// The chain's head hash and length (the genesis hash and 0 when empty).
-fn chain_head(conn: &Connection) -> Result<(String, i64)> {
+/// A subject's chain head hash and length (the genesis hash and 0 when it has no record).
+fn chain_head(conn: &Connection, subject: &str) -> Result<(String, i64)> {
     let head = conn
-        .query_row("SELECT head, length FROM chain WHERE id = 1", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .query_row(
+            "SELECT head, length FROM chain WHERE subject = ?1",
+            [subject],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .optional()?;
     Ok(head.unwrap_or_else(|| (proof::GENESIS.to_owned(), 0)))
 }
 
-fn set_chain_head(conn: &Connection, head: &str, length: i64) -> Result<()> {
+fn set_chain_head(conn: &Connection, subject: &str, head: &str, length: i64) -> Result<()> {
     conn.execute(
-        "INSERT OR REPLACE INTO chain (id, head, length) VALUES (1, ?1, ?2)",
-        params![head, length],
+        "INSERT OR REPLACE INTO chain (subject, head, length) VALUES (?1, ?2, ?3)",
+        params![subject, head, length],
     )?;
     Ok(())
 }
@@ -466,7 +571,7 @@ pub(crate) fn chain_existing_records(tx: &Connection) -> Result<()> {
         "CREATE TRIGGER decisions_are_append_only_update BEFORE UPDATE ON decisions \
          BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;",
     )?;
-    set_chain_head(tx, &prev, length)
+    set_chain_head(tx, "", &prev, length)
 }
 
 /// Errors that mean the file is not a usable database: recovered by moving it aside.

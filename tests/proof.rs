@@ -11,7 +11,8 @@ use serde_json::json;
 fn tamper(f: &Fixture, sql: &str) {
     let conn = Connection::open(f.db()).unwrap();
     conn.execute_batch(
-        "DROP TRIGGER IF EXISTS decisions_are_append_only_update; \
+        "PRAGMA foreign_keys = OFF; \
+         DROP TRIGGER IF EXISTS decisions_are_append_only_update; \
          DROP TRIGGER IF EXISTS decisions_are_append_only_delete;",
     )
     .unwrap();
@@ -126,7 +127,7 @@ fn an_edit_with_a_recomputed_hash_breaks_the_next_link() {
         "app_version": forged.app_version, "categories": {"marketing": forged.categories[&Category::Marketing], "personalization": forged.categories[&Category::Personalization], "statistics": forged.categories[&Category::Statistics]},
         "decided_at_ms": forged.decided_at_ms, "id": forged.id, "locale": forged.locale, "policy_hash": forged.policy_hash,
         "policy_id": forged.policy_id, "policy_revision": forged.policy_revision, "prev_hash": forged.prev_hash,
-        "sdk_version": forged.sdk_version, "sdks_shown": forged.sdks_shown, "source": "accept_all", "tracking_authorization": forged.tracking_authorization.map(|t| t.as_str()),
+        "sdk_version": forged.sdk_version, "sdks_shown": forged.sdks_shown, "source": "accept_all", "tracking_authorization": forged.tracking_authorization.map(|t| t.as_str()), "subject": forged.subject, "origin_hash": forged.origin_hash,
     });
     let rehashed = sha256_hex(canonical_json(&body).as_bytes());
     conn.execute(
@@ -210,8 +211,8 @@ fn the_hash_is_the_documented_canonical_encoding() {
     let body = format!(
         concat!(
             r#"{{"app_version":"5.2.0","categories":{{"marketing":false,"personalization":true,"statistics":false}},"#,
-            r#""decided_at_ms":{},"id":1,"locale":"fr","policy_hash":"{}","policy_id":"kmeroccase","policy_revision":1,"#,
-            r#""prev_hash":"{}","sdk_version":"{}","sdks_shown":["kmer_session","firebase_analytics","kmer_recommendations","google_mobile_ads","meta_audience_network"],"source":"save","tracking_authorization":"not_determined"}}"#
+            r#""decided_at_ms":{},"id":1,"locale":"fr","origin_hash":null,"policy_hash":"{}","policy_id":"kmeroccase","policy_revision":1,"#,
+            r#""prev_hash":"{}","sdk_version":"{}","sdks_shown":["kmer_session","firebase_analytics","kmer_recommendations","google_mobile_ads","meta_audience_network"],"source":"save","subject":"","tracking_authorization":"not_determined"}}"#
         ),
         T0,
         r.policy_hash.as_deref().unwrap(),

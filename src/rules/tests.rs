@@ -23,6 +23,8 @@ fn decision(policy: &Policy, grants: Grants, at: i64) -> Decision {
         sdk_version: String::new(),
         app_version: String::new(),
         tracking_authorization: None,
+        subject: String::new(),
+        origin_hash: None,
         prev_hash: String::new(),
         record_hash: String::new(),
     }

@@ -12,6 +12,10 @@ public enum KmerConsentError: Error, Equatable, Sendable, CustomStringConvertibl
     case unknownSdk(String)
     /// The consent database could not be opened, read or written. Nothing was recorded.
     case storage(reason: String)
+    /// A receipt to import does not verify, or is not for this user and policy. Nothing was recorded.
+    case invalidReceipt(reason: String)
+    /// An account id that cannot name a subject (empty, or longer than 512 bytes).
+    case invalidSubject(reason: String)
     /// The SDK instance was closed.
     case closed
 
@@ -27,6 +31,10 @@ public enum KmerConsentError: Error, Equatable, Sendable, CustomStringConvertibl
             return "Unknown SDK id \"\(id)\": it is not listed in the policy"
         case let .storage(reason):
             return "Consent storage error: \(reason)"
+        case let .invalidReceipt(reason):
+            return "Receipt refused: \(reason)"
+        case let .invalidSubject(reason):
+            return "Invalid subject: \(reason)"
         case .closed:
             return "KmerConsent is closed"
         }
@@ -41,6 +49,8 @@ public enum KmerConsentError: Error, Equatable, Sendable, CustomStringConvertibl
         case .EssentialCannotBeRefused: self = .essentialCannotBeRefused
         case let .UnknownSdk(sdkId): self = .unknownSdk(sdkId)
         case let .Storage(reason): self = .storage(reason: reason)
+        case let .InvalidReceipt(reason): self = .invalidReceipt(reason: reason)
+        case let .InvalidSubject(reason): self = .invalidSubject(reason: reason)
         }
     }
 }

@@ -165,7 +165,41 @@ public final class KmerConsentSDK: Sendable {
         return manager.exportProof()
     }
 
-    /// Every recorded decision, oldest first.
+    /// Says who is logged in: an account id after login, `nil` after logout (the anonymous device).
+    /// Decisions are per user; a user with no decision of their own adopts the device's (recorded as
+    /// `.subjectLink`). Call it after `open` at each launch. The id is stored as given, never logged.
+    @discardableResult
+    public func setSubject(_ accountId: String?) throws -> ConsentStatus {
+        try record { try $0.setSubject(accountId: accountId) }
+    }
+
+    /// Up to `limit` receipts the back end has not acknowledged, oldest first (at least once).
+    public func pendingReceipts(limit: UInt32 = 100) throws -> [PendingReceipt] {
+        if state.isClosed { throw KmerConsentError.closed }
+        return try translatingErrors { try manager.pendingReceipts(limit: limit) }
+    }
+
+    /// Marks receipts as delivered to the back end.
+    public func acknowledge(_ ids: [Int64]) throws {
+        if state.isClosed { throw KmerConsentError.closed }
+        try translatingErrors { try manager.acknowledge(ids: ids) }
+    }
+
+    /// Applies a receipt another device recorded for the logged-in user: verified, applied only if
+    /// newer than the local decision, never twice. Returns whether it was applied.
+    @discardableResult
+    public func importReceipt(_ receiptJSON: String) throws -> Bool {
+        if state.isClosed { throw KmerConsentError.closed }
+        let applied = try translatingErrors { try manager.importReceipt(receiptJson: receiptJSON) }
+        state.publish(manager.snapshot())
+        return applied
+    }
+
+    /// Erasure: deletes the current user's decisions and pending receipts; they are asked again.
+    @discardableResult
+    public func eraseSubject() throws -> ConsentStatus { try record { try $0.eraseSubject() } }
+
+    /// Every decision of the current user, oldest first.
     public func history() throws -> [ConsentRecord] {
         if state.isClosed { throw KmerConsentError.closed }
         return try translatingErrors { try manager.history() }

@@ -156,7 +156,42 @@ class KmerConsent private constructor(
     @Throws(KmerConsentException::class)
     fun exportProof(): String? = call { exportProof() }
 
-    /** Every recorded decision, oldest first. */
+    /**
+     * Says who is logged in: an account id after login, null after logout (the anonymous device).
+     * Decisions are per user; a user with no decision of their own adopts the device's (recorded as
+     * `SUBJECT_LINK`). Call it after [open] at each launch. The id is stored as given, never logged.
+     */
+    @Throws(KmerConsentException::class)
+    fun setSubject(accountId: String?): ConsentStatus = record { setSubject(accountId) }
+
+    /** Up to [limit] receipts the back end has not acknowledged, oldest first (at least once). */
+    @Throws(KmerConsentException::class)
+    @JvmOverloads
+    fun pendingReceipts(limit: Int = 100): List<PendingReceipt> {
+        require(limit >= 0) { "limit must not be negative" }
+        return call { pendingReceipts(limit.toUInt()) }
+    }
+
+    /** Marks receipts as delivered to the back end. */
+    @Throws(KmerConsentException::class)
+    fun acknowledge(ids: List<Long>) = call { acknowledge(ids) }
+
+    /**
+     * Applies a receipt another device recorded for the logged-in user: verified, applied only if
+     * newer than the local decision, never twice. Returns whether it was applied.
+     */
+    @Throws(KmerConsentException::class)
+    fun importReceipt(receiptJson: String): Boolean {
+        val applied = call { importReceipt(receiptJson) }
+        publish(translatingErrors { manager.snapshot() })
+        return applied
+    }
+
+    /** Erasure: deletes the current user's decisions and pending receipts; they are asked again. */
+    @Throws(KmerConsentException::class)
+    fun eraseSubject(): ConsentStatus = record { eraseSubject() }
+
+    /** Every decision of the current user, oldest first. */
     @Throws(KmerConsentException::class)
     fun history(): List<ConsentRecord> = call { history() }
 

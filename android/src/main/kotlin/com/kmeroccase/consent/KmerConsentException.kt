@@ -23,6 +23,14 @@ sealed class KmerConsentException(message: String, cause: Throwable?) : Exceptio
     class UnknownSdk(val sdkId: String, cause: Throwable? = null) :
         KmerConsentException("Unknown SDK id \"$sdkId\": it is not listed in the policy", cause)
 
+    /** A receipt to import does not verify, or is not for this user and policy. Nothing was recorded. */
+    class InvalidReceipt(val reason: String, cause: Throwable? = null) :
+        KmerConsentException("Receipt refused: $reason", cause)
+
+    /** An account id that cannot name a subject (empty, or longer than 512 bytes). */
+    class InvalidSubject(val reason: String, cause: Throwable? = null) :
+        KmerConsentException("Invalid subject: $reason", cause)
+
     /** The consent database could not be opened, read or written. Nothing was recorded. */
     class Storage(val reason: String, cause: Throwable? = null) :
         KmerConsentException("Consent storage error: $reason", cause)
@@ -43,6 +51,8 @@ internal inline fun <T> translatingErrors(call: () -> T): T =
             is ConsentException.EssentialCannotBeRefused -> KmerConsentException.EssentialCannotBeRefused(e)
             is ConsentException.UnknownSdk -> KmerConsentException.UnknownSdk(e.sdkId, e)
             is ConsentException.Storage -> KmerConsentException.Storage(e.reason, e)
+            is ConsentException.InvalidReceipt -> KmerConsentException.InvalidReceipt(e.reason, e)
+            is ConsentException.InvalidSubject -> KmerConsentException.InvalidSubject(e.reason, e)
         }
     } catch (e: InternalException) {
         throw KmerConsentException.Internal(e.message ?: "unknown", e)

@@ -31,5 +31,8 @@ typealias Banner = com.kmeroccase.consent.ffi.Banner
 /** The OS tracking authorization (iOS ATT); `NOT_APPLICABLE` on Android. */
 typealias TrackingAuthorization = com.kmeroccase.consent.ffi.TrackingAuthorization
 
+/** A receipt waiting to be sent to the app's back end. */
+typealias PendingReceipt = com.kmeroccase.consent.ffi.PendingReceipt
+
 /** What checking the history's hash chain found. */
 typealias HistoryCheck = com.kmeroccase.consent.ffi.HistoryCheck

@@ -133,6 +133,8 @@ class KmerConsentTest {
             is KmerConsentException.EssentialCannotBeRefused -> "essential"
             is KmerConsentException.UnknownSdk -> "sdk"
             is KmerConsentException.Storage -> "storage"
+            is KmerConsentException.InvalidReceipt -> "receipt"
+            is KmerConsentException.InvalidSubject -> "subject"
             is KmerConsentException.Internal -> "internal"
         }
         assertEquals("sdk", kind)
