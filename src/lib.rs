@@ -23,6 +23,12 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+// Input, disk and clock never reach an unwrap: errors are values all the way to the FFI.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
 uniffi::setup_scaffolding!();
 
 mod banner;

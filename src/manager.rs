@@ -46,6 +46,9 @@ pub struct OpenOptions {
     pub persist_clock_mark: bool,
     /// The app's version, recorded with each decision (proof of what the user saw).
     pub app_version: String,
+    /// Caps the database file at this many pages (4 KiB each); a write past it fails with a
+    /// storage error, as on a full disk. `None`: no cap beyond the disk's.
+    pub max_database_pages: Option<u32>,
 }
 
 impl Default for OpenOptions {
@@ -54,6 +57,7 @@ impl Default for OpenOptions {
             clock: Arc::new(SystemClock),
             persist_clock_mark: true,
             app_version: String::new(),
+            max_database_pages: None,
         }
     }
 }
@@ -130,7 +134,11 @@ impl ConsentManager {
     ) -> Result<Arc<ConsentManager>> {
         let policy = Policy::parse(policy_json)?;
         let policy_row = policy_row(&policy, policy_json);
-        let opened = Store::open(database_path, options.clock.now_ms())?;
+        let opened = Store::open(
+            database_path,
+            options.clock.now_ms(),
+            options.max_database_pages,
+        )?;
         let locale = negotiate(locale, &policy);
         let mark = opened.latest.as_ref().map_or(opened.clock_mark_ms, |d| {
             d.decided_at_ms.max(opened.clock_mark_ms)

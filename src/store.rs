@@ -42,12 +42,12 @@ impl Store {
     /// Opens (creating if needed) the database at `path`. A corrupt file or one that is not a
     /// database is moved to `<path>.corrupt-<unix-seconds>` (with its `-wal` and `-shm`) and a fresh
     /// database is created, once. `now_ms` names the moved file.
-    pub fn open(path: &Path, now_ms: i64) -> Result<Opened> {
-        match Self::open_once(path) {
+    pub fn open(path: &Path, now_ms: i64, max_pages: Option<u32>) -> Result<Opened> {
+        match Self::open_once(path, max_pages) {
             Ok(opened) => Ok(opened),
             Err(error) if is_corruption(&error) => {
                 let aside = move_aside(path, now_ms)?;
-                let mut opened = Self::open_once(path)?;
+                let mut opened = Self::open_once(path, max_pages)?;
                 opened.recovered_from = Some(aside);
                 Ok(opened)
             }
@@ -55,7 +55,7 @@ impl Store {
         }
     }
 
-    fn open_once(path: &Path) -> Result<Opened> {
+    fn open_once(path: &Path, max_pages: Option<u32>) -> Result<Opened> {
         if path.is_dir() {
             return Err(Error::Io {
                 path: path.to_path_buf(),
@@ -78,6 +78,10 @@ impl Store {
             });
         }
         // FULL: in WAL mode, NORMAL may lose the last commits on power loss; a confirmed choice must not.
+        if let Some(pages) = max_pages {
+            conn.pragma_update(None, "max_page_count", pages)
+                .map_err(in_path)?;
+        }
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(in_path)?;
         migrate(&mut conn, path)?;

@@ -105,6 +105,13 @@ enum Command {
     Verify,
     /// Print the consent receipt of the decision in force (JSON, ISO/IEC TS 27560-shaped).
     Export,
+    /// QA: record COUNT decisions in a loop, printing each id once the call has returned (the crash
+    /// tests kill this process at random moments).
+    #[command(hide = true)]
+    RecordLoop {
+        #[arg(value_name = "COUNT")]
+        count: u64,
+    },
     /// Check a receipt with nothing but its contents: exit 0 if it holds, 1 saying why not.
     VerifyReceipt {
         #[arg(value_name = "FILE")]
@@ -255,11 +262,13 @@ fn open_store(cli: &Cli, read_only: bool) -> Result<Arc<ConsentManager>, Failure
             clock: Arc::new(ManualClock::new(now)),
             persist_clock_mark: !read_only,
             app_version: cli_version(),
+            max_database_pages: None,
         },
         None => OpenOptions {
             clock: Arc::new(SystemClock),
             persist_clock_mark: true,
             app_version: cli_version(),
+            max_database_pages: None,
         },
     };
     // No device locale here: "" negotiates to the policy's default.
@@ -299,6 +308,14 @@ fn on_store(m: &ConsentManager, command: &Command) -> Result<(), Failure> {
             }
         }
         Command::History { json } => output::history(&m.history()?, *json),
+        Command::RecordLoop { count } => {
+            for i in 0..*count {
+                let on = i % 2 == 0;
+                m.save([(Category::Statistics, on), (Category::Marketing, !on)].into())?;
+                // Printed only after the call returned: the decision is confirmed.
+                say!("recorded {}", i + 1);
+            }
+        }
         Command::Export => match m.export_proof() {
             Some(receipt) => {
                 let value: serde_json::Value =

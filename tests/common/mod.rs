@@ -49,6 +49,7 @@ impl Fixture {
             clock: self.clock.clone(),
             persist_clock_mark: true,
             app_version: "5.2.0".into(),
+            max_database_pages: None,
         }
     }
 
