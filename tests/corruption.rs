@@ -71,7 +71,8 @@ fn random_bytes_over_data_pages_never_crash_and_never_grant_unproven_consent() {
             bytes[at] = next() as u8;
         }
         std::fs::write(f.db(), &bytes).unwrap();
-        let m = ConsentManager::open_with(&f.db(), &common::sample_policy_json(), "fr", f.options());
+        let m =
+            ConsentManager::open_with(&f.db(), &common::sample_policy_json(), "fr", f.options());
         match m {
             Ok(m) => {
                 opened += 1;
