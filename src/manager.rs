@@ -83,6 +83,8 @@ struct Writer {
     app_version: String,
     /// Whose decisions are in force: an account id, or `""` for the anonymous device.
     subject: String,
+    /// The store's `data_version` when last looked at: another process wrote if it moved.
+    data_version: i64,
     latest: Option<Decision>,
     locale: String,
     tracking: TrackingAuthorization,
@@ -149,6 +151,7 @@ impl ConsentManager {
             policy_row,
             app_version: options.app_version,
             subject: String::new(),
+            data_version: 0,
             latest: opened.latest,
             locale,
             tracking: TrackingAuthorization::NotDetermined,
@@ -157,6 +160,7 @@ impl ConsentManager {
             persist_clock_mark: options.persist_clock_mark,
             persisted_mark_ms: mark,
         };
+        writer.data_version = writer.store.data_version()?;
         let clock_mark_ms = AtomicI64::new(mark);
         let now = advance(&clock_mark_ms, options.clock.now_ms());
         let gate = Arc::new(writer.compute(now));
@@ -573,6 +577,24 @@ impl ConsentManager {
             Ok(())
         })?;
         Ok(gate.snapshot.status.clone())
+    }
+
+    /// Refreshes only if another process has written to the store since the last look (one cheap
+    /// SQLite read of `data_version`). Returns whether it refreshed. The platform layers call it on
+    /// a timer while the app is in the foreground, so another process's decision reaches this
+    /// process's gate within that period.
+    pub fn refresh_if_changed(&self) -> Result<bool, ConsentError> {
+        let changed = {
+            let mut writer = self.lock_writer();
+            let version = writer.store.data_version()?;
+            let changed = version != writer.data_version;
+            writer.data_version = version;
+            changed
+        };
+        if changed {
+            self.refresh()?;
+        }
+        Ok(changed)
     }
 
     /// Adds a listener. It first receives the current snapshot, then every change. Cancel the

@@ -257,6 +257,13 @@ impl Store {
         .collect()
     }
 
+    /// SQLite's `data_version`: changes when another connection (another process) commits.
+    pub fn data_version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))?)
+    }
+
     /// Up to `limit` decisions the back end has not acknowledged, oldest first.
     pub fn pending(&self, limit: u32) -> Result<Vec<Decision>> {
         let sql = format!(

@@ -429,6 +429,24 @@ fn refresh_sees_another_process_decision() {
 }
 
 #[test]
+fn refresh_if_changed_notices_another_process_and_nothing_else() {
+    let f = Fixture::new();
+    let a = f.open();
+    let b = f.open();
+    assert!(!b.refresh_if_changed().unwrap(), "nothing written yet");
+    b.reject_all().unwrap();
+    assert!(
+        !b.refresh_if_changed().unwrap(),
+        "its own write is not another process's"
+    );
+    a.accept_all().unwrap();
+    assert!(!b.can_start("firebase_analytics".into()));
+    assert!(b.refresh_if_changed().unwrap());
+    assert!(b.can_start("firebase_analytics".into()));
+    assert!(!b.refresh_if_changed().unwrap(), "once");
+}
+
+#[test]
 fn the_snapshot_sequence_increases_with_each_change() {
     let f = Fixture::new();
     let m = f.open();

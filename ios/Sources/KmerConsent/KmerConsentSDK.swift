@@ -199,6 +199,29 @@ public final class KmerConsentSDK: Sendable {
     @discardableResult
     public func eraseSubject() throws -> ConsentStatus { try record { try $0.eraseSubject() } }
 
+    /// Re-reads the store only if another process (an app extension) wrote to it since the last
+    /// look (one cheap read). Returns whether it did. `watchForChanges` calls it on a timer.
+    @discardableResult
+    public func refreshIfChanged() throws -> Bool {
+        if state.isClosed { throw KmerConsentError.closed }
+        let changed = try translatingErrors { try manager.refreshIfChanged() }
+        if changed { state.publish(manager.snapshot()) }
+        return changed
+    }
+
+    /// Checks every `interval` seconds whether another process wrote to the store, so its decisions
+    /// reach this gate within that period. Start it when the app becomes active and cancel the token
+    /// when it resigns active.
+    public func watchForChanges(every interval: TimeInterval = 1) -> ConsentToken {
+        let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "com.kmeroccase.consent.watch"))
+        let milliseconds = max(1, Int(interval * 1000))
+        timer.schedule(deadline: .now() + .milliseconds(milliseconds), repeating: .milliseconds(milliseconds))
+        timer.setEventHandler { [weak self] in _ = try? self?.refreshIfChanged() }
+        timer.resume()
+        let box = TimerBox(timer)
+        return state.track(ConsentToken(onCancel: { box.timer.cancel() }))
+    }
+
     /// Every decision of the current user, oldest first.
     public func history() throws -> [ConsentRecord] {
         if state.isClosed { throw KmerConsentError.closed }
@@ -285,16 +308,26 @@ public final class KmerConsentSDK: Sendable {
 /// A listener or SDK registration. `cancel()` ends it; cancelling twice is harmless. Dropping the
 /// token does not cancel: SDK registrations usually live as long as the app.
 public final class ConsentToken: Sendable {
-    private let subscription: Subscription
+    private let onCancel: @Sendable () -> Void
 
     init(_ subscription: Subscription) {
-        self.subscription = subscription
+        onCancel = { subscription.cancel() }
+    }
+
+    init(onCancel: @escaping @Sendable () -> Void) {
+        self.onCancel = onCancel
     }
 
     /// Stops the callbacks of this registration.
     public func cancel() {
-        subscription.cancel()
+        onCancel()
     }
+}
+
+/// Carries a dispatch timer (thread-safe, not marked `Sendable`) into the token that cancels it.
+private final class TimerBox: @unchecked Sendable {
+    let timer: DispatchSourceTimer
+    init(_ timer: DispatchSourceTimer) { self.timer = timer }
 }
 
 /// The newest snapshot and the streams waiting for the next, behind one lock.

@@ -84,4 +84,22 @@ final class SyncTests: StoreTestCase {
         try consent.setSubject(nil)
         XCTAssertTrue(consent.canStart("firebase_analytics"))
     }
+
+    func testAnotherProcessDecisionReachesTheGateWithinTheWatchPeriod() throws {
+        let consent = try open()
+        defer { consent.close() }
+        XCTAssertFalse(try consent.refreshIfChanged())
+        let watch = consent.watchForChanges(every: 0.05)
+        defer { watch.cancel() }
+        do {
+            let other = try open()
+            try other.acceptAll()
+            other.close()
+        }
+        let deadline = Date().addingTimeInterval(2)
+        while !consent.canStart("firebase_analytics") && Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        XCTAssertTrue(consent.canStart("firebase_analytics"), "seen without any call from the app")
+    }
 }

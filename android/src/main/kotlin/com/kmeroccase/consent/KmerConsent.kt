@@ -191,6 +191,42 @@ class KmerConsent private constructor(
     @Throws(KmerConsentException::class)
     fun eraseSubject(): ConsentStatus = record { eraseSubject() }
 
+    /**
+     * Re-reads the store only if another process wrote to it since the last look (one cheap read).
+     * Returns whether it did. [watchForChanges] calls it on a timer.
+     */
+    @Throws(KmerConsentException::class)
+    fun refreshIfChanged(): Boolean {
+        val changed = call { refreshIfChanged() }
+        if (changed) publish(translatingErrors { manager.snapshot() })
+        return changed
+    }
+
+    /**
+     * Checks every [periodMs] whether another process wrote to the store, so its decisions reach
+     * this process's gate within that period. Close the registration to stop (on Android,
+     * `KmerConsentAndroid` watches while an activity is resumed).
+     */
+    @JvmOverloads
+    fun watchForChanges(periodMs: Long = 1_000): ConsentRegistration {
+        require(periodMs > 0) { "periodMs must be positive" }
+        val timer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor { r ->
+            Thread(r, "kmer-consent-watch").apply { isDaemon = true }
+        }
+        timer.scheduleWithFixedDelay(
+            { runCatching { if (!closed) refreshIfChanged() } },
+            periodMs,
+            periodMs,
+            java.util.concurrent.TimeUnit.MILLISECONDS,
+        )
+        val registration = ConsentRegistration(null) {
+            timer.shutdownNow()
+            registrations.remove(it)
+        }
+        registrations.add(registration)
+        return registration
+    }
+
     /** Every decision of the current user, oldest first. */
     @Throws(KmerConsentException::class)
     fun history(): List<ConsentRecord> = call { history() }
@@ -309,7 +345,7 @@ class KmerConsent private constructor(
 
 /** A listener or SDK registration. [close] ends it; closing twice is harmless. */
 class ConsentRegistration internal constructor(
-    private val subscription: Subscription,
+    private val subscription: Subscription?,
     private val onClose: (ConsentRegistration) -> Unit,
 ) : AutoCloseable {
     @Volatile
@@ -320,8 +356,8 @@ class ConsentRegistration internal constructor(
             if (closed) return
             closed = true
         }
-        subscription.cancel()
-        subscription.close()
+        subscription?.cancel()
+        subscription?.close()
         onClose(this)
     }
 }

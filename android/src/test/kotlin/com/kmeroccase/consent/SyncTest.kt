@@ -74,4 +74,17 @@ class SyncTest {
         consent.setSubject(null)
         assertTrue(consent.canStart("firebase_analytics"))
     }
+
+    @Test
+    fun `another process's decision reaches the gate within the watch period`() {
+        openIn(tmp.root).use { consent ->
+            assertFalse(consent.refreshIfChanged())
+            val watch = consent.watchForChanges(periodMs = 50)
+            openIn(tmp.root).use { other -> other.acceptAll() }
+            val deadline = System.currentTimeMillis() + 2_000
+            while (!consent.canStart("firebase_analytics") && System.currentTimeMillis() < deadline) Thread.sleep(10)
+            assertTrue(consent.canStart("firebase_analytics"), "seen without any call from the app")
+            watch.close()
+        }
+    }
 }

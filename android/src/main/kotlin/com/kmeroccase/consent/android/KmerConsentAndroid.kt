@@ -14,6 +14,9 @@ import java.util.Locale
 import java.util.concurrent.Executor
 import java.util.concurrent.Executors
 
+/** How often a resumed app checks for another process's decisions. */
+internal const val WATCH_PERIOD_MS = 1_000L
+
 /**
  * Android entry point. Call [open] once, in `Application.onCreate`, and keep the instance.
  *
@@ -72,22 +75,31 @@ object KmerConsentAndroid {
     }
 }
 
-/** Re-reads consent off the main thread each time an activity resumes. */
+/**
+ * Re-reads consent off the main thread each time an activity resumes, and while one is resumed
+ * checks every second whether another process wrote (its decisions reach this gate within 1 s).
+ */
 internal class RefreshOnResume(private val consent: KmerConsent) : Application.ActivityLifecycleCallbacks {
     private val worker = Executors.newSingleThreadExecutor { r ->
         Thread(r, "kmer-consent-refresh").apply { isDaemon = true }
     }
+    private var watch: com.kmeroccase.consent.ConsentRegistration? = null
 
     override fun onActivityResumed(activity: Activity) {
         worker.execute {
             // A storage error or a closed instance leaves the last snapshot in force; never crash.
             runCatching { consent.refresh() }
         }
+        if (watch == null) watch = runCatching { consent.watchForChanges(WATCH_PERIOD_MS) }.getOrNull()
+    }
+
+    override fun onActivityPaused(activity: Activity) {
+        watch?.close()
+        watch = null
     }
 
     override fun onActivityCreated(activity: Activity, savedInstanceState: Bundle?) = Unit
     override fun onActivityStarted(activity: Activity) = Unit
-    override fun onActivityPaused(activity: Activity) = Unit
     override fun onActivityStopped(activity: Activity) = Unit
     override fun onActivitySaveInstanceState(activity: Activity, outState: Bundle) = Unit
     override fun onActivityDestroyed(activity: Activity) = Unit
