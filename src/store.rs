@@ -43,15 +43,29 @@ impl Store {
     /// database is moved to `<path>.corrupt-<unix-seconds>` (with its `-wal` and `-shm`) and a fresh
     /// database is created, once. `now_ms` names the moved file.
     pub fn open(path: &Path, now_ms: i64, max_pages: Option<u32>) -> Result<Opened> {
-        match Self::open_once(path, max_pages) {
+        match Self::open_retrying(path, max_pages) {
             Ok(opened) => Ok(opened),
             Err(error) if is_corruption(&error) => {
                 let aside = move_aside(path, now_ms)?;
-                let mut opened = Self::open_once(path, max_pages)?;
+                let mut opened = Self::open_retrying(path, max_pages)?;
                 opened.recovered_from = Some(aside);
                 Ok(opened)
             }
             Err(error) => Err(error),
+        }
+    }
+
+    /// Another process opening the same new file at the same moment holds the lock that switching
+    /// to WAL needs, and SQLite does not wait for that one: retry within the busy timeout.
+    fn open_retrying(path: &Path, max_pages: Option<u32>) -> Result<Opened> {
+        let started = std::time::Instant::now();
+        loop {
+            match Self::open_once(path, max_pages) {
+                Err(error) if is_busy(&error) && started.elapsed() < BUSY_TIMEOUT => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                result => return result,
+            }
         }
     }
 
@@ -583,6 +597,18 @@ pub(crate) fn chain_existing_records(tx: &Connection) -> Result<()> {
          BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;",
     )?;
     set_chain_head(tx, "", &prev, length)
+}
+
+/// Errors that mean another connection holds a lock for now.
+fn is_busy(error: &Error) -> bool {
+    let sqlite = match error {
+        Error::Open { source, .. } | Error::Sql(source) => source,
+        _ => return false,
+    };
+    matches!(
+        sqlite.sqlite_error_code(),
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+    )
 }
 
 /// Errors that mean the file is not a usable database: recovered by moving it aside.
