@@ -585,3 +585,92 @@ fn two_processes_writing_at_once_lose_nothing() {
     assert_eq!(history.as_array().unwrap().len(), 300);
     assert_eq!(code(&cli.run(&["verify"])), 0);
 }
+
+/// Runs kmer-consent as an unprivileged user (root ignores file modes; CI runs as root).
+fn as_unprivileged(args: &[&str]) -> Output {
+    let bin = env!("CARGO_BIN_EXE_kmer-consent");
+    let root = std::process::Command::new("id").arg("-u").output().unwrap();
+    if String::from_utf8_lossy(&root.stdout).trim() == "0" {
+        Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(bin)
+            .args(args)
+            .output()
+            .expect("setpriv (util-linux) drops root for this test")
+    } else {
+        Command::new(bin).args(args).output().unwrap()
+    }
+}
+
+/// A read-only database file and a read-only directory: a typed storage error naming the path, a
+/// gate that says no, nothing changed on disk, never a crash.
+#[test]
+fn read_only_files_and_directories_are_storage_errors() {
+    use std::os::unix::fs::PermissionsExt;
+    let cli = Cli::new();
+    // Readable by everyone, writable by no one but root.
+    let dir = cli.dir.path().join("ro");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::set_permissions(cli.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let policy_copy = cli.dir.path().join("policy.json");
+    std::fs::copy(policy_path(), &policy_copy).unwrap();
+    std::fs::set_permissions(&policy_copy, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let policy = policy_copy.to_str().unwrap().to_owned();
+
+    // A store that exists, with a decision, in a directory the user cannot write to.
+    let db = dir.join("consent.db");
+    let store = |extra: &[&str]| {
+        let mut args = vec!["--db", db.to_str().unwrap(), "--policy", policy.as_str()];
+        args.extend_from_slice(extra);
+        args.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+    };
+    let out = Command::new(env!("CARGO_BIN_EXE_kmer-consent"))
+        .args(store(&["accept-all"]))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let before = std::fs::read(&db).unwrap();
+
+    for command in [
+        vec!["check", "google_mobile_ads"],
+        vec!["reject-all"],
+        vec!["status"],
+    ] {
+        let args = store(&command);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = as_unprivileged(&args);
+        assert_eq!(
+            code(&out),
+            1,
+            "{command:?}: {}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        assert!(
+            stderr(&out).contains(db.to_str().unwrap()),
+            "{}",
+            stderr(&out)
+        );
+        assert!(!stdout(&out).contains("allowed"), "the gate never says yes");
+    }
+    assert_eq!(
+        std::fs::read(&db).unwrap(),
+        before,
+        "nothing changed on disk"
+    );
+
+    // A new store in a read-only directory.
+    let missing = dir.join("new.db");
+    let out = as_unprivileged(&[
+        "--db",
+        missing.to_str().unwrap(),
+        "--policy",
+        &policy,
+        "status",
+    ]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains("new.db"), "{}", stderr(&out));
+    assert!(!missing.exists());
+}
