@@ -46,6 +46,21 @@ impl Cli {
         self.bare(&all)
     }
 
+    /// `history --json` of the store, as a list of records.
+    fn history(&self) -> Vec<Value> {
+        let out = self.run(&["history", "--json"]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        match serde_json::from_slice(&out.stdout).expect("history --json prints JSON") {
+            Value::Array(records) => records,
+            other => panic!("not a list: {other}"),
+        }
+    }
+
+    /// The `source` of each recorded decision, oldest first.
+    fn sources(&self) -> Vec<Value> {
+        self.history().iter().map(|r| r["source"].clone()).collect()
+    }
+
     fn status_json(&self, extra: &[&str]) -> Value {
         let mut args = extra.to_vec();
         args.extend_from_slice(&["status", "--json"]);
@@ -134,11 +149,7 @@ fn set_rejects_bad_choices_with_exit_1_and_records_nothing() {
         assert_eq!(code(&out), 1, "{bad}");
         assert!(!stderr(&out).is_empty());
     }
-    let history = cli.run(&["history", "--json"]);
-    assert_eq!(
-        serde_json::from_slice::<Value>(&history.stdout).unwrap(),
-        serde_json::json!([])
-    );
+    assert!(cli.history().is_empty());
 }
 
 #[test]
@@ -202,16 +213,8 @@ fn history_lists_every_decision() {
     let cli = Cli::new();
     cli.run(&["--now", "2026-03-01T10:00:00Z", "accept-all"]);
     cli.run(&["--now", "2026-03-02T10:00:00Z", "withdraw"]);
-    let out = cli.run(&["history", "--json"]);
-    assert_eq!(code(&out), 0);
-    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let sources: Vec<_> = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["source"].clone())
-        .collect();
-    assert_eq!(sources, ["accept_all", "withdraw"]);
+    let list = cli.history();
+    assert_eq!(cli.sources(), ["accept_all", "withdraw"]);
     assert_eq!(list[0]["decided_at"], "2026-03-01T10:00:00Z");
     assert_eq!(list[1]["categories"]["statistics"], false);
     assert_eq!(list[0]["sdks_shown"].as_array().unwrap().len(), 5);
@@ -339,15 +342,7 @@ fn the_demo_walks_the_whole_flow() {
             "{text}"
         );
         // The store given with --db kept the demo's two decisions.
-        let history = cli.run(&["history", "--json"]);
-        let list: Value = serde_json::from_slice(&history.stdout).unwrap();
-        let sources: Vec<_> = list
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["source"].clone())
-            .collect();
-        assert_eq!(sources, ["save", "withdraw"]);
+        assert_eq!(cli.sources(), ["save", "withdraw"]);
     }
     // Without --db it runs in a temporary store.
     let out = Cli::new().bare(&["demo"]);
@@ -539,9 +534,7 @@ fn decisions_survive_being_killed_mid_write() {
 
         let out = cli.run(&["verify"]);
         assert_eq!(code(&out), 0, "kill {kill}: {}", stdout(&out));
-        let history: Value =
-            serde_json::from_slice(&cli.run(&["history", "--json"]).stdout).unwrap();
-        let stored = history.as_array().unwrap().len();
+        let stored = cli.history().len();
         // Every confirmed decision is there; at most one more was committed but not yet printed.
         assert!(
             stored >= stored_before + confirmed && stored <= stored_before + confirmed + 1,
@@ -581,8 +574,7 @@ fn two_processes_writing_at_once_lose_nothing() {
     for w in writers {
         w.join().unwrap();
     }
-    let history: Value = serde_json::from_slice(&cli.run(&["history", "--json"]).stdout).unwrap();
-    assert_eq!(history.as_array().unwrap().len(), 300);
+    assert_eq!(cli.history().len(), 300);
     assert_eq!(code(&cli.run(&["verify"])), 0);
 }
 
