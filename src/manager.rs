@@ -492,7 +492,7 @@ impl ConsentManager {
     pub fn import_receipt(&self, receipt_json: String) -> Result<bool, ConsentError> {
         let check = receipt::verify_receipt(&receipt_json).map_err(Error::Receipt)?;
         let remote = receipt::record_from_receipt(&receipt_json).map_err(Error::Receipt)?;
-        let (applied, _) = self.change(|writer, _| {
+        let (applied, _) = self.change(|writer, now| {
             if writer.subject.is_empty() || remote.subject != writer.subject {
                 return Err(Error::Receipt("it is not for the logged-in user".into()));
             }
@@ -501,6 +501,12 @@ impl ConsentManager {
                     "it is for policy {:?}, not {:?}",
                     remote.policy_id, writer.policy.id
                 )));
+            }
+            // A device whose clock runs ahead must not push this one's decisions into expiry.
+            if remote.decided_at_ms > now.saturating_add(crate::clock::DAY_MS) {
+                return Err(Error::Receipt(
+                    "it is dated more than a day in the future".into(),
+                ));
             }
             if writer.store.has_imported(&check.receipt_id)?
                 || writer

@@ -146,7 +146,10 @@ impl Store {
                 [decision.id],
             )?;
         }
-        raise_mark(&tx, decision.decided_at_ms)?;
+        if decision.source != DecisionSource::Import {
+            // Another device's clock says nothing about this one's.
+            raise_mark(&tx, decision.decided_at_ms)?;
+        }
         tx.commit()?;
         Ok(decision)
     }

@@ -172,6 +172,28 @@ fn a_first_decision_can_come_from_another_device() {
 }
 
 #[test]
+fn a_receipt_from_a_device_whose_clock_runs_ahead_is_refused() {
+    let f = Fixture::new();
+    let m = f.open();
+    m.set_subject(Some("account-7".into())).unwrap();
+    let future = remote_receipt("account-7", T0 + 30 * DAY_MS, true);
+    assert!(matches!(
+        m.import_receipt(future),
+        Err(ConsentError::InvalidReceipt { .. })
+    ));
+    // A little skew is fine, and it does not move this device's clock.
+    assert!(m
+        .import_receipt(remote_receipt("account-7", T0 + DAY_MS / 2, true))
+        .unwrap());
+    m.reject_all().unwrap();
+    assert_eq!(
+        m.status().decided_at_ms,
+        Some(T0),
+        "recorded at this device's time"
+    );
+}
+
+#[test]
 fn a_receipt_that_does_not_verify_or_is_not_ours_is_refused() {
     let f = Fixture::new();
     let m = f.open();
