@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use rusqlite::config::DbConfig;
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension, Row, TransactionBehavior};
 
 use crate::category::Grants;
@@ -18,6 +19,7 @@ use crate::schema;
 /// How long a write waits for another connection (another process) to finish its own.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const CLOCK_MARK_KEY: &str = "clock_mark_ms";
+const STORE_ID_KEY: &str = "store_id";
 const DECISION_COLUMNS: &str = "id, decided_at_ms, policy_id, policy_revision, source, locale, \
      statistics, personalization, marketing, sdks_shown, policy_hash, sdk_version, app_version, \
      prev_hash, record_hash, tracking_authorization, subject, origin_hash";
@@ -43,16 +45,67 @@ impl Store {
     /// database is moved to `<path>.corrupt-<unix-seconds>` (with its `-wal` and `-shm`) and a fresh
     /// database is created, once. `now_ms` names the moved file.
     pub fn open(path: &Path, now_ms: i64, max_pages: Option<u32>) -> Result<Opened> {
-        match Self::open_retrying(path, max_pages) {
-            Ok(opened) => Ok(opened),
+        let had_wal = std::fs::metadata(sibling(path, "-wal")).is_ok_and(|m| m.len() > 0);
+        let mut opened = match Self::open_retrying(path, max_pages) {
+            Ok(opened) => opened,
             Err(error) if is_corruption(&error) => {
                 let aside = move_aside(path, now_ms)?;
                 let mut opened = Self::open_retrying(path, max_pages)?;
                 opened.recovered_from = Some(aside);
-                Ok(opened)
+                opened
             }
-            Err(error) => Err(error),
+            Err(error) => return Err(error),
+        };
+        // SQLite replays any WAL file beside the database, even one copied from another store. A
+        // WAL left by a crash of this store carries this store's id; another store's does not.
+        if had_wal && opened.recovered_from.is_none() {
+            let expected = read_identity_file(path);
+            if expected.is_some() && opened.store.store_id()? != expected {
+                // Close without checkpointing, so the foreign pages never reach the file.
+                let _ = opened
+                    .store
+                    .conn
+                    .set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true);
+                drop(opened);
+                let aside = move_wal_aside(path, now_ms)?;
+                opened = Self::open_retrying(path, max_pages)?;
+                opened.recovered_from = Some(aside);
+            }
         }
+        opened.store.ensure_identity(path)?;
+        Ok(opened)
+    }
+
+    /// This store's random id (in `meta`), if it has one yet.
+    fn store_id(&self) -> Result<Option<i64>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = ?1",
+                [STORE_ID_KEY],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Gives the store a random id if it has none, and keeps a copy in `<path>.id`, outside the
+    /// pages a WAL file can replace. Failing to write the copy only loses that check.
+    fn ensure_identity(&mut self, path: &Path) -> Result<()> {
+        let id = match self.store_id()? {
+            Some(id) => id,
+            None => {
+                let id = random_id(path);
+                self.conn.execute(
+                    "INSERT OR IGNORE INTO meta (key, value) VALUES (?1, ?2)",
+                    params![STORE_ID_KEY, id],
+                )?;
+                self.store_id()?.unwrap_or(id)
+            }
+        };
+        if read_identity_file(path) != Some(id) {
+            let _ = std::fs::write(sibling(path, ".id"), id.to_string());
+        }
+        Ok(())
     }
 
     /// Another process opening the same new file at the same moment holds the lock that switching
@@ -625,6 +678,44 @@ fn is_corruption(error: &Error) -> bool {
         sqlite.sqlite_error_code(),
         Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt)
     )
+}
+
+/// `<path><suffix>`: the WAL, the shared-memory index, the identity copy.
+fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    PathBuf::from(format!("{}{suffix}", path.display()))
+}
+
+fn read_identity_file(path: &Path) -> Option<i64> {
+    std::fs::read_to_string(sibling(path, ".id"))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// A random 64-bit id (the standard library's per-process random hash keys, over the time and path).
+fn random_id(path: &Path) -> i64 {
+    use std::hash::{BuildHasher, Hash, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    std::time::SystemTime::now().hash(&mut hasher);
+    std::process::id().hash(&mut hasher);
+    path.hash(&mut hasher);
+    hasher.finish() as i64
+}
+
+/// Renames a foreign `-wal` (and `-shm`) to `<path>-wal.foreign-<unix-seconds>`.
+fn move_wal_aside(path: &Path, now_ms: i64) -> Result<PathBuf> {
+    let io = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let aside = sibling(path, &format!("-wal.foreign-{}", now_ms.div_euclid(1000)));
+    std::fs::rename(sibling(path, "-wal"), &aside).map_err(io)?;
+    let shm = sibling(path, "-shm");
+    if shm.exists() {
+        std::fs::remove_file(shm).map_err(io)?;
+    }
+    Ok(aside)
 }
 
 /// Renames the database (and its `-wal`, `-shm`) to `<path>.corrupt-<unix-seconds>[.<n>]`.
