@@ -4,7 +4,8 @@
 //! 1. `can_start` against a bare `HashMap` lookup (the floor) and against reading the latest decision
 //!    from SQLite (what a gate without the snapshot would pay).
 //! 2. `can_start` while another thread records decisions as fast as it can, against idle.
-//! 3. Opening a store with 20,000 decisions against one with 10: start-up must not grow with history.
+//! 3. Opening a store with 100,000 decisions against one with 1: start-up must not grow with history.
+//! 4. Recording a decision, durable when the call returns: p50 and p99.
 
 use std::collections::HashMap;
 use std::hint::black_box;
@@ -80,6 +81,19 @@ fn main() {
         sqlite / gate
     );
 
+    // 1b. A miss: an id the policy does not list (denied, unknown_sdk), against a HashMap miss.
+    let unknown = "unlisted_tracker".to_string();
+    let floor_miss = ns_per_call(15, 200_000, |_| {
+        black_box(map.get(&unknown.clone()).copied().unwrap_or(false));
+    });
+    let gate_miss = ns_per_call(15, 200_000, |_| {
+        black_box(manager.can_start(unknown.clone()));
+    });
+    println!(
+        "can_start, unknown id (miss)   {gate_miss:>10.1} ns/call   ratio to HashMap miss  = {:.2}",
+        gate_miss / floor_miss
+    );
+
     // 2. Under a writer. Each call is timed on its own here, idle first, for the worst case.
     let timed = |worst: &mut Duration| {
         ns_per_call(15, 100_000, |i| {
@@ -141,7 +155,7 @@ fn main() {
         let m = open(&path);
         let conn = rusqlite::Connection::open(&path).expect("sqlite");
         m.accept_all().expect("record");
-        // Bulk-insert the rest in one transaction (recording 20,000 fsynced decisions would take minutes).
+        // Bulk-insert the rest in one transaction (recording 100,000 fsynced decisions takes minutes).
         conn.execute_batch(&format!(
             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {}) \
              INSERT INTO decisions (decided_at_ms, policy_id, policy_revision, source, locale, \
@@ -154,12 +168,33 @@ fn main() {
         drop(m);
         path
     };
-    let small = fill("small.db", 10);
-    let large = fill("large.db", 20_000);
+    let small = fill("small.db", 1);
+    let large = fill("large.db", 100_000);
     let (t_small, t_large) = (time_open(&small), time_open(&large));
-    println!("open + status, 10 decisions    {t_small:>10.1} µs");
+    println!("open + status, 1 decision      {t_small:>10.1} µs");
     println!(
-        "open + status, 20,000          {t_large:>10.1} µs       ratio large/small      = {:.2}",
+        "open + status, 100,000         {t_large:>10.1} µs       ratio large/small      = {:.2}",
         t_large / t_small
+    );
+
+    // 4. Recording a decision, durable (fsynced) when the call returns.
+    let m = open(&dir.path().join("record.db"));
+    let mut times: Vec<f64> = (0..500)
+        .map(|i| {
+            let started = Instant::now();
+            let result = if i % 2 == 0 {
+                m.accept_all()
+            } else {
+                m.reject_all()
+            };
+            result.expect("record");
+            started.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    println!(
+        "record a decision (500, fsync)  p50 {:.2} ms, p99 {:.2} ms",
+        times[times.len() / 2],
+        times[times.len() * 99 / 100]
     );
 }
