@@ -141,10 +141,22 @@ impl Gate {
 
     /// Whether two snapshots say the same thing (ignoring their sequence numbers).
     pub fn same_content(&self, other: &Gate) -> bool {
-        let (a, b) = (&self.snapshot, &other.snapshot);
-        ConsentSnapshot {
-            sequence: b.sequence,
-            ..a.clone()
-        } == *b
+        let b = &other.snapshot;
+        // Every field but `sequence`, destructured so that a new field cannot be forgotten here.
+        let ConsentSnapshot {
+            sequence: _,
+            status,
+            sdks,
+            stale_after_ms,
+            consent_mode,
+            tc_string,
+            iab_tcf_keys,
+        } = &self.snapshot;
+        *status == b.status
+            && *sdks == b.sdks
+            && *stale_after_ms == b.stale_after_ms
+            && *consent_mode == b.consent_mode
+            && *tc_string == b.tc_string
+            && *iab_tcf_keys == b.iab_tcf_keys
     }
 }

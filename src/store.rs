@@ -2,7 +2,7 @@
 //! one transaction, synced to disk before the call returns. A file that is not a database, or is
 //! corrupt, is moved aside once and a fresh store opened. The store knows nothing of the rules.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -215,6 +215,8 @@ impl Store {
         // Per subject: the hash the next record must link to, the count, the last id.
         let mut chains: HashMap<String, (String, i64, i64)> = HashMap::new();
         let mut count = 0u64;
+        // Many records share a policy: check each stored policy text once.
+        let mut policies_checked: HashSet<String> = HashSet::new();
         let broken = |id: i64, records: u64, problem: &str| HistoryCheck {
             intact: false,
             records,
@@ -246,20 +248,23 @@ impl Store {
             }
             // An imported decision's policy text stayed on the device that recorded it.
             if let (Some(hash), None) = (&d.policy_hash, &d.origin_hash) {
-                let shown: Option<String> = self
-                    .conn
-                    .query_row(
-                        "SELECT canonical_json FROM policies WHERE hash = ?1",
-                        [hash],
-                        |r| r.get(0),
-                    )
-                    .optional()?;
-                if shown.is_none_or(|text| proof::sha256_hex(text.as_bytes()) != *hash) {
-                    return Ok(broken(
-                        id,
-                        count,
-                        "the policy it was shown is missing or was changed",
-                    ));
+                if !policies_checked.contains(hash) {
+                    let shown: Option<String> = self
+                        .conn
+                        .query_row(
+                            "SELECT canonical_json FROM policies WHERE hash = ?1",
+                            [hash],
+                            |r| r.get(0),
+                        )
+                        .optional()?;
+                    if shown.is_none_or(|text| proof::sha256_hex(text.as_bytes()) != *hash) {
+                        return Ok(broken(
+                            id,
+                            count,
+                            "the policy it was shown is missing or was changed",
+                        ));
+                    }
+                    policies_checked.insert(hash.clone());
                 }
             }
             *chain = (d.record_hash, chain.1 + 1, id);
@@ -304,27 +309,17 @@ impl Store {
 
     /// The subject's most recent decision. One index lookup: opening does not grow with history.
     pub fn latest_decision(&self, subject: &str) -> Result<Option<Decision>> {
-        let sql = format!(
-            "SELECT {DECISION_COLUMNS} FROM decisions WHERE subject = ?1 ORDER BY id DESC LIMIT 1"
-        );
-        let raw = self
-            .conn
-            .query_row(&sql, [subject], RawDecision::read)
-            .optional()?;
-        raw.map(RawDecision::into_decision).transpose()
+        let found = select(
+            &self.conn,
+            "WHERE subject = ?1 ORDER BY id DESC LIMIT 1",
+            [subject],
+        )?;
+        Ok(found.into_iter().next())
     }
 
     /// The subject's decisions, oldest first.
     pub fn history(&self, subject: &str) -> Result<Vec<Decision>> {
-        let sql =
-            format!("SELECT {DECISION_COLUMNS} FROM decisions WHERE subject = ?1 ORDER BY id");
-        let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map([subject], RawDecision::read)?;
-        rows.map(|raw| {
-            raw.map_err(Error::from)
-                .and_then(RawDecision::into_decision)
-        })
-        .collect()
+        select(&self.conn, "WHERE subject = ?1 ORDER BY id", [subject])
     }
 
     /// SQLite's `data_version`: changes when another connection (another process) commits.
@@ -336,17 +331,11 @@ impl Store {
 
     /// Up to `limit` decisions the back end has not acknowledged, oldest first.
     pub fn pending(&self, limit: u32) -> Result<Vec<Decision>> {
-        let sql = format!(
-            "SELECT {DECISION_COLUMNS} FROM decisions WHERE id IN (SELECT decision_id FROM outbox) \
-             ORDER BY id LIMIT ?1"
-        );
-        let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map([limit], RawDecision::read)?;
-        rows.map(|raw| {
-            raw.map_err(Error::from)
-                .and_then(RawDecision::into_decision)
-        })
-        .collect()
+        select(
+            &self.conn,
+            "WHERE id IN (SELECT decision_id FROM outbox) ORDER BY id LIMIT ?1",
+            [limit],
+        )
     }
 
     /// Removes delivered decisions from the outbox; unknown ids are ignored.
@@ -429,6 +418,14 @@ fn raise_mark(conn: &Connection, now_ms: i64) -> Result<()> {
 
 /// Brings the schema to [`schema::VERSION`] in one transaction.
 fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
+    // The usual case takes no write lock: opening must not wait for another process's write.
+    let current: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|e| Error::open(path, e))?;
+    if current == schema::VERSION {
+        return Ok(());
+    }
+    // Re-read under the write lock: another process may have migrated meanwhile.
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(|e| Error::open(path, e))?;
@@ -551,6 +548,18 @@ impl RawDecision {
     }
 }
 
+/// The decisions a clause selects (`WHERE … ORDER BY … LIMIT …`), each checked as it is read.
+fn select(conn: &Connection, clause: &str, params: impl rusqlite::Params) -> Result<Vec<Decision>> {
+    let sql = format!("SELECT {DECISION_COLUMNS} FROM decisions {clause}");
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(params, RawDecision::read)?;
+    rows.map(|raw| {
+        raw.map_err(Error::from)
+            .and_then(RawDecision::into_decision)
+    })
+    .collect()
+}
+
 /// A policy as stored once by hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyRow {
@@ -629,16 +638,11 @@ fn set_chain_head(conn: &Connection, subject: &str, head: &str, length: i64) -> 
 
 /// Schema upgrade 1 → 2: gives the records written before the chain existed their links, in order.
 pub(crate) fn chain_existing_records(tx: &Connection) -> Result<()> {
-    let sql = format!("SELECT {DECISION_COLUMNS} FROM decisions ORDER BY id");
-    let raws: Vec<RawDecision> = tx
-        .prepare(&sql)?
-        .query_map([], RawDecision::read)?
-        .collect::<rusqlite::Result<_>>()?;
+    let decisions = select(tx, "ORDER BY id", [])?;
     tx.execute_batch("DROP TRIGGER decisions_are_append_only_update")?;
     let mut prev = proof::GENESIS.to_owned();
     let mut length = 0;
-    for raw in raws {
-        let mut d = raw.into_decision()?;
+    for mut d in decisions {
         d.prev_hash = prev;
         d.record_hash = proof::record_hash(&d);
         tx.execute(

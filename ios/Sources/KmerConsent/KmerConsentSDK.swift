@@ -68,11 +68,11 @@ public final class KmerConsentSDK: Sendable {
     // MARK: The gate (no native call on the hot path)
 
     /// The last snapshot, or a fresh one from the core when time has made it stale (expiry, reminder).
-    private func fresh() -> ConsentSnapshot {
-        let snapshot = state.current
+    /// `nil` once closed. One lock acquisition on the usual path.
+    private func fresh() -> ConsentSnapshot? {
+        guard let snapshot = state.openSnapshot else { return nil }
         guard let staleAfter = snapshot.staleAfterMs,
-              Int64(Date().timeIntervalSince1970 * 1000) >= staleAfter,
-              !state.isClosed
+              Int64(Date().timeIntervalSince1970 * 1000) >= staleAfter
         else { return snapshot }
         let renewed = manager.snapshot()
         state.publish(renewed)
@@ -81,7 +81,7 @@ public final class KmerConsentSDK: Sendable {
 
     /// Whether the SDK may start now. Unknown ids, and everything after `close()`, answer false.
     public func canStart(_ sdkId: String) -> Bool {
-        !state.isClosed && (fresh().sdks[sdkId]?.allowed ?? false)
+        fresh()?.sdks[sdkId]?.allowed ?? false
     }
 
     /// The verdict for the SDK, with its reason. An id the policy does not list is denied.
@@ -91,7 +91,7 @@ public final class KmerConsentSDK: Sendable {
 
     /// Whether `category` is granted now. Essential always is; after `close()`, nothing is.
     public func isGranted(_ category: Category) -> Bool {
-        !state.isClosed && fresh().status.categories[category] == true
+        fresh()?.status.categories[category] == true
     }
 
     /// Where consent stands: whether to show the banner (`needsPrompt`) and why.
@@ -105,8 +105,8 @@ public final class KmerConsentSDK: Sendable {
     }
 
     private func live() throws -> ConsentSnapshot {
-        if state.isClosed { throw KmerConsentError.closed }
-        return fresh()
+        guard let snapshot = fresh() else { throw KmerConsentError.closed }
+        return snapshot
     }
 
     // MARK: Decisions
@@ -343,10 +343,11 @@ private final class SnapshotState: @unchecked Sendable {
         self.snapshot = snapshot
     }
 
-    var current: ConsentSnapshot {
+    /// The newest snapshot, or `nil` once closed, read under one lock.
+    var openSnapshot: ConsentSnapshot? {
         lock.lock()
         defer { lock.unlock() }
-        return snapshot
+        return closed ? nil : snapshot
     }
 
     var isClosed: Bool {

@@ -60,10 +60,12 @@ class KmerConsent private constructor(
     }
 
     /** The last snapshot, or a fresh one from the core when time has made it stale (expiry, reminder). */
-    private fun fresh(): ConsentSnapshot {
+    /** Null once closed. */
+    private fun fresh(): ConsentSnapshot? {
+        if (closed) return null
         val snapshot = current
         val staleAfter = snapshot.staleAfterMs ?: return snapshot
-        if (System.currentTimeMillis() < staleAfter || closed) return snapshot
+        if (System.currentTimeMillis() < staleAfter) return snapshot
         return translatingErrors { manager.snapshot() }.also(::publish)
     }
 
@@ -84,20 +86,17 @@ class KmerConsent private constructor(
         get() = liveSnapshot().status
 
     /** Whether the SDK may start now. Unknown ids, and everything after [close], answer false. */
-    fun canStart(sdkId: String): Boolean = !closed && check(sdkId).allowed
+    fun canStart(sdkId: String): Boolean = fresh()?.sdks?.get(sdkId)?.allowed == true
 
     /** The verdict for the SDK, with its reason. An id the policy does not list is denied. */
     fun check(sdkId: String): Verdict =
         liveSnapshot().sdks[sdkId] ?: Verdict(allowed = false, reason = VerdictReason.UNKNOWN_SDK)
 
     /** Whether [category] is granted now. Essential always is; after [close], nothing is. */
-    fun isGranted(category: Category): Boolean = !closed && fresh().status.categories[category] == true
+    fun isGranted(category: Category): Boolean = fresh()?.status?.categories?.get(category) == true
 
     /** The fresh snapshot of an instance not closed. */
-    private fun liveSnapshot(): ConsentSnapshot {
-        if (closed) throw IllegalStateException("KmerConsent is closed")
-        return fresh()
-    }
+    private fun liveSnapshot(): ConsentSnapshot = fresh() ?: throw IllegalStateException("KmerConsent is closed")
 
     /** The user chose "Accept all". */
     @Throws(KmerConsentException::class)
@@ -210,9 +209,7 @@ class KmerConsent private constructor(
     @JvmOverloads
     fun watchForChanges(periodMs: Long = 1_000): ConsentRegistration {
         require(periodMs > 0) { "periodMs must be positive" }
-        val timer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor { r ->
-            Thread(r, "kmer-consent-watch").apply { isDaemon = true }
-        }
+        val timer = Executors.newSingleThreadScheduledExecutor(daemonThreads("kmer-consent-watch"))
         timer.scheduleWithFixedDelay(
             { runCatching { if (!closed) refreshIfChanged() } },
             periodMs,
@@ -332,15 +329,18 @@ class KmerConsent private constructor(
             }
             manager.setTrackingAuthorization(trackingAuthorization)
             val owned = if (callbackExecutor == null) {
-                Executors.newSingleThreadExecutor { runnable ->
-                    Thread(runnable, "kmer-consent-callbacks").apply { isDaemon = true }
-                }
+                Executors.newSingleThreadExecutor(daemonThreads("kmer-consent-callbacks"))
             } else {
                 null
             }
             return KmerConsent(manager, callbackExecutor ?: owned!!, owned)
         }
     }
+}
+
+/** Threads that never keep the process alive, named for thread dumps. */
+internal fun daemonThreads(name: String) = java.util.concurrent.ThreadFactory { task ->
+    Thread(task, name).apply { isDaemon = true }
 }
 
 /** A listener or SDK registration. [close] ends it; closing twice is harmless. */

@@ -9,6 +9,7 @@ import android.os.Looper
 import com.kmeroccase.consent.KmerConsent
 import com.kmeroccase.consent.KmerConsentException
 import com.kmeroccase.consent.TrackingAuthorization
+import com.kmeroccase.consent.daemonThreads
 import java.io.File
 import java.util.Locale
 import java.util.concurrent.Executor
@@ -80,9 +81,7 @@ object KmerConsentAndroid {
  * checks every second whether another process wrote (its decisions reach this gate within 1 s).
  */
 internal class RefreshOnResume(private val consent: KmerConsent) : Application.ActivityLifecycleCallbacks {
-    private val worker = Executors.newSingleThreadExecutor { r ->
-        Thread(r, "kmer-consent-refresh").apply { isDaemon = true }
-    }
+    private val worker = Executors.newSingleThreadExecutor(daemonThreads("kmer-consent-refresh"))
     private var watch: com.kmeroccase.consent.ConsentRegistration? = null
 
     override fun onActivityResumed(activity: Activity) {
