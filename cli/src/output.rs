@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use kmer_consent::tcf::TcModel;
+use kmer_consent::tcf::{TcModel, VendorSet};
 use kmer_consent::{Banner, Category, ConsentRecord, ConsentSnapshot, ConsentStatus, StoredValue};
 use serde_json::{json, Map, Value};
 use time::format_description::well_known::Rfc3339;
@@ -235,12 +235,16 @@ fn ids<T: Copy + Into<u32>>(set: &BTreeSet<T>) -> Value {
     json!(set.iter().map(|id| (*id).into()).collect::<Vec<u32>>())
 }
 
+fn vendor_ids(set: &VendorSet) -> Value {
+    json!(set.iter().collect::<Vec<u16>>())
+}
+
 /// A decoded TC string: JSON with every field, or one field a line.
 pub fn tc_model(m: &TcModel, as_json: bool) {
     let restrictions: Vec<Value> = m
         .publisher_restrictions
         .iter()
-        .map(|r| json!({"purpose_id": r.purpose_id, "restriction_type": r.restriction_type, "vendors": ids(&r.vendors)}))
+        .map(|r| json!({"purpose_id": r.purpose_id, "restriction_type": r.restriction_type, "vendors": vendor_ids(&r.vendors)}))
         .collect();
     let value = json!({
         "version": m.version,
@@ -261,11 +265,11 @@ pub fn tc_model(m: &TcModel, as_json: bool) {
         "purpose_legitimate_interests": ids(&m.purpose_legitimate_interests),
         "purpose_one_treatment": m.purpose_one_treatment,
         "publisher_country_code": m.publisher_country_code,
-        "vendor_consents": ids(&m.vendor_consents),
-        "vendor_legitimate_interests": ids(&m.vendor_legitimate_interests),
+        "vendor_consents": vendor_ids(&m.vendor_consents),
+        "vendor_legitimate_interests": vendor_ids(&m.vendor_legitimate_interests),
         "publisher_restrictions": restrictions,
-        "disclosed_vendors": m.disclosed_vendors.as_ref().map(ids),
-        "allowed_vendors": m.allowed_vendors.as_ref().map(ids),
+        "disclosed_vendors": m.disclosed_vendors.as_ref().map(vendor_ids),
+        "allowed_vendors": m.allowed_vendors.as_ref().map(vendor_ids),
         "publisher_tc": m.publisher_tc.as_ref().map(|p| json!({
             "purpose_consents": ids(&p.purpose_consents),
             "purpose_legitimate_interests": ids(&p.purpose_legitimate_interests),

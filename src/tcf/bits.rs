@@ -1,5 +1,6 @@
 //! Big-endian bit strings and their base64url form, as TC string segments are written.
 
+use super::vendor_set::VendorSet;
 use super::TcStringError;
 
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -37,41 +38,138 @@ impl BitWriter {
     }
 }
 
-/// Reads fields back; every read past the end is an error, never a panic.
+/// The sextet of each base64url character; `INVALID` for every other byte.
+const SEXTETS: [u8; 256] = {
+    let mut table = [INVALID; 256];
+    let mut i = 0;
+    while i < 64 {
+        table[ALPHABET[i] as usize] = i as u8;
+        i += 1;
+    }
+    table
+};
+const INVALID: u8 = 0xFF;
+
+/// Reads fields back; every read past the end is an error, never a panic. The bits are kept packed,
+/// most significant first, and read with a table and shifts (decoding is on the app's start-up path
+/// whenever an SDK reads the string).
 #[derive(Debug)]
 pub struct BitReader {
-    bits: Vec<bool>,
+    bytes: Vec<u8>,
+    len: usize,
     position: usize,
 }
 
 impl BitReader {
     /// Decodes base64url (`=` padding accepted, standard `+` `/` refused).
     pub fn from_base64url(segment: &str) -> Result<BitReader, TcStringError> {
-        let mut bits = Vec::with_capacity(segment.len() * 6);
-        for (i, c) in segment.trim_end_matches('=').bytes().enumerate() {
-            let sextet = ALPHABET
-                .iter()
-                .position(|a| *a == c)
-                .ok_or(TcStringError::InvalidCharacter { position: i })?;
-            for bit in (0..6).rev() {
-                bits.push(sextet >> bit & 1 == 1);
+        let chars = segment.trim_end_matches('=').as_bytes();
+        let mut bytes = Vec::with_capacity(chars.len() * 6 / 8 + 1);
+        let (mut buffer, mut buffered) = (0u32, 0u32);
+        for (i, c) in chars.iter().enumerate() {
+            let sextet = SEXTETS[usize::from(*c)];
+            if sextet == INVALID {
+                return Err(TcStringError::InvalidCharacter { position: i });
+            }
+            buffer = buffer << 6 | u32::from(sextet);
+            buffered += 6;
+            if buffered >= 8 {
+                buffered -= 8;
+                bytes.push((buffer >> buffered) as u8);
+                buffer &= (1 << buffered) - 1;
             }
         }
-        Ok(BitReader { bits, position: 0 })
+        if buffered > 0 {
+            bytes.push((buffer << (8 - buffered)) as u8);
+        }
+        Ok(BitReader {
+            bytes,
+            len: chars.len() * 6,
+            position: 0,
+        })
+    }
+
+    /// The bits from `index` on, as the top bits of a word: at least 56 of them valid (bits past
+    /// the end read as 0).
+    fn bits_at(&self, index: usize) -> u64 {
+        let rest = self.bytes.get(index / 8..).unwrap_or_default();
+        let word = match rest.first_chunk::<8>() {
+            Some(eight) => *eight,
+            None => {
+                let mut word = [0u8; 8];
+                word[..rest.len()].copy_from_slice(rest);
+                word
+            }
+        };
+        u64::from_be_bytes(word) << (index % 8)
     }
 
     pub fn read(&mut self, width: u32, field: &'static str) -> Result<u64, TcStringError> {
         let end = self.position + width as usize;
-        let Some(slice) = self.bits.get(self.position..end) else {
+        if end > self.len {
             return Err(TcStringError::Truncated { field });
+        }
+        // Fields are 1 to 36 bits wide, within the 56 bits a word holds.
+        let value = match width {
+            0 => 0,
+            _ => self.bits_at(self.position) >> (64 - width.min(56)),
         };
-        // Fields are at most 36 bits wide, so the shifts never overflow.
-        let value = slice.iter().fold(0u64, |acc, b| acc << 1 | u64::from(*b));
         self.position = end;
         Ok(value)
     }
 
     pub fn read_bool(&mut self, field: &'static str) -> Result<bool, TcStringError> {
         Ok(self.read(1, field)? == 1)
+    }
+
+    /// A vendor bitfield of `max` bits: the first bit is vendor 1. Copied 56 bits a step.
+    pub fn read_vendor_bitfield(
+        &mut self,
+        max: u16,
+        field: &'static str,
+    ) -> Result<VendorSet, TcStringError> {
+        let count = usize::from(max);
+        if self.position + count > self.len {
+            return Err(TcStringError::Truncated { field });
+        }
+        let mut set = VendorSet::with_max(max);
+        let mut offset = 0;
+        while offset < count {
+            let take = (count - offset).min(56);
+            // `take` bits, the first (vendor offset + 1) lowest once reversed.
+            let chunk = self.bits_at(self.position + offset) >> (64 - take);
+            set.or_bits(offset + 1, chunk.reverse_bits() >> (64 - take), take as u32);
+            offset += take;
+        }
+        set.trim();
+        self.position += count;
+        Ok(set)
+    }
+
+    /// The 1-based ids of the set bits among the next `count` bits (a bitfield), ascending.
+    pub fn read_set_bits(
+        &mut self,
+        count: usize,
+        field: &'static str,
+    ) -> Result<Vec<u16>, TcStringError> {
+        let end = self.position + count;
+        if end > self.len {
+            return Err(TcStringError::Truncated { field });
+        }
+        let mut ids = Vec::new();
+        let mut offset = 0;
+        while offset < count {
+            // Up to 56 bits a step, each set bit found with one count of leading zeros.
+            let take = (count - offset).min(56);
+            let mut word = self.bits_at(self.position + offset) >> (64 - take) << (64 - take);
+            while word != 0 {
+                let zeros = word.leading_zeros() as usize;
+                ids.push((offset + zeros + 1) as u16);
+                word &= !(1u64 << (63 - zeros));
+            }
+            offset += take;
+        }
+        self.position = end;
+        Ok(ids)
     }
 }

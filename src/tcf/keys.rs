@@ -49,9 +49,8 @@ pub fn tcf_signals(policy: &Policy, decision: Option<&Decision>, grants: Grants)
     let disclosed = model.disclosed_vendors.clone().unwrap_or_default();
     let vendor_width = disclosed
         .last()
-        .copied()
         .unwrap_or(0)
-        .max(model.vendor_consents.last().copied().unwrap_or(0));
+        .max(model.vendor_consents.last().unwrap_or(0));
     keys.extend([
         StoredEntry::int(
             "IABTCF_PurposeOneTreatment",
@@ -64,11 +63,15 @@ pub fn tcf_signals(policy: &Policy, decision: Option<&Decision>, grants: Grants)
         StoredEntry::text("IABTCF_TCString", tc_string.clone()),
         StoredEntry::text(
             "IABTCF_PurposeConsents",
-            flags(&model.purpose_consents, PURPOSE_COUNT),
+            flags(PURPOSE_COUNT.into(), |id| {
+                purposes_in(&model.purpose_consents, id)
+            }),
         ),
         StoredEntry::text(
             "IABTCF_PurposeLegitimateInterests",
-            flags(&model.purpose_legitimate_interests, PURPOSE_COUNT),
+            flags(PURPOSE_COUNT.into(), |id| {
+                purposes_in(&model.purpose_legitimate_interests, id)
+            }),
         ),
         StoredEntry::text(
             "IABTCF_SpecialFeaturesOptIns",
@@ -76,13 +79,18 @@ pub fn tcf_signals(policy: &Policy, decision: Option<&Decision>, grants: Grants)
         ),
         StoredEntry::text(
             "IABTCF_VendorConsents",
-            flags(&model.vendor_consents, vendor_width),
+            flags(vendor_width, |id| model.vendor_consents.contains(id)),
         ),
         StoredEntry::text(
             "IABTCF_VendorLegitimateInterests",
-            flags(&model.vendor_legitimate_interests, vendor_width),
+            flags(vendor_width, |id| {
+                model.vendor_legitimate_interests.contains(id)
+            }),
         ),
-        StoredEntry::text("IABTCF_DisclosedVendors", flags(&disclosed, vendor_width)),
+        StoredEntry::text(
+            "IABTCF_DisclosedVendors",
+            flags(vendor_width, |id| disclosed.contains(id)),
+        ),
     ]);
     if let Some(ac) = additional_consent(policy, decision, grants) {
         keys.push(StoredEntry::text("IABTCF_AddtlConsent", ac));
@@ -183,9 +191,12 @@ pub fn additional_consent(policy: &Policy, decision: &Decision, grants: Grants) 
 }
 
 /// '0'/'1' characters; position n is id n + 1.
-fn flags<T: Copy + Into<u32> + Ord>(ids: &BTreeSet<T>, width: T) -> String {
-    let ids: BTreeSet<u32> = ids.iter().map(|id| (*id).into()).collect();
-    (1..=width.into())
-        .map(|id| if ids.contains(&id) { '1' } else { '0' })
+fn flags(width: u16, contains: impl Fn(u16) -> bool) -> String {
+    (1..=width)
+        .map(|id| if contains(id) { '1' } else { '0' })
         .collect()
+}
+
+fn purposes_in(purposes: &BTreeSet<u8>, id: u16) -> bool {
+    u8::try_from(id).is_ok_and(|id| purposes.contains(&id))
 }

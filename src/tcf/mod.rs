@@ -4,9 +4,11 @@
 mod bits;
 mod keys;
 mod tc_string;
+mod vendor_set;
 
 pub use keys::{tcf_signals, TcfSignals};
 pub use tc_string::{PublisherRestriction, PublisherTc, TcModel};
+pub use vendor_set::VendorSet;
 
 /// Why a TC string could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 
 use super::bits::{BitReader, BitWriter};
+use super::vendor_set::VendorSet;
 use super::TcStringError;
 
 /// Deciseconds since the Unix epoch, as TC strings count time.
@@ -34,13 +35,13 @@ pub struct TcModel {
     pub purpose_one_treatment: bool,
     /// Two capital letters, e.g. "CM".
     pub publisher_country_code: String,
-    pub vendor_consents: BTreeSet<u16>,
-    pub vendor_legitimate_interests: BTreeSet<u16>,
+    pub vendor_consents: VendorSet,
+    pub vendor_legitimate_interests: VendorSet,
     pub publisher_restrictions: Vec<PublisherRestriction>,
     /// The DisclosedVendors segment (mandatory since TCF v2.3).
-    pub disclosed_vendors: Option<BTreeSet<u16>>,
+    pub disclosed_vendors: Option<VendorSet>,
     /// The deprecated AllowedVendors segment, read but never written.
-    pub allowed_vendors: Option<BTreeSet<u16>>,
+    pub allowed_vendors: Option<VendorSet>,
     pub publisher_tc: Option<PublisherTc>,
 }
 
@@ -50,7 +51,7 @@ pub struct TcModel {
 pub struct PublisherRestriction {
     pub purpose_id: u8,
     pub restriction_type: u8,
-    pub vendors: BTreeSet<u16>,
+    pub vendors: VendorSet,
 }
 
 /// The PublisherTC segment.
@@ -235,18 +236,14 @@ fn read_flags(
     width: u32,
     field: &'static str,
 ) -> Result<BTreeSet<u8>, TcStringError> {
-    let mut ids = BTreeSet::new();
-    for id in 1..=width {
-        if r.read_bool(field)? {
-            ids.insert(id as u8);
-        }
-    }
-    Ok(ids)
+    let ids = r.read_set_bits(width as usize, field)?;
+    // At most 63 bits wide (a 6-bit count), so every id fits.
+    Ok(ids.into_iter().map(|id| id as u8).collect())
 }
 
 /// MaxVendorId, IsRangeEncoding, then a bitfield or ranges, whichever is shorter.
-fn write_vendors(w: &mut BitWriter, vendors: &BTreeSet<u16>) {
-    let max = vendors.last().copied().unwrap_or(0);
+fn write_vendors(w: &mut BitWriter, vendors: &VendorSet) {
+    let max = vendors.last().unwrap_or(0);
     w.write(max.into(), 16);
     let ranges = to_ranges(vendors);
     let range_bits: usize = 12
@@ -260,34 +257,28 @@ fn write_vendors(w: &mut BitWriter, vendors: &BTreeSet<u16>) {
     } else {
         w.write_bool(false);
         for id in 1..=max {
-            w.write_bool(vendors.contains(&id));
+            w.write_bool(vendors.contains(id));
         }
     }
 }
 
-fn read_vendors(r: &mut BitReader, field: &'static str) -> Result<BTreeSet<u16>, TcStringError> {
+fn read_vendors(r: &mut BitReader, field: &'static str) -> Result<VendorSet, TcStringError> {
     let max = r.read(16, field)? as u16;
     if r.read_bool(field)? {
         let vendors = read_ranges(r, field)?;
-        if vendors.last().is_some_and(|v| *v > max) {
+        if vendors.last().is_some_and(|v| v > max) {
             return Err(TcStringError::Invalid(format!(
                 "{field}: a range goes past MaxVendorId {max}"
             )));
         }
         Ok(vendors)
     } else {
-        let mut vendors = BTreeSet::new();
-        for id in 1..=max {
-            if r.read_bool(field)? {
-                vendors.insert(id);
-            }
-        }
-        Ok(vendors)
+        r.read_vendor_bitfield(max, field)
     }
 }
 
 /// NumEntries, then each entry as a single id or a range.
-fn write_ranges(w: &mut BitWriter, vendors: &BTreeSet<u16>) {
+fn write_ranges(w: &mut BitWriter, vendors: &VendorSet) {
     write_range_list(w, &to_ranges(vendors));
 }
 
@@ -302,9 +293,9 @@ fn write_range_list(w: &mut BitWriter, ranges: &[(u16, u16)]) {
     }
 }
 
-fn read_ranges(r: &mut BitReader, field: &'static str) -> Result<BTreeSet<u16>, TcStringError> {
+fn read_ranges(r: &mut BitReader, field: &'static str) -> Result<VendorSet, TcStringError> {
     let entries = r.read(12, field)?;
-    let mut vendors = BTreeSet::new();
+    let mut vendors = VendorSet::new();
     let mut covered = 0u32;
     for _ in 0..entries {
         let is_range = r.read_bool(field)?;
@@ -324,15 +315,15 @@ fn read_ranges(r: &mut BitReader, field: &'static str) -> Result<BTreeSet<u16>, 
         if covered > u32::from(u16::MAX) {
             return Err(TcStringError::Invalid(format!("{field}: ranges overlap")));
         }
-        vendors.extend(start..=end);
+        vendors.insert_range(start, end);
     }
     Ok(vendors)
 }
 
 /// Consecutive ids merged into (start, end) pairs.
-fn to_ranges(vendors: &BTreeSet<u16>) -> Vec<(u16, u16)> {
+fn to_ranges(vendors: &VendorSet) -> Vec<(u16, u16)> {
     let mut ranges: Vec<(u16, u16)> = Vec::new();
-    for &id in vendors {
+    for id in vendors.iter() {
         match ranges.last_mut() {
             Some((_, end)) if end.checked_add(1) == Some(id) => *end = id,
             _ => ranges.push((id, id)),

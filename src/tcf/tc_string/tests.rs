@@ -73,9 +73,9 @@ fn a_v2_string_starts_with_c_and_segments_carry_their_type() {
 
 #[test]
 fn sparse_vendors_use_ranges_and_dense_ones_a_bitfield() {
-    let sparse: BTreeSet<u16> = [5000, 5001, 5002, 9000].into();
-    let dense: BTreeSet<u16> = (1..=40).filter(|v| v % 3 != 0).collect();
-    for vendors in [sparse, dense, BTreeSet::new()] {
+    let sparse: VendorSet = [5000, 5001, 5002, 9000].into();
+    let dense: VendorSet = (1..=40).filter(|v| v % 3 != 0).collect();
+    for vendors in [sparse, dense, VendorSet::new()] {
         let model = TcModel {
             version: 2,
             consent_language: "EN".into(),
@@ -87,7 +87,7 @@ fn sparse_vendors_use_ranges_and_dense_ones_a_bitfield() {
         let encoded = model.encode();
         assert_eq!(TcModel::decode(&encoded).unwrap(), model);
     }
-    let many: BTreeSet<u16> = [5000, 5001, 5002, 9000].into();
+    let many: VendorSet = [5000, 5001, 5002, 9000].into();
     let model = TcModel {
         version: 2,
         consent_language: "EN".into(),
