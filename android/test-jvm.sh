@@ -3,6 +3,7 @@
 # Installs what is missing into caches outside the repository (kotlinc from npm's kotlin-compiler,
 # JNA and JUnit 4 from Debian), generates the bindings, compiles, runs, and ends with
 # "kotlin: N passed, N failed". `android/test-jvm.sh bench` runs the gate benchmark instead.
+# KMER_CONSENT_LIB_DIR names the directory of libkmer_consent.so (default: target/debug).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -63,7 +64,8 @@ while IFS= read -r file; do
   tests+=("$package.${name%.*}")
 done < <(find android/src/test/kotlin "$java_tests" \( -name '*Test.kt' -o -name '*Test.java' \) | sort)
 
-run=(java -Djna.library.path="$root/target/debug" -cp "$classes:$lib/kotlin-stdlib.jar:$classpath")
+lib_dir="${KMER_CONSENT_LIB_DIR:-$root/target/debug}"
+run=(java -Djna.library.path="$lib_dir" -cp "$classes:$lib/kotlin-stdlib.jar:$classpath")
 if [ "${1:-}" = bench ]; then
   exec "${run[@]}" com.kmeroccase.consent.bench.GateBenchKt
 fi

@@ -39,6 +39,9 @@ let package = Package(
             ]
         ),
         .testTarget(name: "KmerConsentTests", dependencies: ["KmerConsent"]),
+        // `ios/test-linux.sh bench` (or `swift run -c release KmerConsentBench`): the gate's cost.
+        .executableTarget(
+            name: "KmerConsentBench", dependencies: ["KmerConsent"], path: "Benchmarks/KmerConsentBench"),
     ],
     swiftLanguageModes: [.v6]
 )

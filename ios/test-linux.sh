@@ -10,6 +10,11 @@ cd "$root"
 bindings/generate.sh swift >/dev/null
 
 swift_args=(test --disable-swift-testing --scratch-path "$root/target/swift-build")
+# `ios/test-linux.sh bench`: the gate benchmark, optimised, against KMER_CONSENT_LIB_DIR (the package
+# default is target/debug).
+if [ "${1:-}" = bench ]; then
+  swift_args=(run -c release --scratch-path "$root/target/swift-build-release" KmerConsentBench)
+fi
 
 if command -v swift >/dev/null 2>&1; then
   cd ios
@@ -59,4 +64,8 @@ mount_once "$chroot_dir/dev" --bind /dev
 mount_once "$inside" --bind "$root"
 
 cd_and_test="cd '$root/ios' && HOME=/root swift ${swift_args[*]}"
-chroot "$chroot_dir" /usr/bin/env -i PATH=/usr/bin:/bin HOME=/root /bin/bash -c "$cd_and_test"
+passed_env=()
+for name in KMER_CONSENT_LIB_DIR KMER_BENCH_QUICK; do
+  [ -n "${!name:-}" ] && passed_env+=("$name=${!name}")
+done
+chroot "$chroot_dir" /usr/bin/env -i PATH=/usr/bin:/bin HOME=/root "${passed_env[@]}" /bin/bash -c "$cd_and_test"

@@ -17,6 +17,7 @@ public final class KmerConsentSDK: Sendable {
         let state = SnapshotState(manager.snapshot())
         self.state = state
         coreSubscription = manager.addListener(listener: Relay(state: state))
+        state.startDeadlines { [weak manager] in manager?.snapshot() }
     }
 
     /// Opens the consent store at `databaseURL` (created if missing; default: Application Support,
@@ -67,21 +68,16 @@ public final class KmerConsentSDK: Sendable {
 
     // MARK: The gate (no native call on the hot path)
 
-    /// The last snapshot, or a fresh one from the core when time has made it stale (expiry, reminder).
-    /// `nil` once closed. One lock acquisition on the usual path.
+    /// The last snapshot the core published; `nil` once closed. Time alone (an expiry, a reminder)
+    /// changes it through a timer (see `SnapshotState.startDeadlines`), so reading it reads no clock.
     private func fresh() -> ConsentSnapshot? {
-        guard let snapshot = state.openSnapshot else { return nil }
-        guard let staleAfter = snapshot.staleAfterMs,
-              Int64(Date().timeIntervalSince1970 * 1000) >= staleAfter
-        else { return snapshot }
-        let renewed = manager.snapshot()
-        state.publish(renewed)
-        return renewed
+        state.openSnapshot
     }
 
-    /// Whether the SDK may start now. Unknown ids, and everything after `close()`, answer false.
+    /// Whether the SDK may start now. Unknown ids, and everything after `close()`, answer false. A
+    /// memory read under a lock: no native call, no clock.
     public func canStart(_ sdkId: String) -> Bool {
-        fresh()?.sdks[sdkId]?.allowed ?? false
+        state.allows(sdkId)
     }
 
     /// The verdict for the SDK, with its reason. An id the policy does not list is denied.
@@ -334,13 +330,71 @@ private final class TimerBox: @unchecked Sendable {
 private final class SnapshotState: @unchecked Sendable {
     private let lock = NSLock()
     private var snapshot: ConsentSnapshot
+    /// The ids of the SDKs `snapshot` allows (empty once closed): what `canStart` reads.
+    private var allowed: Set<String>
     private var closed = false
+    /// Asks the core for a fresh snapshot when a deadline passes.
+    private var renew: (@Sendable () -> ConsentSnapshot?)?
+    private var deadline: DispatchSourceTimer?
     private var continuations: [UInt64: AsyncStream<ConsentSnapshot>.Continuation] = [:]
     private var nextId: UInt64 = 0
     private var tokens: [ConsentToken] = []
 
     init(_ snapshot: ConsentSnapshot) {
         self.snapshot = snapshot
+        allowed = Self.allowedIds(snapshot)
+    }
+
+    private static func allowedIds(_ snapshot: ConsentSnapshot) -> Set<String> {
+        Set(snapshot.sdks.lazy.filter { $0.value.allowed }.map(\.key))
+    }
+
+    /// Whether the newest snapshot allows the SDK; false once closed.
+    func allows(_ sdkId: String) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return allowed.contains(sdkId)
+    }
+
+    /// Starts the deadline timer: when the snapshot says time alone changes it (`staleAfterMs`: an
+    /// expiry or a reminder falls due), `renew` fetches a fresh one then. A wait lasts at most
+    /// `maxTimerSleep`, so a device asleep past the deadline notices it within that after waking.
+    func startDeadlines(_ renew: @escaping @Sendable () -> ConsentSnapshot?) {
+        lock.lock()
+        self.renew = renew
+        armDeadline()
+        lock.unlock()
+    }
+
+    private static let maxTimerSleep: Int64 = 60_000
+    private static let clockQueue = DispatchQueue(label: "com.kmeroccase.consent.clock")
+
+    /// Called with `lock` held.
+    private func armDeadline() {
+        deadline?.cancel()
+        deadline = nil
+        guard !closed, renew != nil, let at = snapshot.staleAfterMs else { return }
+        let wait = at - Int64(Date().timeIntervalSince1970 * 1000)
+        // A deadline already past (the core's clock mark runs ahead of this one): look again soon.
+        let delay = wait <= 0 ? 1_000 : min(wait, Self.maxTimerSleep)
+        let timer = DispatchSource.makeTimerSource(queue: Self.clockQueue)
+        timer.schedule(deadline: .now() + .milliseconds(Int(delay)))
+        timer.setEventHandler { [weak self] in self?.deadlineReached() }
+        timer.resume()
+        deadline = timer
+    }
+
+    private func deadlineReached() {
+        lock.lock()
+        let at = snapshot.staleAfterMs
+        let renew = closed ? nil : self.renew
+        lock.unlock()
+        if let at, let renew, Int64(Date().timeIntervalSince1970 * 1000) >= at, let fresh = renew() {
+            publish(fresh)
+        }
+        lock.lock()
+        armDeadline()
+        lock.unlock()
     }
 
     /// The newest snapshot, or `nil` once closed, read under one lock.
@@ -360,11 +414,13 @@ private final class SnapshotState: @unchecked Sendable {
     /// newer one to every stream.
     func publish(_ new: ConsentSnapshot) {
         lock.lock()
-        guard new.sequence >= snapshot.sequence, new != snapshot else {
+        guard !closed, new.sequence >= snapshot.sequence, new != snapshot else {
             lock.unlock()
             return
         }
         snapshot = new
+        allowed = Self.allowedIds(new)
+        armDeadline()
         let waiting = Array(continuations.values)
         lock.unlock()
         for continuation in waiting { continuation.yield(new) }
@@ -407,6 +463,10 @@ private final class SnapshotState: @unchecked Sendable {
             return false
         }
         closed = true
+        allowed = []
+        deadline?.cancel()
+        deadline = nil
+        renew = nil
         let waiting = Array(continuations.values)
         let registrations = tokens
         continuations = [:]
@@ -467,3 +527,4 @@ private final class QueuedLifecycle: SdkLifecycle {
         if let onStop { queue.async(execute: onStop) }
     }
 }
+

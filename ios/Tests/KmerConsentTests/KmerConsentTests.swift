@@ -19,10 +19,35 @@ final class KmerConsentTests: StoreTestCase {
         )
     }
 
-    private func policy(replacing from: String, with to: String) throws -> String {
-        XCTAssertTrue(Self.policy.contains(from), "the sample policy has \(from)")
-        guard let range = Self.policy.range(of: from) else { throw XCTSkip("sample policy changed") }
-        return Self.policy.replacingCharacters(in: range, with: to)
+    private func policy(replacing from: String, with to: String, in policy: String = policy) throws -> String {
+        let range = try XCTUnwrap(policy.range(of: from), "the sample policy has \(from)")
+        return policy.replacingCharacters(in: range, with: to)
+    }
+
+    func testAnExpiryReachesTheGateByItselfWithNoCallInBetween() throws {
+        // A one-day policy and a decision recorded (by the CLI, at a chosen time) one day minus two
+        // seconds ago: it expires two seconds after the store is opened.
+        let oneDay = try policy(
+            replacing: "\"refusal_reprompt_days\": 180", with: "\"refusal_reprompt_days\": 1",
+            in: try policy(replacing: "\"consent_lifetime_days\": 390", with: "\"consent_lifetime_days\": 1"))
+        let policyFile = dir.appendingPathComponent("policy.json")
+        try oneDay.write(to: policyFile, atomically: true, encoding: .utf8)
+        let db = dir.appendingPathComponent("consent.sqlite")
+        let decidedAt = Date().addingTimeInterval(-86_400 + 2)
+        try cli("--db", db.path, "--policy", policyFile.path, "--now", ISO8601DateFormatter().string(from: decidedAt),
+                "accept-all")
+
+        let consent = try open(policy: oneDay)
+        defer { consent.close() }
+        XCTAssertTrue(consent.canStart("firebase_analytics"), "granted until the expiry")
+        let stopped = expectation(description: "the SDK is told to stop")
+        try consent.whenAllowed("firebase_analytics", onStop: { stopped.fulfill() }, onStart: {})
+        let deadline = Date().addingTimeInterval(10)
+        while consent.canStart("firebase_analytics"), Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        XCTAssertFalse(consent.canStart("firebase_analytics"), "the expiry closed the gate")
+        XCTAssertTrue(consent.canStart("kmer_session"), "essential SDKs are not affected")
+        XCTAssertEqual(try consent.status().promptReason, .expired)
+        wait(for: [stopped], timeout: 5)
     }
 
     func testTheWholeFlowFromNoDecisionToWithdrawal() throws {
@@ -402,6 +427,23 @@ func samplePolicy(_ name: String) -> String {
     let url = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().appendingPathComponent("../../../policies/\(name)")
     return (try? String(contentsOf: url.standardized, encoding: .utf8)) ?? ""
+}
+
+/// Runs the `kmer-consent` CLI that `cargo build` put in the repository's target/debug (it records
+/// decisions at a chosen time).
+func cli(_ arguments: String...) throws {
+    let binary = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../../../target/debug/kmer-consent").standardized
+    let process = Process()
+    process.executableURL = binary
+    process.arguments = arguments
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = output
+    try process.run()
+    process.waitUntilExit()
+    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    XCTAssertEqual(process.terminationStatus, 0, "kmer-consent \(arguments.joined(separator: " ")): \(text)")
 }
 
 /// A test case with a fresh temporary directory for its database.

@@ -10,6 +10,8 @@ import java.util.concurrent.ConcurrentHashMap
 import java.util.concurrent.Executor
 import java.util.concurrent.ExecutorService
 import java.util.concurrent.Executors
+import java.util.concurrent.ScheduledFuture
+import java.util.concurrent.TimeUnit
 import java.util.function.Consumer
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
@@ -35,6 +37,13 @@ class KmerConsent private constructor(
     @Volatile
     private var current: ConsentSnapshot = translatingErrors { manager.snapshot() }
 
+    /**
+     * What [canStart] reads: the ids of the SDKs allowed in [current], interned so that an id written
+     * as a literal in the app matches by identity. Empty once closed. Replaced whole with [current].
+     */
+    @Volatile
+    private var allowedIds: Set<String> = allowedIn(current)
+
     private val mutableSnapshots = MutableStateFlow(current)
 
     /** The consent snapshot, updated after every change (decision, policy, tracking status, expiry). */
@@ -45,28 +54,60 @@ class KmerConsent private constructor(
     @Volatile
     private var closed = false
 
+    /** The timer that republishes when time alone changes the snapshot (guarded by [lock]). */
+    private var deadline: ScheduledFuture<*>? = null
+
     private val coreSubscription: Subscription = manager.addListener(object : ConsentListener {
         override fun onConsentChanged(snapshot: ConsentSnapshot) = publish(snapshot)
     })
 
+    init {
+        synchronized(lock) { armDeadline() }
+    }
+
     /** Keeps the newest of the snapshots seen: the listener and direct reads may race. */
     private fun publish(snapshot: ConsentSnapshot) {
         synchronized(lock) {
-            if (snapshot.sequence >= current.sequence) {
-                current = snapshot
-                mutableSnapshots.value = snapshot
-            }
+            if (closed || snapshot.sequence < current.sequence) return
+            current = snapshot
+            allowedIds = allowedIn(snapshot)
+            mutableSnapshots.value = snapshot
+            armDeadline()
         }
     }
 
-    /** The last snapshot, or a fresh one from the core when time has made it stale (expiry, reminder). */
-    /** Null once closed. */
-    private fun fresh(): ConsentSnapshot? {
-        if (closed) return null
-        val snapshot = current
-        val staleAfter = snapshot.staleAfterMs ?: return snapshot
-        if (System.currentTimeMillis() < staleAfter) return snapshot
-        return translatingErrors { manager.snapshot() }.also(::publish)
+    /**
+     * The gate reads no clock: instead, when [current] says when time alone makes it wrong (an expiry
+     * or a reminder falls due), a timer asks the core for a fresh snapshot then. The timer sleeps at
+     * most [MAX_TIMER_SLEEP_MS] at a time, because a device in deep sleep stops the JVM's monotonic
+     * clock: after a wake-up the deadline is noticed within that much running time (on Android,
+     * `KmerConsentAndroid` also refreshes whenever an activity resumes). Called with [lock] held.
+     */
+    private fun armDeadline() {
+        deadline?.cancel(false)
+        deadline = null
+        val at = current.staleAfterMs ?: return
+        val wait = at - System.currentTimeMillis()
+        // A deadline already past (the core's clock mark runs ahead of this one): look again soon.
+        val delay = if (wait <= 0) RETRY_MS else minOf(wait, MAX_TIMER_SLEEP_MS)
+        deadline = deadlineTimer.schedule(::onDeadline, delay, TimeUnit.MILLISECONDS)
+    }
+
+    private fun onDeadline() {
+        if (closed) return
+        val at = current.staleAfterMs
+        if (at != null && System.currentTimeMillis() >= at) {
+            // The core re-evaluates and tells every listener; publishing here as well covers a
+            // snapshot the core already had fresh.
+            runCatching { publish(manager.snapshot()) }
+        }
+        synchronized(lock) { if (!closed) armDeadline() }
+    }
+
+    /** The snapshot, or an exception once closed. */
+    private fun liveSnapshot(): ConsentSnapshot {
+        check(!closed) { "KmerConsent is closed" }
+        return current
     }
 
     private fun <T> call(block: ConsentManager.() -> T): T {
@@ -85,18 +126,18 @@ class KmerConsent private constructor(
     val status: ConsentStatus
         get() = liveSnapshot().status
 
-    /** Whether the SDK may start now. Unknown ids, and everything after [close], answer false. */
-    fun canStart(sdkId: String): Boolean = fresh()?.sdks?.get(sdkId)?.allowed == true
+    /**
+     * Whether the SDK may start now. Unknown ids, and everything after [close], answer false. A memory
+     * read: no native call, no lock, no clock.
+     */
+    fun canStart(sdkId: String): Boolean = allowedIds.contains(sdkId)
 
     /** The verdict for the SDK, with its reason. An id the policy does not list is denied. */
     fun check(sdkId: String): Verdict =
         liveSnapshot().sdks[sdkId] ?: Verdict(allowed = false, reason = VerdictReason.UNKNOWN_SDK)
 
     /** Whether [category] is granted now. Essential always is; after [close], nothing is. */
-    fun isGranted(category: Category): Boolean = fresh()?.status?.categories?.get(category) == true
-
-    /** The fresh snapshot of an instance not closed. */
-    private fun liveSnapshot(): ConsentSnapshot = fresh() ?: throw IllegalStateException("KmerConsent is closed")
+    fun isGranted(category: Category): Boolean = !closed && current.status.categories[category] == true
 
     /** The user chose "Accept all". */
     @Throws(KmerConsentException::class)
@@ -214,7 +255,7 @@ class KmerConsent private constructor(
             { runCatching { if (!closed) refreshIfChanged() } },
             periodMs,
             periodMs,
-            java.util.concurrent.TimeUnit.MILLISECONDS,
+            TimeUnit.MILLISECONDS,
         )
         val registration = ConsentRegistration(null) {
             timer.shutdownNow()
@@ -298,6 +339,9 @@ class KmerConsent private constructor(
         synchronized(lock) {
             if (closed) return
             closed = true
+            allowedIds = emptySet()
+            deadline?.cancel(false)
+            deadline = null
         }
         registrations.toList().forEach(ConsentRegistration::close)
         coreSubscription.cancel()
@@ -337,6 +381,20 @@ class KmerConsent private constructor(
         }
     }
 }
+
+/** Ids of the SDKs a snapshot allows, interned (see `KmerConsent.canStart`). */
+private fun allowedIn(snapshot: ConsentSnapshot): Set<String> =
+    snapshot.sdks.filterValues { it.allowed }.keys.mapTo(HashSet()) { it.intern() }
+
+/** Longest single sleep of the deadline timer; see `KmerConsent.armDeadline`. */
+private const val MAX_TIMER_SLEEP_MS = 60_000L
+
+/** How soon to look again at a deadline that had already passed. */
+private const val RETRY_MS = 1_000L
+
+/** One daemon thread for the deadline timers of every instance. */
+private val deadlineTimer = java.util.concurrent.ScheduledThreadPoolExecutor(1, daemonThreads("kmer-consent-clock"))
+    .apply { removeOnCancelPolicy = true }
 
 /** Threads that never keep the process alive, named for thread dumps. */
 internal fun daemonThreads(name: String) = java.util.concurrent.ThreadFactory { task ->

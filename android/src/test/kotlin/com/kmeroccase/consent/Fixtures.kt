@@ -37,3 +37,12 @@ fun <T> finishesWithin(seconds: Long, block: () -> T): T {
     if (!done.await(seconds, TimeUnit.SECONDS)) fail("did not finish in $seconds s: deadlock?")
     return result!!.getOrThrow()
 }
+
+/** Runs the `kmer-consent` CLI built by `cargo build` (to record decisions at a chosen time). */
+fun cli(vararg args: String) {
+    val binary = File("target/debug/kmer-consent")
+    check(binary.canExecute()) { "build the CLI first: cargo build -p kmer-consent-cli" }
+    val process = ProcessBuilder(binary.path, *args).redirectErrorStream(true).start()
+    val output = process.inputStream.bufferedReader().readText()
+    check(process.waitFor() == 0) { "kmer-consent ${args.joinToString(" ")} failed: $output" }
+}
