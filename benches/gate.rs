@@ -6,6 +6,9 @@
 //! 2. `can_start` while another thread records decisions as fast as it can, against idle.
 //! 3. Opening a store with 100,000 decisions against one with 1: start-up must not grow with history.
 //! 4. Recording a decision, durable when the call returns: p50 and p99.
+//!
+//! `KMER_BENCH_QUICK=1` runs fewer rounds (CI proves the benchmark works; it never asserts a time).
+//! Lines starting with `row|` are the summary `benches/run.sh` gathers into one table.
 
 use std::collections::HashMap;
 use std::hint::black_box;
@@ -14,6 +17,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kmer_consent::{ConsentManager, OpenOptions};
+
+#[path = "common/mod.rs"]
+mod common;
+use common::{quick, row};
 
 const POLICY: &str = include_str!("../policies/kmeroccase.json");
 const SDKS: [&str; 5] = [
@@ -24,8 +31,9 @@ const SDKS: [&str; 5] = [
     "meta_audience_network",
 ];
 
-/// Median ns per call of `f` over `rounds` rounds of `n` calls.
+/// Median ns per call of `f` over `rounds` rounds of `n` calls (a tenth of `n` in quick mode).
 fn ns_per_call(rounds: usize, n: usize, mut f: impl FnMut(usize)) -> f64 {
+    let n = if quick() { n.div_ceil(10) } else { n };
     let mut samples: Vec<f64> = (0..rounds)
         .map(|_| {
             let start = Instant::now();
@@ -80,6 +88,14 @@ fn main() {
         "  SQLite latest-row read       {sqlite:>10.1} ns/call   ratio sqlite/can_start = {:.0}",
         sqlite / gate
     );
+    row(
+        "Rust `can_start`, hit",
+        &format!("{gate:.1} ns"),
+        &format!("`HashMap` lookup {floor:.1} ns"),
+        gate / floor,
+        "<=3",
+        "×",
+    );
 
     // 1b. A miss: an id the policy does not list (denied, unknown_sdk), against a HashMap miss.
     let unknown = "unlisted_tracker".to_string();
@@ -92,6 +108,14 @@ fn main() {
     println!(
         "can_start, unknown id (miss)   {gate_miss:>10.1} ns/call   ratio to HashMap miss  = {:.2}",
         gate_miss / floor_miss
+    );
+    row(
+        "Rust `can_start`, miss (id not in the policy)",
+        &format!("{gate_miss:.1} ns"),
+        &format!("`HashMap` miss {floor_miss:.1} ns"),
+        gate_miss / floor_miss,
+        "<=3",
+        "×",
     );
 
     // 2. Under a writer. Each call is timed on its own here, idle first, for the worst case.
@@ -125,6 +149,9 @@ fn main() {
     std::thread::sleep(Duration::from_millis(50));
     let mut worst = Duration::ZERO;
     let busy = timed(&mut worst);
+    let busy_untimed = ns_per_call(15, 200_000, |i| {
+        black_box(manager.can_start(ids[i % 5].clone()));
+    });
     stop.store(true, Ordering::Relaxed);
     let writes = writer.join().expect("writer");
     println!(
@@ -133,6 +160,14 @@ fn main() {
     println!(
         "  beside a writer              {busy:>10.1} ns/call   ratio busy/idle        = {:.2}   worst single call {worst:?} ({writes} decisions written meanwhile)",
         busy / idle
+    );
+    row(
+        "Rust `can_start` beside a thread recording non-stop",
+        &format!("{busy_untimed:.1} ns, worst single call {worst:.1?}"),
+        &format!("`HashMap` lookup {floor:.1} ns"),
+        busy_untimed / floor,
+        "<=4",
+        "×",
     );
 
     // 3. Start-up against history length.
@@ -176,10 +211,19 @@ fn main() {
         "open + status, 100,000         {t_large:>10.1} µs       ratio large/small      = {:.2}",
         t_large / t_small
     );
+    row(
+        "`open` with 100,000 decisions",
+        &format!("{:.2} ms", t_large / 1e3),
+        &format!("`open` with 1 decision {:.2} ms", t_small / 1e3),
+        t_large / t_small,
+        "<=1.5",
+        "×",
+    );
 
     // 4. Recording a decision, durable (fsynced) when the call returns.
     let m = open(&dir.path().join("record.db"));
-    let mut times: Vec<f64> = (0..500)
+    let writes = if quick() { 100 } else { 500 };
+    let mut times: Vec<f64> = (0..writes)
         .map(|i| {
             let started = Instant::now();
             let result = if i % 2 == 0 {
@@ -192,9 +236,14 @@ fn main() {
         })
         .collect();
     times.sort_by(f64::total_cmp);
-    println!(
-        "record a decision (500, fsync)  p50 {:.2} ms, p99 {:.2} ms",
-        times[times.len() / 2],
-        times[times.len() * 99 / 100]
+    let (p50, p99) = (times[times.len() / 2], times[times.len() * 99 / 100]);
+    println!("record a decision ({writes}, fsync)  p50 {p50:.2} ms, p99 {p99:.2} ms");
+    row(
+        "Recording a decision, durable on return (p99)",
+        &format!("p50 {p50:.2} ms, p99 {p99:.2} ms ({writes} writes)"),
+        "—",
+        p99,
+        "<=5",
+        " ms",
     );
 }
