@@ -64,23 +64,24 @@ impl BitReader {
     /// Decodes base64url (`=` padding accepted, standard `+` `/` refused).
     pub fn from_base64url(segment: &str) -> Result<BitReader, TcStringError> {
         let chars = segment.trim_end_matches('=').as_bytes();
-        let mut bytes = Vec::with_capacity(chars.len() * 6 / 8 + 1);
-        let (mut buffer, mut buffered) = (0u32, 0u32);
-        for (i, c) in chars.iter().enumerate() {
-            let sextet = SEXTETS[usize::from(*c)];
-            if sextet == INVALID {
-                return Err(TcStringError::InvalidCharacter { position: i });
+        // Four characters make three bytes; eight zero bytes of slack after the last one let
+        // `bits_at` always load a whole word.
+        let mut bytes = vec![0u8; chars.len().div_ceil(4) * 3 + 8];
+        for (group, (quad, out)) in chars.chunks(4).zip(bytes.chunks_exact_mut(3)).enumerate() {
+            let mut word = 0u32;
+            for (i, c) in quad.iter().enumerate() {
+                let sextet = SEXTETS[usize::from(*c)];
+                if sextet == INVALID {
+                    return Err(TcStringError::InvalidCharacter {
+                        position: group * 4 + i,
+                    });
+                }
+                word |= u32::from(sextet) << (18 - 6 * i);
             }
-            buffer = buffer << 6 | u32::from(sextet);
-            buffered += 6;
-            if buffered >= 8 {
-                buffered -= 8;
-                bytes.push((buffer >> buffered) as u8);
-                buffer &= (1 << buffered) - 1;
-            }
-        }
-        if buffered > 0 {
-            bytes.push((buffer << (8 - buffered)) as u8);
+            let [_, a, b, c] = word.to_be_bytes();
+            out[0] = a;
+            out[1] = b;
+            out[2] = c;
         }
         Ok(BitReader {
             bytes,
@@ -90,20 +91,18 @@ impl BitReader {
     }
 
     /// The bits from `index` on, as the top bits of a word: at least 56 of them valid (bits past
-    /// the end read as 0).
+    /// the end read as 0). `index` is at most `len`, so the word lies within the slack.
+    #[inline]
     fn bits_at(&self, index: usize) -> u64 {
-        let rest = self.bytes.get(index / 8..).unwrap_or_default();
-        let word = match rest.first_chunk::<8>() {
-            Some(eight) => *eight,
-            None => {
-                let mut word = [0u8; 8];
-                word[..rest.len()].copy_from_slice(rest);
-                word
-            }
-        };
-        u64::from_be_bytes(word) << (index % 8)
+        let word = self
+            .bytes
+            .get(index / 8..)
+            .and_then(<[u8]>::first_chunk::<8>)
+            .map_or(0, |eight| u64::from_be_bytes(*eight));
+        word << (index % 8)
     }
 
+    #[inline]
     pub fn read(&mut self, width: u32, field: &'static str) -> Result<u64, TcStringError> {
         let end = self.position + width as usize;
         if end > self.len {
@@ -119,7 +118,12 @@ impl BitReader {
     }
 
     pub fn read_bool(&mut self, field: &'static str) -> Result<bool, TcStringError> {
-        Ok(self.read(1, field)? == 1)
+        if self.position >= self.len {
+            return Err(TcStringError::Truncated { field });
+        }
+        let bit = self.bits_at(self.position) >> 63 == 1;
+        self.position += 1;
+        Ok(bit)
     }
 
     /// A vendor bitfield of `max` bits: the first bit is vendor 1. Copied 56 bits a step.
