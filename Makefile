@@ -1,8 +1,11 @@
 # The project's commands. `make test` is the one test command CI runs.
-.PHONY: test demo bindings-kotlin
+.PHONY: test demo bench bindings-kotlin
 
 test: ## every test suite: Rust, then Kotlin on the JVM
 	@bash bindings/test.sh
+
+bench: ## every benchmark, one table of figures, baselines, ratios and targets (docs/performance.md)
+	@bash benches/run.sh
 
 demo: ## the SDK end to end on the bundled policy
 	@cargo run --quiet -p kmer-consent-cli -- demo
