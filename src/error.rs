@@ -20,6 +20,9 @@ pub enum Error {
     #[error("invalid subject: {0}")]
     Subject(String),
 
+    #[error("consent page message refused: {0}")]
+    UiMessage(String),
+
     #[error("policy update refused: {0}")]
     PolicyUpdate(String),
 
@@ -110,6 +113,12 @@ pub enum ConsentError {
     #[error("invalid subject: {reason}")]
     InvalidSubject { reason: String },
 
+    /// A message from the consent page was refused (malformed, oversized, an unknown action or
+    /// category, or a page token this store did not issue for the policy in force). Nothing was
+    /// recorded: render the page again.
+    #[error("consent page message refused: {reason}")]
+    InvalidUiMessage { reason: String },
+
     /// The consent database could not be opened, read or written. Nothing was recorded, and the
     /// in-memory state is unchanged.
     #[error("consent storage error: {reason}")]
@@ -128,6 +137,7 @@ impl From<Error> for ConsentError {
             Error::UnknownSdk(sdk_id) => ConsentError::UnknownSdk { sdk_id },
             Error::Receipt(reason) => ConsentError::InvalidReceipt { reason },
             Error::Subject(reason) => ConsentError::InvalidSubject { reason },
+            Error::UiMessage(reason) => ConsentError::InvalidUiMessage { reason },
             Error::PolicyUpdate(reason) => ConsentError::PolicyUpdateRefused { reason },
             Error::Open { .. }
             | Error::Io { .. }

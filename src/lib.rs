@@ -32,12 +32,14 @@
 uniffi::setup_scaffolding!();
 
 mod banner;
+mod bridge;
 mod category;
 mod clock;
 mod dispatch;
 mod error;
 mod locale;
 mod manager;
+mod page;
 mod policy;
 mod proof;
 mod receipt;
@@ -50,12 +52,14 @@ mod store;
 pub mod tcf;
 
 pub use banner::{Banner, BannerCategory, BannerSdk};
+pub use bridge::{MAX_MESSAGE_BYTES, TOKEN_LIFETIME_MS};
 pub use category::{Category, Grants};
 pub use clock::{Clock, ManualClock, SystemClock, DAY_MS};
 pub use dispatch::{ConsentListener, SdkLifecycle, Subscription};
 pub use error::{ConsentError, Error, PolicyError};
 pub use locale::negotiate as negotiate_locale;
 pub use manager::{ConsentManager, OpenOptions, PendingReceipt};
+pub use page::ConsentPageLayer;
 pub use policy::{
     ConsentModeMapping, Controller, Policy, Sdk, TcfConfig, TcfPurposes, MAX_POLICY_BYTES,
 };

@@ -13,11 +13,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use arc_swap::ArcSwap;
 
 use crate::banner::{self, Banner};
+use crate::bridge::{self, UiAction};
 use crate::category::{Category, Grants};
 use crate::clock::{Clock, SystemClock};
 use crate::dispatch::{ConsentListener, Dispatcher, SdkLifecycle, Subscription};
 use crate::error::{ConsentError, Error, Result};
 use crate::locale::negotiate;
+use crate::page::{self, ConsentPageLayer};
 use crate::policy::Policy;
 use crate::proof::{self, SDK_VERSION};
 use crate::receipt;
@@ -72,6 +74,8 @@ pub struct ConsentManager {
     clock: Arc<dyn Clock>,
     /// The latest time seen: time never runs backwards for the rules.
     clock_mark_ms: AtomicI64,
+    /// Signs the tokens of the consent pages this store renders (see `bridge`).
+    ui_key: [u8; 32],
 }
 
 /// What only the writer touches.
@@ -161,6 +165,7 @@ impl ConsentManager {
             persisted_mark_ms: mark,
         };
         writer.data_version = writer.store.data_version()?;
+        let ui_key = bridge::key_for_store(writer.store.store_id().ok().flatten());
         let clock_mark_ms = AtomicI64::new(mark);
         let now = advance(&clock_mark_ms, options.clock.now_ms());
         let gate = Arc::new(writer.compute(now));
@@ -170,6 +175,7 @@ impl ConsentManager {
             dispatcher: Dispatcher::new(gate),
             clock: options.clock,
             clock_mark_ms,
+            ui_key,
         }))
     }
 
@@ -230,6 +236,16 @@ impl ConsentManager {
     }
 
     fn record(&self, source: DecisionSource, grants: Grants) -> Result<ConsentStatus> {
+        self.record_in(source, grants, None)
+    }
+
+    /// Records a decision; `locale`: the one the user saw the texts in, when not the device's.
+    fn record_in(
+        &self,
+        source: DecisionSource,
+        grants: Grants,
+        locale: Option<String>,
+    ) -> Result<ConsentStatus> {
         let ((), gate) = self.change(|writer, now| {
             let decision = Decision {
                 id: 0,
@@ -237,7 +253,7 @@ impl ConsentManager {
                 policy_id: writer.policy.id.clone(),
                 policy_revision: writer.policy.revision,
                 source,
-                locale: writer.locale.clone(),
+                locale: locale.clone().unwrap_or_else(|| writer.locale.clone()),
                 grants,
                 sdks_shown: writer.policy.sdk_ids(),
                 policy_hash: writer.policy_row.as_ref().map(|p| p.hash.clone()),
@@ -563,6 +579,52 @@ impl ConsentManager {
             );
         }
         banner::banner(&policy, &locale, grants)
+    }
+
+    /// The consent page for a WebView: one self-contained HTML document (inline CSS and JS, a strict
+    /// Content-Security-Policy, no network) in the locale negotiated for `locale`, opening on
+    /// `layer`, toggles set to what is granted now. The page posts the user's action as a JSON string
+    /// to `window.KmerConsentBridge.postMessage` (Android) or
+    /// `window.webkit.messageHandlers.kmerConsent` (iOS); hand that string to `apply_ui_message`.
+    /// Render it afresh each time it is shown: its token is valid for a day and for this policy only.
+    pub fn consent_page(&self, locale: String, layer: ConsentPageLayer) -> String {
+        let content = self.banner(locale);
+        let policy = self.policy();
+        let shown = bridge::Shown {
+            policy_id: &policy.id,
+            revision: policy.revision,
+            locale: &content.locale,
+        };
+        let token = bridge::issue(&self.ui_key, shown, self.now());
+        page::render(&content, layer, &token)
+    }
+
+    /// Applies a message from the consent page, validated as untrusted input: "accept all" and
+    /// "reject all" record `banner_accept_all` / `banner_reject_all`, "continue without accepting"
+    /// `banner_dismiss` (a refusal), "save" `settings_save`, and "close" (the preferences left without
+    /// saving) records nothing. A malformed, oversized or forged message, or one from a page rendered
+    /// for another policy or over a day ago, is `InvalidUiMessage` and records nothing. Returns the
+    /// status after it; the host dismisses the page on success.
+    pub fn apply_ui_message(&self, message: String) -> Result<ConsentStatus, ConsentError> {
+        let parsed = bridge::parse(&message).map_err(Error::UiMessage)?;
+        let policy = self.policy();
+        let shown_locale = bridge::check(
+            &self.ui_key,
+            &parsed.token,
+            &policy.id,
+            policy.revision,
+            self.now(),
+        )
+        .map_err(Error::UiMessage)?;
+        let (source, grants) = match parsed.action {
+            UiAction::AcceptAll => (DecisionSource::BannerAcceptAll, Grants::ALL),
+            UiAction::RejectAll => (DecisionSource::BannerRejectAll, Grants::NONE),
+            UiAction::Dismiss => (DecisionSource::BannerDismiss, Grants::NONE),
+            UiAction::Save(grants) => (DecisionSource::SettingsSave, grants),
+            UiAction::Close => return Ok(self.status()),
+        };
+        // The texts the user read are part of the record: the page's locale, not the device's.
+        Ok(self.record_in(source, grants, Some(shown_locale))?)
     }
 
     /// Reports the OS tracking authorization for this run (iOS: ATT's status at each launch; Android:

@@ -28,6 +28,14 @@ fn collection_method(source: DecisionSource) -> &'static str {
         DecisionSource::Dismiss => "banner: closed without accepting (refusal)",
         DecisionSource::SubjectLink => "login: the device's decision adopted by the account",
         DecisionSource::Import => "sync: decided on another device of the same account",
+        DecisionSource::BannerAcceptAll => "consent page (SDK): accept all",
+        DecisionSource::BannerRejectAll => "consent page (SDK): reject all",
+        DecisionSource::BannerDismiss => {
+            "consent page (SDK): continued without accepting (refusal)"
+        }
+        DecisionSource::SettingsSave => {
+            "consent page (SDK): custom choice saved in the preferences"
+        }
     }
 }
 

@@ -23,6 +23,14 @@ pub enum DecisionSource {
     SubjectLink,
     /// Applied from a receipt another device recorded for the same user.
     Import,
+    /// "Accept all" on the SDK's own consent page (either layer).
+    BannerAcceptAll,
+    /// "Reject all" on the SDK's own consent page (either layer).
+    BannerRejectAll,
+    /// "Continue without accepting" on the SDK's own banner: a refusal.
+    BannerDismiss,
+    /// A custom choice saved on the SDK's own preferences page.
+    SettingsSave,
 }
 
 impl DecisionSource {
@@ -35,6 +43,10 @@ impl DecisionSource {
             DecisionSource::Dismiss => "dismiss",
             DecisionSource::SubjectLink => "subject_link",
             DecisionSource::Import => "import",
+            DecisionSource::BannerAcceptAll => "banner_accept_all",
+            DecisionSource::BannerRejectAll => "banner_reject_all",
+            DecisionSource::BannerDismiss => "banner_dismiss",
+            DecisionSource::SettingsSave => "settings_save",
         }
     }
 
@@ -47,6 +59,10 @@ impl DecisionSource {
             DecisionSource::Dismiss,
             DecisionSource::SubjectLink,
             DecisionSource::Import,
+            DecisionSource::BannerAcceptAll,
+            DecisionSource::BannerRejectAll,
+            DecisionSource::BannerDismiss,
+            DecisionSource::SettingsSave,
         ]
         .into_iter()
         .find(|d| d.as_str() == s)

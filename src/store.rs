@@ -77,7 +77,7 @@ impl Store {
     }
 
     /// This store's random id (in `meta`), if it has one yet.
-    fn store_id(&self) -> Result<Option<i64>> {
+    pub(crate) fn store_id(&self) -> Result<Option<i64>> {
         Ok(self
             .conn
             .query_row(

@@ -45,6 +45,8 @@ fn the_gate_and_readers_fail_closed_on_hostile_ids_and_locales() {
         assert!(!m.check(s.clone()).allowed);
         let banner = m.banner(s.clone());
         assert_eq!(banner.locale, "fr", "falls back to the default locale");
+        let page = m.consent_page(s.clone(), kmer_consent::ConsentPageLayer::Banner);
+        assert!(page.starts_with("<!doctype html>\n<html lang=\"fr\">"));
         assert!(matches!(
             m.register_sdk(s.clone(), Arc::new(Nothing)),
             Err(ConsentError::UnknownSdk { .. })
@@ -71,6 +73,10 @@ fn hostile_writes_are_refused_and_record_nothing() {
         assert!(matches!(
             m.import_receipt(s.clone()),
             Err(ConsentError::InvalidReceipt { .. })
+        ));
+        assert!(matches!(
+            m.apply_ui_message(s.clone()),
+            Err(ConsentError::InvalidUiMessage { .. })
         ));
     }
     assert!(matches!(

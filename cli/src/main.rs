@@ -19,8 +19,8 @@ use std::sync::Arc;
 
 use clap::{CommandFactory, Parser, Subcommand};
 use kmer_consent::{
-    Category, ConsentError, ConsentManager, ManualClock, OpenOptions, Policy, SystemClock,
-    TrackingAuthorization,
+    Category, ConsentError, ConsentManager, ConsentPageLayer, ManualClock, OpenOptions, Policy,
+    SystemClock, TrackingAuthorization,
 };
 
 /// The KmerOccase policy, bundled for `demo`.
@@ -123,6 +123,23 @@ enum Command {
         #[arg(long, value_name = "TAG")]
         lang: Option<String>,
     },
+    /// The consent page the apps show in a WebView (one self-contained HTML document), on stdout:
+    /// `ui --lang en > consent.html`.
+    Ui {
+        /// A device language tag (fr-CM, en_US, …); default: the policy's default.
+        #[arg(long, value_name = "TAG")]
+        lang: Option<String>,
+        /// The layer it opens on: the banner, or the preferences alone ("Cookie management").
+        #[arg(long, default_value = "banner", value_parser = ["banner", "preferences"])]
+        layer: String,
+    },
+    /// Apply a message the consent page posted through its bridge (JSON): record the decision it
+    /// carries. Exit 1, recording nothing, if the message is malformed or its page token is not this
+    /// store's for the policy in force.
+    ApplyUiMessage {
+        #[arg(value_name = "JSON")]
+        message: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -213,6 +230,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     | Command::Verify
                     | Command::Export
                     | Command::Banner { .. }
+                    | Command::Ui { .. }
             );
             let manager = open_store(&cli, read_only)?;
             on_store(&manager, command)
@@ -348,6 +366,20 @@ fn on_store(m: &ConsentManager, command: &Command) -> Result<(), Failure> {
                 .clone()
                 .unwrap_or_else(|| policy.default_locale.clone());
             output::banner(&m.banner(lang));
+        }
+        Command::Ui { lang, layer } => {
+            let lang = lang
+                .clone()
+                .unwrap_or_else(|| m.policy().default_locale.clone());
+            let layer = match layer.as_str() {
+                "preferences" => ConsentPageLayer::Preferences,
+                _ => ConsentPageLayer::Banner,
+            };
+            let page = m.consent_page(lang, layer);
+            say!("{}", page.trim_end());
+        }
+        Command::ApplyUiMessage { message } => {
+            output::recorded(&m.apply_ui_message(message.clone())?)
         }
         Command::Demo { .. }
         | Command::Policy { .. }

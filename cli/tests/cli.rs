@@ -242,6 +242,47 @@ fn banner_negotiates_the_language() {
 }
 
 #[test]
+fn ui_writes_the_page_and_apply_ui_message_records_what_it_carries() {
+    let cli = Cli::new();
+    let page = stdout(&cli.run(&["ui", "--lang", "en"]));
+    assert!(
+        page.starts_with("<!doctype html>\n<html lang=\"en\">"),
+        "{page}"
+    );
+    assert!(page.trim_end().ends_with("</html>"));
+    let prefs = stdout(&cli.run(&["ui", "--layer", "preferences"]));
+    assert!(prefs.contains("<html lang=\"fr\">") && prefs.contains("data-layer=\"preferences\""));
+    let start = page.find("data-token=\"").unwrap() + "data-token=\"".len();
+    let token = &page[start..start + page[start..].find('"').unwrap()];
+    let message = |action: &str| {
+        format!(r#"{{"type":"kmer-consent/ui","version":1,"token":"{token}","action":"{action}"}}"#)
+    };
+    // Refused messages exit 1 and record nothing.
+    for bad in [
+        message("grant_all"),
+        message("accept_all").replace(token, "1.en.00"),
+        "{}".into(),
+    ] {
+        let out = cli.run(&["apply-ui-message", &bad]);
+        assert_eq!(code(&out), 1, "{bad}");
+        assert!(
+            stderr(&out).contains("consent page message refused"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    assert!(cli.history().is_empty());
+    let out = cli.run(&["apply-ui-message", &message("dismiss")]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(cli.sources(), ["banner_dismiss"]);
+    assert_eq!(
+        cli.history()[0]["locale"],
+        "en",
+        "the page's language is recorded"
+    );
+}
+
+#[test]
 fn policy_check_accepts_the_sample_and_names_the_bad_field() {
     let cli = Cli::new();
     let out = cli.bare(&["policy", "check", policy_path().to_str().unwrap()]);

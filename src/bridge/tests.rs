@@ -1,0 +1,159 @@
+//! The bridge message as untrusted input, and page tokens.
+
+use super::*;
+
+fn message(action: &str, choices: Option<&str>) -> String {
+    let choices = choices.map_or(String::new(), |c| format!(",\"choices\":{c}"));
+    format!("{{\"type\":\"kmer-consent/ui\",\"version\":1,\"token\":\"t\",\"action\":\"{action}\"{choices}}}")
+}
+
+const ALL_THREE: &str = r#"{"statistics":true,"personalization":false,"marketing":true}"#;
+
+#[test]
+fn every_action_parses_to_what_it_says() {
+    assert_eq!(
+        parse(&message("accept_all", None)).unwrap().action,
+        UiAction::AcceptAll
+    );
+    assert_eq!(
+        parse(&message("reject_all", None)).unwrap().action,
+        UiAction::RejectAll
+    );
+    assert_eq!(
+        parse(&message("dismiss", None)).unwrap().action,
+        UiAction::Dismiss
+    );
+    assert_eq!(
+        parse(&message("close", None)).unwrap().action,
+        UiAction::Close
+    );
+    let UiAction::Save(grants) = parse(&message("save", Some(ALL_THREE))).unwrap().action else {
+        panic!("save expected");
+    };
+    assert!(grants.get(Category::Statistics) && grants.get(Category::Marketing));
+    assert!(!grants.get(Category::Personalization));
+    assert_eq!(parse(&message("save", Some(ALL_THREE))).unwrap().token, "t");
+}
+
+#[test]
+fn malformed_messages_are_refused_with_a_reason() {
+    let long = format!("{{\"pad\":\"{}\"}}", "x".repeat(MAX_MESSAGE_BYTES));
+    let cases = [
+        ("", "not a bridge message"),
+        ("[]", "not a bridge message"),
+        ("null", "not a bridge message"),
+        (long.as_str(), "at most 1024"),
+        (
+            &message("accept_all", None).replace("\"version\":1", "\"version\":\"1\""),
+            "not a bridge message",
+        ),
+        (
+            &message("accept_all", None).replace("\"version\":1", "\"version\":2"),
+            "unsupported",
+        ),
+        (
+            &message("accept_all", None).replace("kmer-consent/ui", "other"),
+            "unsupported",
+        ),
+        (
+            &message("accept_all", None).replace("}", ",\"extra\":1}"),
+            "unknown field",
+        ),
+        (&message("grant_everything", None), "unknown action"),
+        (&message("save", None), "needs its choices"),
+        (&message("accept_all", Some(ALL_THREE)), "takes no choices"),
+        (
+            &message("save", Some(r#"{"statistics":true}"#)),
+            "must name",
+        ),
+        (
+            &message(
+                "save",
+                Some(
+                    r#"{"statistics":true,"personalization":true,"marketing":true,"essential":true}"#,
+                ),
+            ),
+            "fixed category",
+        ),
+        (
+            &message(
+                "save",
+                Some(r#"{"statistics":true,"personalization":true,"ads":true}"#),
+            ),
+            "unknown or fixed",
+        ),
+        (
+            &message(
+                "save",
+                Some(r#"{"statistics":"yes","personalization":true,"marketing":true}"#),
+            ),
+            "not a bridge message",
+        ),
+        (
+            &message("save", Some("[true,true,true]")),
+            "not a bridge message",
+        ),
+    ];
+    for (input, reason) in cases {
+        let error = parse(input).expect_err(input);
+        assert!(error.contains(reason), "{input}: {error}");
+    }
+}
+
+#[test]
+fn tokens_are_bound_to_the_store_the_policy_and_a_day() {
+    let key = key_for_store(Some(42));
+    let now = 1_800_000_000_000;
+    let shown = Shown {
+        policy_id: "kmeroccase",
+        revision: 3,
+        locale: "en",
+    };
+    let token = issue(&key, shown, now);
+    assert_eq!(
+        check(&key, &token, "kmeroccase", 3, now + 1000),
+        Ok("en".into())
+    );
+    assert_eq!(
+        check(&key, &token, "kmeroccase", 3, now + TOKEN_LIFETIME_MS),
+        Ok("en".into())
+    );
+    let refused = [
+        check(&key_for_store(Some(43)), &token, "kmeroccase", 3, now),
+        check(&key, &token, "kmeroccase", 4, now),
+        check(&key, &token, "other", 3, now),
+        check(
+            &key,
+            &token.replace(&now.to_string(), &(now + 1).to_string()),
+            "kmeroccase",
+            3,
+            now,
+        ),
+        check(&key, &format!("{token}0"), "kmeroccase", 3, now),
+        check(&key, &token.replace(".en.", ".fr."), "kmeroccase", 3, now),
+        check(&key, "", "kmeroccase", 3, now),
+        check(&key, "garbage", "kmeroccase", 3, now),
+        check(&key, "1.2.3", "kmeroccase", 3, now),
+    ];
+    for result in refused {
+        assert!(result.unwrap_err().contains("not issued by this store"));
+    }
+    let expired = check(&key, &token, "kmeroccase", 3, now + TOKEN_LIFETIME_MS + 1);
+    assert!(expired.unwrap_err().contains("expired"));
+    let from_the_future = check(&key, &token, "kmeroccase", 3, now - 120_000);
+    assert!(from_the_future.unwrap_err().contains("expired"));
+}
+
+#[test]
+fn hmac_matches_rfc_4231_with_a_32_byte_key() {
+    // RFC 4231 test case 2 uses a 4-byte key ("Jefe"); HMAC pads keys with zeros to the block size,
+    // so the same key zero-padded to 32 bytes gives the same tag.
+    let mut key = [0u8; 32];
+    key[..4].copy_from_slice(b"Jefe");
+    let tag = hmac_sha256(&key, b"what do ya want for nothing?");
+    let hex: String = tag.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(
+        hex,
+        "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+    );
+}

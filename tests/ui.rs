@@ -1,0 +1,198 @@
+//! The consent page through the manager: each path records the intended decision with its source,
+//! and a malformed or forged message records nothing.
+
+mod common;
+
+use common::{policy_with, Fixture, T0};
+use kmer_consent::{ConsentError, ConsentPageLayer, DecisionSource, DAY_MS};
+
+/// The token the page carries (`data-token="…"`).
+fn token_of(page: &str) -> String {
+    let start = page.find("data-token=\"").expect("a token") + "data-token=\"".len();
+    page[start..start + page[start..].find('"').expect("closing quote")].to_owned()
+}
+
+fn message(token: &str, action: &str, choices: Option<&str>) -> String {
+    let choices = choices.map_or(String::new(), |c| format!(",\"choices\":{c}"));
+    format!(
+        r#"{{"type":"kmer-consent/ui","version":1,"token":"{token}","action":"{action}"{choices}}}"#
+    )
+}
+
+#[test]
+fn each_action_records_its_decision_and_source() {
+    let f = Fixture::new();
+    let m = f.open();
+    let cases = [
+        (
+            "accept_all",
+            None,
+            DecisionSource::BannerAcceptAll,
+            [true, true, true],
+        ),
+        (
+            "reject_all",
+            None,
+            DecisionSource::BannerRejectAll,
+            [false, false, false],
+        ),
+        (
+            "dismiss",
+            None,
+            DecisionSource::BannerDismiss,
+            [false, false, false],
+        ),
+        (
+            "save",
+            Some(r#"{"statistics":true,"personalization":false,"marketing":true}"#),
+            DecisionSource::SettingsSave,
+            [true, false, true],
+        ),
+    ];
+    for (i, (action, choices, source, [statistics, personalization, marketing])) in
+        cases.into_iter().enumerate()
+    {
+        let page = m.consent_page("fr-CM".into(), ConsentPageLayer::Banner);
+        let status = m
+            .apply_ui_message(message(&token_of(&page), action, choices))
+            .expect(action);
+        assert_eq!(status.last_source, Some(source), "{action}");
+        assert!(!status.needs_prompt, "{action}");
+        assert_eq!(
+            m.can_start("firebase_analytics".into()),
+            statistics,
+            "{action}"
+        );
+        assert_eq!(
+            m.can_start("kmer_recommendations".into()),
+            personalization,
+            "{action}"
+        );
+        assert_eq!(
+            m.can_start("google_mobile_ads".into()),
+            marketing,
+            "{action}"
+        );
+        assert_eq!(m.history().unwrap().len(), i + 1, "one record per action");
+        assert_eq!(m.history().unwrap()[i].source, source);
+    }
+    assert!(
+        m.verify_history().unwrap().intact,
+        "the page's decisions are in the hash chain"
+    );
+}
+
+#[test]
+fn the_decision_records_the_language_the_page_was_shown_in() {
+    let f = Fixture::new();
+    let m = f.open(); // device locale fr-CM
+    let page = m.consent_page("en-GB".into(), ConsentPageLayer::Banner);
+    assert!(page.contains("<html lang=\"en\">"));
+    m.apply_ui_message(message(&token_of(&page), "reject_all", None))
+        .unwrap();
+    assert_eq!(m.history().unwrap()[0].locale, "en");
+    // A token whose locale was changed no longer verifies.
+    let page = m.consent_page("en".into(), ConsentPageLayer::Banner);
+    let changed = token_of(&page).replace(".en.", ".fr.");
+    assert!(m
+        .apply_ui_message(message(&changed, "accept_all", None))
+        .is_err());
+}
+
+#[test]
+fn closing_the_preferences_records_nothing() {
+    let f = Fixture::new();
+    let m = f.open();
+    let page = m.consent_page("en".into(), ConsentPageLayer::Preferences);
+    let status = m
+        .apply_ui_message(message(&token_of(&page), "close", None))
+        .unwrap();
+    assert!(status.needs_prompt);
+    assert!(m.history().unwrap().is_empty());
+}
+
+#[test]
+fn forged_malformed_and_stale_messages_record_nothing() {
+    let f = Fixture::new();
+    let m = f.open();
+    let page = m.consent_page("fr".into(), ConsentPageLayer::Banner);
+    let token = token_of(&page);
+    // A page of another store of the same app, with the same policy.
+    let other = Fixture::new();
+    let other_page = other
+        .open()
+        .consent_page("fr".into(), ConsentPageLayer::Banner);
+    let forged_tag = format!("{}.fr.{}", T0, "0".repeat(32));
+    let refused = [
+        message(&token_of(&other_page), "accept_all", None),
+        message(&forged_tag, "accept_all", None),
+        message("", "accept_all", None),
+        message(&token, "accept_everything", None),
+        message(&token, "save", Some(r#"{"statistics":true}"#)),
+        message(
+            &token,
+            "save",
+            Some(r#"{"statistics":1,"personalization":0,"marketing":0}"#),
+        ),
+        message(&token, "accept_all", None)
+            .replace("\"version\":1", "\"version\":1,\"admin\":true"),
+        format!(
+            "{}{}",
+            message(&token, "accept_all", None),
+            " ".repeat(2000)
+        ),
+        "{\"type\":\"kmer-consent/ui\"".into(),
+        "\u{0}".into(),
+    ];
+    for bad in refused {
+        match m.apply_ui_message(bad.clone()) {
+            Err(ConsentError::InvalidUiMessage { reason }) => assert!(!reason.is_empty()),
+            other => panic!("{bad:?} gave {other:?}"),
+        }
+    }
+    assert!(m.history().unwrap().is_empty(), "nothing was recorded");
+    assert!(!m.can_start("google_mobile_ads".into()));
+
+    // A page rendered more than a day ago, or for an older revision of the policy, is refused too.
+    f.clock.advance_ms(DAY_MS + 1);
+    assert!(matches!(
+        m.apply_ui_message(message(&token, "accept_all", None)),
+        Err(ConsentError::InvalidUiMessage { .. })
+    ));
+    let fresh = token_of(&m.consent_page("fr".into(), ConsentPageLayer::Banner));
+    m.update_policy(policy_with(|p| {
+        p["revision"] = (p["revision"].as_u64().unwrap() + 1).into()
+    }))
+    .unwrap();
+    assert!(matches!(
+        m.apply_ui_message(message(&fresh, "accept_all", None)),
+        Err(ConsentError::InvalidUiMessage { .. })
+    ));
+    assert!(m.history().unwrap().is_empty());
+    let current = token_of(&m.consent_page("fr".into(), ConsentPageLayer::Banner));
+    assert!(m
+        .apply_ui_message(message(&current, "accept_all", None))
+        .is_ok());
+}
+
+#[test]
+fn a_token_survives_a_restart_of_the_same_store() {
+    // The page may be answered by another process or after the app restarted (the CLI does both).
+    let f = Fixture::new();
+    let token = token_of(&f.open().consent_page("fr".into(), ConsentPageLayer::Banner));
+    let reopened = f.open();
+    assert!(reopened
+        .apply_ui_message(message(&token, "reject_all", None))
+        .is_ok());
+}
+
+#[test]
+fn the_page_shows_what_is_granted_now() {
+    let f = Fixture::new();
+    let m = f.open();
+    m.save([(kmer_consent::Category::Marketing, true)].into())
+        .unwrap();
+    let page = m.consent_page("fr".into(), ConsentPageLayer::Preferences);
+    assert!(page.contains("data-category=\"marketing\" aria-describedby=\"d-marketing\" checked>"));
+    assert!(page.contains("data-category=\"statistics\" aria-describedby=\"d-statistics\">"));
+}
