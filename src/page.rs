@@ -27,7 +27,6 @@ pub enum ConsentPageLayer {
 /// Words of the page's chrome that the policy does not carry, in French and English (other
 /// locales use English).
 struct Chrome {
-    continue_without: &'static str,
     policy_link: &'static str,
     always_on: &'static str,
     back: &'static str,
@@ -38,7 +37,6 @@ struct Chrome {
 }
 
 const FRENCH: Chrome = Chrome {
-    continue_without: "Continuer sans accepter",
     policy_link: "Politique de cookies",
     always_on: "Toujours actif",
     back: "Retour",
@@ -49,7 +47,6 @@ const FRENCH: Chrome = Chrome {
 };
 
 const ENGLISH: Chrome = Chrome {
-    continue_without: "Continue without accepting",
     policy_link: "Cookie policy",
     always_on: "Always on",
     back: "Back",
@@ -72,7 +69,7 @@ pub fn render(banner: &Banner, layer: ConsentPageLayer, token: &str) -> String {
     };
     let csp = format!(
         "default-src 'none'; style-src 'sha256-{}'; script-src 'sha256-{}'; base-uri 'none'; \
-         form-action 'none'; frame-ancestors 'none'",
+         form-action 'none'",
         base64(&Sha256::digest(STYLE.as_bytes())),
         base64(&Sha256::digest(SCRIPT.as_bytes())),
     );
@@ -112,7 +109,7 @@ fn first_layer(html: &mut String, b: &Banner, chrome: &Chrome, hidden: bool) {
          <button type=\"button\" class=\"secondary\" data-show=\"preferences\">{customize}</button>\n\
          </section>\n",
         hidden = if hidden { " hidden" } else { "" },
-        without = text(chrome.continue_without),
+        without = text(&b.close),
         title = text(&b.title),
         body = text(&b.body),
         controller = text(chrome.controller),
@@ -138,7 +135,7 @@ fn second_layer(html: &mut String, b: &Banner, chrome: &Chrome, standalone: bool
          <h1 id=\"preferences-title\" tabindex=\"-1\">{title}</h1>\n",
         hidden = if standalone { "" } else { " hidden" },
         leave = text(leave_label),
-        title = text(&b.customize),
+        title = text(&b.title),
     );
     for c in &b.categories {
         let id = category_id(c.category);
