@@ -16,6 +16,10 @@ public enum KmerConsentError: Error, Equatable, Sendable, CustomStringConvertibl
     case invalidReceipt(reason: String)
     /// An account id that cannot name a subject (empty, or longer than 512 bytes).
     case invalidSubject(reason: String)
+    /// A message from the consent page was refused (malformed, oversized, an unknown action or
+    /// category, or a page this store did not render for the policy in force). Nothing was recorded;
+    /// show the page again.
+    case invalidUIMessage(reason: String)
     /// The SDK instance was closed.
     case closed
 
@@ -35,6 +39,8 @@ public enum KmerConsentError: Error, Equatable, Sendable, CustomStringConvertibl
             return "Receipt refused: \(reason)"
         case let .invalidSubject(reason):
             return "Invalid subject: \(reason)"
+        case let .invalidUIMessage(reason):
+            return "Consent page message refused: \(reason)"
         case .closed:
             return "KmerConsent is closed"
         }
@@ -51,6 +57,7 @@ public enum KmerConsentError: Error, Equatable, Sendable, CustomStringConvertibl
         case let .Storage(reason): self = .storage(reason: reason)
         case let .InvalidReceipt(reason): self = .invalidReceipt(reason: reason)
         case let .InvalidSubject(reason): self = .invalidSubject(reason: reason)
+        case let .InvalidUiMessage(reason): self = .invalidUIMessage(reason: reason)
         }
     }
 }

@@ -230,6 +230,25 @@ public final class KmerConsentSDK: Sendable {
         return manager.banner(locale: locale.identifier)
     }
 
+    /// The consent page for a `WKWebView`: one self-contained HTML document (no network, strict CSP)
+    /// in `locale`, opening on `layer`. It posts the user's action as a JSON string to the script
+    /// message handler named `kmerConsent`; pass that string to `applyUIMessage(_:)`. Render it
+    /// afresh each time it is shown. `ConsentViewController` (UIKit) and `ConsentScreen` (SwiftUI)
+    /// do all of this.
+    public func consentPage(layer: ConsentPageLayer = .banner, locale: Locale = .current) throws -> String {
+        if state.isClosed { throw KmerConsentError.closed }
+        return manager.consentPage(locale: locale.identifier, layer: layer)
+    }
+
+    /// Applies the message the consent page posted: records the decision it carries (sources
+    /// `.bannerAcceptAll`, `.bannerRejectAll`, `.bannerDismiss`, `.settingsSave`; closing the
+    /// preferences records nothing) and returns the status after it. A malformed or forged message
+    /// throws `KmerConsentError.invalidUIMessage` and records nothing.
+    @discardableResult
+    public func applyUIMessage(_ message: String) throws -> ConsentStatus {
+        try record { try $0.applyUiMessage(message: message) }
+    }
+
     /// Sets the locale decisions are recorded in; returns the policy locale chosen for it.
     @discardableResult
     public func setLocale(_ locale: Locale) throws -> String {

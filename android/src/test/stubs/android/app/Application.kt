@@ -1,4 +1,4 @@
-// STUB of android.app.Application and android.app.Activity: signatures used by the SDK only.
+// STUB of android.app.Application, Activity and Dialog: signatures used by the SDK only.
 package android.app
 
 abstract class Application : android.content.Context() {
@@ -16,4 +16,21 @@ abstract class Application : android.content.Context() {
         throw RuntimeException("Stub!")
 }
 
-open class Activity
+open class Activity : android.content.Context() {
+    override val applicationContext: android.content.Context get() = throw RuntimeException("Stub!")
+    override val noBackupFilesDir: java.io.File get() = throw RuntimeException("Stub!")
+    override val packageName: String get() = throw RuntimeException("Stub!")
+    override fun getSharedPreferences(name: String, mode: Int): android.content.SharedPreferences =
+        throw RuntimeException("Stub!")
+}
+
+open class Dialog(context: android.content.Context, themeResId: Int) {
+    val context: android.content.Context get() = throw RuntimeException("Stub!")
+    protected open fun onCreate(savedInstanceState: android.os.Bundle?): Unit = throw RuntimeException("Stub!")
+    protected open fun onStop(): Unit = throw RuntimeException("Stub!")
+    open fun onBackPressed(): Unit = throw RuntimeException("Stub!")
+    open fun setCancelable(flag: Boolean): Unit = throw RuntimeException("Stub!")
+    open fun setContentView(view: android.view.View): Unit = throw RuntimeException("Stub!")
+    open fun show(): Unit = throw RuntimeException("Stub!")
+    open fun dismiss(): Unit = throw RuntimeException("Stub!")
+}

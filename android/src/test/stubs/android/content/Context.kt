@@ -1,4 +1,4 @@
-// STUB of android.content.Context and android.content.SharedPreferences: signatures used by the SDK
+// STUB of android.content.Context, Intent and SharedPreferences: signatures used by the SDK
 // only. See ../../README.md.
 package android.content
 
@@ -7,6 +7,7 @@ abstract class Context {
     abstract val noBackupFilesDir: java.io.File
     abstract val packageName: String
     abstract fun getSharedPreferences(name: String, mode: Int): SharedPreferences
+    open fun startActivity(intent: Intent): Unit = throw RuntimeException("Stub!")
 
     companion object {
         const val MODE_PRIVATE: Int = 0
@@ -22,5 +23,11 @@ interface SharedPreferences {
         fun putString(key: String, value: String?): Editor
         fun remove(key: String): Editor
         fun apply()
+    }
+}
+
+open class Intent(action: String, uri: android.net.Uri) {
+    companion object {
+        const val ACTION_VIEW: String = "android.intent.action.VIEW"
     }
 }

@@ -273,6 +273,26 @@ class KmerConsent private constructor(
     @JvmOverloads
     fun banner(locale: Locale = Locale.getDefault()): Banner = call { banner(locale.toLanguageTag()) }
 
+    /**
+     * The consent page for a WebView: one self-contained HTML document (no network, strict CSP) in
+     * [locale], opening on [layer]. It posts the user's action as a JSON string to
+     * `window.KmerConsentBridge.postMessage`; pass that string to [applyUiMessage]. Render it afresh
+     * each time it is shown. On Android, `showBannerIfNeeded(activity)` and
+     * `showPreferences(activity)` do all of this.
+     */
+    @JvmOverloads
+    fun consentPage(layer: ConsentPageLayer = ConsentPageLayer.BANNER, locale: Locale = Locale.getDefault()): String =
+        call { consentPage(locale.toLanguageTag(), layer) }
+
+    /**
+     * Applies the message the consent page posted: records the decision it carries (sources
+     * `BANNER_ACCEPT_ALL`, `BANNER_REJECT_ALL`, `BANNER_DISMISS`, `SETTINGS_SAVE`; closing the
+     * preferences records nothing) and returns the status after it. A malformed or forged message
+     * throws [KmerConsentException.InvalidUiMessage] and records nothing.
+     */
+    @Throws(KmerConsentException::class)
+    fun applyUiMessage(message: String): ConsentStatus = record { applyUiMessage(message) }
+
     /** Sets the locale decisions are recorded in; returns the policy locale chosen for it. */
     fun setLocale(locale: Locale): String = call { setLocale(locale.toLanguageTag()) }
 

@@ -31,6 +31,14 @@ sealed class KmerConsentException(message: String, cause: Throwable?) : Exceptio
     class InvalidSubject(val reason: String, cause: Throwable? = null) :
         KmerConsentException("Invalid subject: $reason", cause)
 
+    /**
+     * A message from the consent page was refused (malformed, oversized, an unknown action or
+     * category, or a page this store did not render for the policy in force). Nothing was recorded;
+     * show the page again.
+     */
+    class InvalidUiMessage(val reason: String, cause: Throwable? = null) :
+        KmerConsentException("Consent page message refused: $reason", cause)
+
     /** The consent database could not be opened, read or written. Nothing was recorded. */
     class Storage(val reason: String, cause: Throwable? = null) :
         KmerConsentException("Consent storage error: $reason", cause)
@@ -53,6 +61,7 @@ internal inline fun <T> translatingErrors(call: () -> T): T =
             is ConsentException.Storage -> KmerConsentException.Storage(e.reason, e)
             is ConsentException.InvalidReceipt -> KmerConsentException.InvalidReceipt(e.reason, e)
             is ConsentException.InvalidSubject -> KmerConsentException.InvalidSubject(e.reason, e)
+            is ConsentException.InvalidUiMessage -> KmerConsentException.InvalidUiMessage(e.reason, e)
         }
     } catch (e: InternalException) {
         throw KmerConsentException.Internal(e.message ?: "unknown", e)

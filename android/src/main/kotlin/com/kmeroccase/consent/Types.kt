@@ -36,3 +36,6 @@ typealias PendingReceipt = com.kmeroccase.consent.ffi.PendingReceipt
 
 /** What checking the history's hash chain found. */
 typealias HistoryCheck = com.kmeroccase.consent.ffi.HistoryCheck
+
+/** Which layer the consent page opens on: the banner, or the preferences alone. */
+typealias ConsentPageLayer = com.kmeroccase.consent.ffi.ConsentPageLayer

@@ -160,6 +160,7 @@ class KmerConsentTest {
             is KmerConsentException.Storage -> "storage"
             is KmerConsentException.InvalidReceipt -> "receipt"
             is KmerConsentException.InvalidSubject -> "subject"
+            is KmerConsentException.InvalidUiMessage -> "page"
             is KmerConsentException.Internal -> "internal"
         }
         assertEquals("sdk", kind)

@@ -1,0 +1,6 @@
+// STUB of android.net.Uri: signatures used by the SDK only. See ../../README.md.
+package android.net
+
+abstract class Uri {
+    abstract val scheme: String?
+}
