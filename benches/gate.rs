@@ -16,20 +16,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use kmer_consent::{ConsentManager, OpenOptions};
-
 #[path = "common/mod.rs"]
 mod common;
-use common::{quick, row};
-
-const POLICY: &str = include_str!("../policies/kmeroccase.json");
-const SDKS: [&str; 5] = [
-    "kmer_session",
-    "firebase_analytics",
-    "kmer_recommendations",
-    "google_mobile_ads",
-    "meta_audience_network",
-];
+use common::{fill, open, quick, row, SDKS};
 
 /// Median ns per call of `f` over `rounds` rounds of `n` calls (a tenth of `n` in quick mode).
 fn ns_per_call(rounds: usize, n: usize, mut f: impl FnMut(usize)) -> f64 {
@@ -45,10 +34,6 @@ fn ns_per_call(rounds: usize, n: usize, mut f: impl FnMut(usize)) -> f64 {
         .collect();
     samples.sort_by(f64::total_cmp);
     samples[samples.len() / 2]
-}
-
-fn open(path: &std::path::Path) -> Arc<ConsentManager> {
-    ConsentManager::open_with(path, POLICY, "fr", OpenOptions::default()).expect("open")
 }
 
 fn main() {
@@ -185,26 +170,13 @@ fn main() {
         samples.sort_by(f64::total_cmp);
         samples[samples.len() / 2]
     };
-    let fill = |name: &str, n: usize| {
+    let filled = |name: &str, n: usize| {
         let path = dir.path().join(name);
-        let m = open(&path);
-        let conn = rusqlite::Connection::open(&path).expect("sqlite");
-        m.accept_all().expect("record");
-        // Bulk-insert the rest in one transaction (recording 100,000 fsynced decisions takes minutes).
-        conn.execute_batch(&format!(
-            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {}) \
-             INSERT INTO decisions (decided_at_ms, policy_id, policy_revision, source, locale, \
-             statistics, personalization, marketing, sdks_shown) \
-             SELECT decided_at_ms, policy_id, policy_revision, source, locale, statistics, \
-             personalization, marketing, sdks_shown FROM decisions, n WHERE decisions.id = 1;",
-            n - 1
-        ))
-        .expect("fill");
-        drop(m);
+        fill(&path, n);
         path
     };
-    let small = fill("small.db", 1);
-    let large = fill("large.db", 100_000);
+    let small = filled("small.db", 1);
+    let large = filled("large.db", 100_000);
     let (t_small, t_large) = (time_open(&small), time_open(&large));
     println!("open + status, 1 decision      {t_small:>10.1} µs");
     println!(

@@ -7,20 +7,10 @@ use std::hint::black_box;
 use std::path::Path;
 use std::process::Command;
 
-use kmer_consent::{ConsentManager, OpenOptions};
-
 #[path = "common/mod.rs"]
 mod common;
-use common::row;
+use common::{fill, open, row, SDKS};
 
-const POLICY: &str = include_str!("../policies/kmeroccase.json");
-const SDKS: [&str; 5] = [
-    "kmer_session",
-    "firebase_analytics",
-    "kmer_recommendations",
-    "google_mobile_ads",
-    "meta_audience_network",
-];
 const DECISIONS: usize = 100_000;
 const CHECKS: usize = 1_000_000;
 
@@ -32,26 +22,6 @@ fn peak_kib() -> u64 {
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .expect("VmHWM")
-}
-
-fn open(path: &Path) -> std::sync::Arc<ConsentManager> {
-    ConsentManager::open_with(path, POLICY, "fr", OpenOptions::default()).expect("open")
-}
-
-/// A store with `DECISIONS` decisions: one recorded, the rest bulk-copied in one transaction.
-fn fill(path: &Path) {
-    let manager = open(path);
-    manager.accept_all().expect("record");
-    let conn = rusqlite::Connection::open(path).expect("sqlite");
-    conn.execute_batch(&format!(
-        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {}) \
-         INSERT INTO decisions (decided_at_ms, policy_id, policy_revision, source, locale, \
-         statistics, personalization, marketing, sdks_shown) \
-         SELECT decided_at_ms, policy_id, policy_revision, source, locale, statistics, \
-         personalization, marketing, sdks_shown FROM decisions, n WHERE decisions.id = 1;",
-        DECISIONS - 1
-    ))
-    .expect("fill");
 }
 
 /// Opens the store and asks the gate `CHECKS` times.
@@ -92,7 +62,7 @@ fn main() {
         let path = Path::new(path);
         match mode.as_str() {
             "empty" => {}
-            "fill" => fill(path),
+            "fill" => fill(path, DECISIONS),
             "check" => check(path),
             other => panic!("unknown mode {other}"),
         }

@@ -11,6 +11,7 @@ const os = require('os');
 const path = require('path');
 
 const { TCString, TCModel, GVL } = require(path.join(process.env.IABTCF_MODULES, '@iabtechlabtcf/core'));
+const { randomModels } = require('./models.cjs');
 
 const root = path.resolve(__dirname, '../..');
 const cli = path.join(root, 'target/debug/kmer-consent');
@@ -166,43 +167,8 @@ for (const s of scenarios) {
 }
 
 // 2. The reference library's strings from random models, read by our decoder.
-let seed = 20261126;
-const random = () => {
-  seed = (seed * 1103515245 + 12345) % 2147483648;
-  return seed / 2147483648;
-};
-const int = (lo, hi) => lo + Math.floor(random() * (hi - lo + 1));
-const subset = (list, p) => list.filter(() => random() < p);
-const vendorIds = Object.keys(gvlJson.vendors).map(Number);
-const letters = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
-const CASES = 250;
-for (let i = 0; i < CASES; i++) {
-  const gvl = new GVL(gvlJson);
-  const m = new TCModel(gvl);
-  m.cmpId = int(2, 4095);
-  m.cmpVersion = int(1, 4095);
-  m.consentScreen = int(0, 63);
-  m.publisherCountryCode = letters[int(0, 25)] + letters[int(0, 25)];
-  m.isServiceSpecific = random() < 0.8;
-  m.useNonStandardTexts = random() < 0.3;
-  m.purposeOneTreatment = random() < 0.2;
-  m.created = new Date(int(1_600_000_000, 1_900_000_000) * 1000 + int(0, 9) * 100);
-  m.lastUpdated = new Date(m.created.getTime() + int(0, 10_000_000) * 100);
-  m.purposeConsents.set(subset([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], 0.5));
-  m.purposeLegitimateInterests.set(subset([2, 7, 8, 9, 10, 11], 0.4));
-  m.specialFeatureOptins.set(subset([1, 2], 0.5));
-  const density = [0.01, 0.1, 0.6][i % 3];
-  m.vendorConsents.set(subset(vendorIds, density));
-  m.vendorLegitimateInterests.set(subset(vendorIds, density / 2));
-  m.vendorsDisclosed.set(subset(vendorIds, Math.min(1, density * 2)));
-  m.publisherConsents.set(subset([1, 2, 3, 4, 7, 8, 9, 10], 0.5));
-  m.publisherLegitimateInterests.set(subset([2, 7, 8, 9, 10], 0.3));
-  if (random() < 0.3) {
-    const n = int(1, 5);
-    m.numCustomPurposes = n;
-    m.publisherCustomConsents.set(subset([...Array(n).keys()].map((k) => k + 1), 0.5));
-    m.publisherCustomLegitimateInterests.set(subset([...Array(n).keys()].map((k) => k + 1), 0.5));
-  }
+const models = randomModels({ TCModel, GVL }, gvlJson, 250, 20261126);
+for (const [i, m] of models.entries()) {
   let tc;
   try {
     tc = TCString.encode(m);
