@@ -86,7 +86,7 @@ internal class ConsentDialog(
     }
 
     /** Called by the page on a WebView thread; the core call runs on a worker, the UI on the main thread. */
-    private inner class Bridge {
+    inner class Bridge {
         @JavascriptInterface
         fun postMessage(message: String) {
             worker.execute {
