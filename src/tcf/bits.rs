@@ -149,31 +149,4 @@ impl BitReader {
         self.position += count;
         Ok(set)
     }
-
-    /// The 1-based ids of the set bits among the next `count` bits (a bitfield), ascending.
-    pub fn read_set_bits(
-        &mut self,
-        count: usize,
-        field: &'static str,
-    ) -> Result<Vec<u16>, TcStringError> {
-        let end = self.position + count;
-        if end > self.len {
-            return Err(TcStringError::Truncated { field });
-        }
-        let mut ids = Vec::new();
-        let mut offset = 0;
-        while offset < count {
-            // Up to 56 bits a step, each set bit found with one count of leading zeros.
-            let take = (count - offset).min(56);
-            let mut word = self.bits_at(self.position + offset) >> (64 - take) << (64 - take);
-            while word != 0 {
-                let zeros = word.leading_zeros() as usize;
-                ids.push((offset + zeros + 1) as u16);
-                word &= !(1u64 << (63 - zeros));
-            }
-            offset += take;
-        }
-        self.position = end;
-        Ok(ids)
-    }
 }

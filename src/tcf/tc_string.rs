@@ -159,7 +159,7 @@ impl TcModel {
             model.publisher_restrictions.push(PublisherRestriction {
                 purpose_id: r.read(6, "PurposeId")? as u8,
                 restriction_type: r.read(2, "RestrictionType")? as u8,
-                vendors: read_ranges(&mut r, "PubRestrictionEntry")?,
+                vendors: read_ranges(&mut r, VendorSet::new(), "PubRestrictionEntry")?,
             });
         }
         for (index, segment) in parts.enumerate() {
@@ -236,9 +236,20 @@ fn read_flags(
     width: u32,
     field: &'static str,
 ) -> Result<BTreeSet<u8>, TcStringError> {
-    let ids = r.read_set_bits(width as usize, field)?;
-    // At most 63 bits wide (a 6-bit count), so every id fits.
-    Ok(ids.into_iter().map(|id| id as u8).collect())
+    // At most 63 bits wide (a 6-bit count): read in two words at most, no list in between.
+    let mut ids = BTreeSet::new();
+    let mut id = 1u32;
+    while id <= width {
+        let take = (width + 1 - id).min(32);
+        let word = r.read(take, field)?;
+        for bit in 0..take {
+            if word >> (take - 1 - bit) & 1 == 1 {
+                ids.insert((id + bit) as u8);
+            }
+        }
+        id += take;
+    }
+    Ok(ids)
 }
 
 /// MaxVendorId, IsRangeEncoding, then a bitfield or ranges, whichever is shorter.
@@ -265,7 +276,7 @@ fn write_vendors(w: &mut BitWriter, vendors: &VendorSet) {
 fn read_vendors(r: &mut BitReader, field: &'static str) -> Result<VendorSet, TcStringError> {
     let max = r.read(16, field)? as u16;
     if r.read_bool(field)? {
-        let vendors = read_ranges(r, field)?;
+        let vendors = read_ranges(r, VendorSet::with_max(max), field)?;
         if vendors.last().is_some_and(|v| v > max) {
             return Err(TcStringError::Invalid(format!(
                 "{field}: a range goes past MaxVendorId {max}"
@@ -293,13 +304,18 @@ fn write_range_list(w: &mut BitWriter, ranges: &[(u16, u16)]) {
     }
 }
 
-fn read_ranges(r: &mut BitReader, field: &'static str) -> Result<VendorSet, TcStringError> {
+/// Adds the ranges to `vendors` (sized ahead when the maximum id is known).
+fn read_ranges(
+    r: &mut BitReader,
+    mut vendors: VendorSet,
+    field: &'static str,
+) -> Result<VendorSet, TcStringError> {
     let entries = r.read(12, field)?;
-    let mut vendors = VendorSet::new();
     let mut covered = 0u32;
     for _ in 0..entries {
-        let is_range = r.read_bool(field)?;
-        let start = r.read(16, field)? as u16;
+        // IsARange and StartOrOnlyVendorId in one read.
+        let head = r.read(17, field)?;
+        let (is_range, start) = (head >> 16 == 1, head as u16);
         let end = if is_range {
             r.read(16, field)? as u16
         } else {
@@ -315,8 +331,13 @@ fn read_ranges(r: &mut BitReader, field: &'static str) -> Result<VendorSet, TcSt
         if covered > u32::from(u16::MAX) {
             return Err(TcStringError::Invalid(format!("{field}: ranges overlap")));
         }
-        vendors.insert_range(start, end);
+        if is_range {
+            vendors.insert_range(start, end);
+        } else {
+            vendors.insert(start);
+        }
     }
+    vendors.trim();
     Ok(vendors)
 }
 

@@ -103,7 +103,7 @@ impl VendorSet {
         }
     }
 
-    /// Restores the invariant after `or_bits`.
+    /// Restores the invariant after `or_bits` or on a set made `with_max`.
     pub(super) fn trim(&mut self) {
         while self.words.last() == Some(&0) {
             self.words.pop();
