@@ -8,14 +8,20 @@ import WebKit
 
 /// A view controller showing the consent page: the banner, or the preferences alone. When the user
 /// has acted it calls `onFinish` with the status after the decision (`nil` if the page could not be
-/// shown), or dismisses itself when there is no `onFinish`.
+/// shown), or dismisses itself when there is no `onFinish`. Not for app extensions (it opens links
+/// with `UIApplication`).
 @MainActor
+@available(iOSApplicationExtension, unavailable)
 public final class ConsentViewController: UIViewController, WKNavigationDelegate {
     private let consent: KmerConsentSDK
     private let layer: ConsentPageLayer
     private let locale: Locale
     private let onFinish: (@MainActor (ConsentStatus?) -> Void)?
     private var webView: WKWebView?
+    /// The page rendered ahead (`showBannerIfNeeded`), or `nil` to render when the view loads.
+    private var html: String?
+    /// Set while the page itself loads: the only navigation allowed.
+    private var loadingPage = false
 
     public init(
         consent: KmerConsentSDK, layer: ConsentPageLayer = .banner, locale: Locale = .current,
@@ -42,9 +48,19 @@ public final class ConsentViewController: UIViewController, WKNavigationDelegate
         load()
     }
 
+    /// Renders the page now; false if it cannot be (the SDK is closed): then do not present this.
+    func prepare() -> Bool {
+        html = try? consent.consentPage(layer: layer, locale: locale)
+        return html != nil
+    }
+
     private func load() {
-        guard let html = try? consent.consentPage(layer: layer, locale: locale) else { return finish(nil) }
-        webView?.loadHTMLString(html, baseURL: nil)
+        guard let page = html ?? (try? consent.consentPage(layer: layer, locale: locale)) else {
+            return finish(nil)
+        }
+        html = nil
+        loadingPage = true
+        webView?.loadHTMLString(page, baseURL: nil)
     }
 
     fileprivate func received(_ message: WKScriptMessage) {
@@ -62,21 +78,24 @@ public final class ConsentViewController: UIViewController, WKNavigationDelegate
 
     /// The page never navigates: only its own load is allowed; https links open in Safari.
     public func webView(
-        _ webView: WKWebView, decidePolicyFor navigationAction: WKNavigationAction,
-        decisionHandler: @escaping @MainActor (WKNavigationActionPolicy) -> Void
-    ) {
-        if navigationAction.navigationType == .other, navigationAction.request.url?.scheme != "https" {
-            return decisionHandler(.allow)
+        _ webView: WKWebView, decidePolicyFor navigationAction: WKNavigationAction
+    ) async -> WKNavigationActionPolicy {
+        if loadingPage, navigationAction.targetFrame?.isMainFrame == true,
+           navigationAction.request.url?.absoluteString == "about:blank"
+        {
+            loadingPage = false
+            return .allow
         }
         if let url = navigationAction.request.url, url.scheme == "https" {
-            UIApplication.shared.open(url)
+            UIApplication.shared.open(url, options: [:], completionHandler: nil)
         }
-        decisionHandler(.cancel)
+        return .cancel
     }
 }
 
 /// Forwards script messages without WebKit keeping the view controller alive.
 @MainActor
+@available(iOSApplicationExtension, unavailable)
 private final class MessageRelay: NSObject, WKScriptMessageHandler {
     private weak var target: ConsentViewController?
 
@@ -89,26 +108,38 @@ private final class MessageRelay: NSObject, WKScriptMessageHandler {
     }
 }
 
+@available(iOSApplicationExtension, unavailable)
 extension KmerConsentSDK {
     /// Presents the banner full screen over `presenter` when consent needs a prompt (no decision,
-    /// expired, a new policy revision, a refusal reminder due). Returns whether it did.
+    /// expired, a new policy revision, a refusal reminder due) and `presenter` presents nothing else
+    /// (call it from `viewDidAppear` safely). Returns whether it did.
     @MainActor
     @discardableResult
     public func showBannerIfNeeded(from presenter: UIViewController, locale: Locale = .current) -> Bool {
         guard (try? status().needsPrompt) == true else { return false }
-        let controller = ConsentViewController(consent: self, layer: .banner, locale: locale)
-        controller.modalPresentationStyle = .fullScreen
+        return present(.banner, from: presenter, locale: locale, style: .fullScreen)
+    }
+
+    /// Presents the preferences (the app's "Gestion des cookies" / "Cookie management" entry); false
+    /// if `presenter` already presents something or the SDK is closed.
+    @MainActor
+    @discardableResult
+    public func showPreferences(from presenter: UIViewController, locale: Locale = .current) -> Bool {
+        present(.preferences, from: presenter, locale: locale, style: .pageSheet)
+    }
+
+    @MainActor
+    private func present(
+        _ layer: ConsentPageLayer, from presenter: UIViewController, locale: Locale,
+        style: UIModalPresentationStyle
+    ) -> Bool {
+        guard presenter.presentedViewController == nil else { return false }
+        let controller = ConsentViewController(consent: self, layer: layer, locale: locale)
+        guard controller.prepare() else { return false }  // rendered before anything shows
+        controller.modalPresentationStyle = style
         controller.isModalInPresentation = true  // leaving is a choice the page records
         presenter.present(controller, animated: true)
         return true
-    }
-
-    /// Presents the preferences (the app's "Gestion des cookies" / "Cookie management" entry).
-    @MainActor
-    public func showPreferences(from presenter: UIViewController, locale: Locale = .current) {
-        let controller = ConsentViewController(consent: self, layer: .preferences, locale: locale)
-        controller.isModalInPresentation = true
-        presenter.present(controller, animated: true)
     }
 }
 
@@ -117,6 +148,7 @@ import SwiftUI
 
 /// The consent page for SwiftUI: `.fullScreenCover(isPresented:) { ConsentScreen(consent: sdk) { _ in
 /// showing = false } }`.
+@available(iOSApplicationExtension, unavailable)
 public struct ConsentScreen: UIViewControllerRepresentable {
     private let consent: KmerConsentSDK
     private let layer: ConsentPageLayer

@@ -376,8 +376,8 @@ private final class SnapshotState: @unchecked Sendable {
     }
 
     /// Starts the deadline timer: when the snapshot says time alone changes it (`staleAfterMs`: an
-    /// expiry or a reminder falls due), `renew` fetches a fresh one then. A wait lasts at most
-    /// `maxTimerSleep`, so a device asleep past the deadline notices it within that after waking.
+    /// expiry or a reminder falls due), `renew` fetches a fresh one then. The timer runs on the wall
+    /// clock, and a wait lasts at most `maxTimerSleep`, so a clock set forward is noticed too.
     func startDeadlines(_ renew: @escaping @Sendable () -> ConsentSnapshot?) {
         lock.lock()
         self.renew = renew
@@ -397,7 +397,9 @@ private final class SnapshotState: @unchecked Sendable {
         // A deadline already past (the core's clock mark runs ahead of this one): look again soon.
         let delay = wait <= 0 ? 1_000 : min(wait, Self.maxTimerSleep)
         let timer = DispatchSource.makeTimerSource(queue: Self.clockQueue)
-        timer.schedule(deadline: .now() + .milliseconds(Int(delay)))
+        // A wall-clock deadline keeps counting while the device sleeps, so a deadline passed asleep
+        // fires on waking.
+        timer.schedule(wallDeadline: .now() + .milliseconds(Int(delay)))
         timer.setEventHandler { [weak self] in self?.deadlineReached() }
         timer.resume()
         deadline = timer

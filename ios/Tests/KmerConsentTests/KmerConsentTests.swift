@@ -25,15 +25,15 @@ final class KmerConsentTests: StoreTestCase {
     }
 
     func testAnExpiryReachesTheGateByItselfWithNoCallInBetween() throws {
-        // A one-day policy and a decision recorded (by the CLI, at a chosen time) one day minus two
-        // seconds ago: it expires two seconds after the store is opened.
+        // A one-day policy and a decision recorded (by the CLI, at a chosen time) one day minus five
+        // seconds ago: it expires five seconds after the store is opened.
         let oneDay = try policy(
             replacing: "\"refusal_reprompt_days\": 180", with: "\"refusal_reprompt_days\": 1",
             in: try policy(replacing: "\"consent_lifetime_days\": 390", with: "\"consent_lifetime_days\": 1"))
         let policyFile = dir.appendingPathComponent("policy.json")
         try oneDay.write(to: policyFile, atomically: true, encoding: .utf8)
         let db = dir.appendingPathComponent("consent.sqlite")
-        let decidedAt = Date().addingTimeInterval(-86_400 + 2)
+        let decidedAt = Date().addingTimeInterval(-86_400 + 5)
         try cli("--db", db.path, "--policy", policyFile.path, "--now", ISO8601DateFormatter().string(from: decidedAt),
                 "accept-all")
 
@@ -42,7 +42,7 @@ final class KmerConsentTests: StoreTestCase {
         XCTAssertTrue(consent.canStart("firebase_analytics"), "granted until the expiry")
         let stopped = expectation(description: "the SDK is told to stop")
         try consent.whenAllowed("firebase_analytics", onStop: { stopped.fulfill() }, onStart: {})
-        let deadline = Date().addingTimeInterval(10)
+        let deadline = Date().addingTimeInterval(20)
         while consent.canStart("firebase_analytics"), Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
         XCTAssertFalse(consent.canStart("firebase_analytics"), "the expiry closed the gate")
         XCTAssertTrue(consent.canStart("kmer_session"), "essential SDKs are not affected")
@@ -441,8 +441,8 @@ func cli(_ arguments: String...) throws {
     process.standardOutput = output
     process.standardError = output
     try process.run()
-    process.waitUntilExit()
     let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
     XCTAssertEqual(process.terminationStatus, 0, "kmer-consent \(arguments.joined(separator: " ")): \(text)")
 }
 

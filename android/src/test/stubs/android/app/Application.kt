@@ -14,9 +14,12 @@ abstract class Application : android.content.Context() {
 
     open fun registerActivityLifecycleCallbacks(callback: ActivityLifecycleCallbacks): Unit =
         throw RuntimeException("Stub!")
+    open fun unregisterActivityLifecycleCallbacks(callback: ActivityLifecycleCallbacks): Unit =
+        throw RuntimeException("Stub!")
 }
 
 open class Activity : android.content.Context() {
+    val application: Application get() = throw RuntimeException("Stub!")
     override val applicationContext: android.content.Context get() = throw RuntimeException("Stub!")
     override val noBackupFilesDir: java.io.File get() = throw RuntimeException("Stub!")
     override val packageName: String get() = throw RuntimeException("Stub!")
@@ -26,6 +29,7 @@ open class Activity : android.content.Context() {
 
 open class Dialog(context: android.content.Context, themeResId: Int) {
     val context: android.content.Context get() = throw RuntimeException("Stub!")
+    val isShowing: Boolean get() = throw RuntimeException("Stub!")
     protected open fun onCreate(savedInstanceState: android.os.Bundle?): Unit = throw RuntimeException("Stub!")
     protected open fun onStop(): Unit = throw RuntimeException("Stub!")
     open fun onBackPressed(): Unit = throw RuntimeException("Stub!")

@@ -3,4 +3,9 @@ package android.net
 
 abstract class Uri {
     abstract val scheme: String?
+
+    companion object {
+        @JvmStatic
+        fun parse(uriString: String): Uri = throw RuntimeException("Stub!")
+    }
 }

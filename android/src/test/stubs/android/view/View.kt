@@ -1,4 +1,12 @@
-// STUB of android.view.View: signatures used by the SDK only. See ../../README.md.
+// STUB of android.view.View, ViewGroup and ViewParent: signatures used by the SDK only. See ../../README.md.
 package android.view
 
-open class View
+open class View {
+    val parent: ViewParent? get() = throw RuntimeException("Stub!")
+}
+
+interface ViewParent
+
+open class ViewGroup : View(), ViewParent {
+    open fun removeView(view: View): Unit = throw RuntimeException("Stub!")
+}

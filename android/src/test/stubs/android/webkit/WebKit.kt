@@ -32,11 +32,15 @@ abstract class WebSettings {
     abstract var allowFileAccess: Boolean
     abstract var allowContentAccess: Boolean
     abstract var domStorageEnabled: Boolean
+    abstract var blockNetworkLoads: Boolean
 }
 
 open class WebViewClient {
     open fun shouldOverrideUrlLoading(view: WebView, request: WebResourceRequest): Boolean =
         throw RuntimeException("Stub!")
+
+    @Deprecated("Deprecated in API 24")
+    open fun shouldOverrideUrlLoading(view: WebView, url: String): Boolean = throw RuntimeException("Stub!")
 }
 
 interface WebResourceRequest {

@@ -33,16 +33,23 @@ class KmerConsent private constructor(
 
     private val lock = Any()
 
-    /** The newest snapshot the core published: an immutable value, replaced whole. */
-    @Volatile
-    private var current: ConsentSnapshot = translatingErrors { manager.snapshot() }
-
     /**
-     * What [canStart] reads: the ids of the SDKs allowed in [current], interned so that an id written
-     * as a literal in the app matches by identity. Empty once closed. Replaced whole with [current].
+     * The newest snapshot the core published and, beside it, the ids of the SDKs it allows (what
+     * [canStart] reads, interned so that an id written as a literal in the app matches by identity):
+     * one immutable value, replaced whole, so [canStart] and [check] never disagree. After [close]
+     * it allows nothing.
      */
+    private class Published(val snapshot: ConsentSnapshot, val allowed: Set<String>) {
+        constructor(snapshot: ConsentSnapshot) : this(
+            snapshot,
+            snapshot.sdks.filterValues { it.allowed }.keys.mapTo(HashSet()) { it.intern() },
+        )
+    }
+
     @Volatile
-    private var allowedIds: Set<String> = allowedIn(current)
+    private var published = Published(translatingErrors { manager.snapshot() })
+
+    private val current: ConsentSnapshot get() = published.snapshot
 
     private val mutableSnapshots = MutableStateFlow(current)
 
@@ -69,8 +76,7 @@ class KmerConsent private constructor(
     private fun publish(snapshot: ConsentSnapshot) {
         synchronized(lock) {
             if (closed || snapshot.sequence < current.sequence) return
-            current = snapshot
-            allowedIds = allowedIn(snapshot)
+            published = Published(snapshot)
             mutableSnapshots.value = snapshot
             armDeadline()
         }
@@ -80,8 +86,10 @@ class KmerConsent private constructor(
      * The gate reads no clock: instead, when [current] says when time alone makes it wrong (an expiry
      * or a reminder falls due), a timer asks the core for a fresh snapshot then. The timer sleeps at
      * most [MAX_TIMER_SLEEP_MS] at a time, because a device in deep sleep stops the JVM's monotonic
-     * clock: after a wake-up the deadline is noticed within that much running time (on Android,
-     * `KmerConsentAndroid` also refreshes whenever an activity resumes). Called with [lock] held.
+     * clock: after a wake-up the deadline is noticed within that much running time. On Android,
+     * `KmerConsentAndroid` also refreshes when the screen turns on, the clock is set and an activity
+     * resumes, which covers the wake-ups a user sees. The timer holds the instance weakly, so one
+     * dropped without [close] can still be collected. Called with [lock] held.
      */
     private fun armDeadline() {
         deadline?.cancel(false)
@@ -90,7 +98,8 @@ class KmerConsent private constructor(
         val wait = at - System.currentTimeMillis()
         // A deadline already past (the core's clock mark runs ahead of this one): look again soon.
         val delay = if (wait <= 0) RETRY_MS else minOf(wait, MAX_TIMER_SLEEP_MS)
-        deadline = deadlineTimer.schedule(::onDeadline, delay, TimeUnit.MILLISECONDS)
+        val instance = java.lang.ref.WeakReference(this)
+        deadline = deadlineTimer.schedule({ instance.get()?.onDeadline() }, delay, TimeUnit.MILLISECONDS)
     }
 
     private fun onDeadline() {
@@ -130,7 +139,7 @@ class KmerConsent private constructor(
      * Whether the SDK may start now. Unknown ids, and everything after [close], answer false. A memory
      * read: no native call, no lock, no clock.
      */
-    fun canStart(sdkId: String): Boolean = allowedIds.contains(sdkId)
+    fun canStart(sdkId: String): Boolean = published.allowed.contains(sdkId)
 
     /** The verdict for the SDK, with its reason. An id the policy does not list is denied. */
     fun check(sdkId: String): Verdict =
@@ -359,7 +368,7 @@ class KmerConsent private constructor(
         synchronized(lock) {
             if (closed) return
             closed = true
-            allowedIds = emptySet()
+            published = Published(published.snapshot, emptySet())
             deadline?.cancel(false)
             deadline = null
         }
@@ -401,10 +410,6 @@ class KmerConsent private constructor(
         }
     }
 }
-
-/** Ids of the SDKs a snapshot allows, interned (see `KmerConsent.canStart`). */
-private fun allowedIn(snapshot: ConsentSnapshot): Set<String> =
-    snapshot.sdks.filterValues { it.allowed }.keys.mapTo(HashSet()) { it.intern() }
 
 /** Longest single sleep of the deadline timer; see `KmerConsent.armDeadline`. */
 private const val MAX_TIMER_SLEEP_MS = 60_000L

@@ -28,20 +28,20 @@ class KmerConsentTest {
 
     @Test
     fun `an expiry reaches the gate by itself, with no call in between`() {
-        // A one-day policy and a decision recorded (by the CLI, at a chosen time) one day minus two
-        // seconds ago: it expires two seconds after the store is opened.
+        // A one-day policy and a decision recorded (by the CLI, at a chosen time) one day minus five
+        // seconds ago: it expires five seconds after the store is opened.
         val policy = policyWith("\"consent_lifetime_days\": 390", "\"consent_lifetime_days\": 1")
             .replaceFirst("\"refusal_reprompt_days\": 180", "\"refusal_reprompt_days\": 1")
         val policyFile = File(tmp.root, "policy.json").apply { writeText(policy) }
         val db = File(tmp.root, "expiring.db")
-        val decidedAt = java.time.Instant.now().minus(java.time.Duration.ofDays(1)).plusSeconds(2)
+        val decidedAt = java.time.Instant.now().minus(java.time.Duration.ofDays(1)).plusSeconds(5)
         cli("--db", db.path, "--policy", policyFile.path, "--now", decidedAt.toString(), "accept-all")
 
         KmerConsent.open(db, policy, callbackExecutor = DIRECT).use { consent ->
             assertTrue(consent.canStart("firebase_analytics"), "granted until the expiry")
             val stopped = CountDownLatch(1)
             consent.whenAllowed("firebase_analytics", onStop = { stopped.countDown() }) {}
-            val deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10)
+            val deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20)
             while (consent.canStart("firebase_analytics") && System.nanoTime() < deadline) Thread.sleep(20)
             assertFalse(consent.canStart("firebase_analytics"), "the expiry closed the gate")
             assertTrue(consent.canStart("kmer_session"), "essential SDKs are not affected")

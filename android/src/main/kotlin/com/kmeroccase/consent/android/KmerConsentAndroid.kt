@@ -2,7 +2,10 @@ package com.kmeroccase.consent.android
 
 import android.app.Activity
 import android.app.Application
+import android.content.BroadcastReceiver
 import android.content.Context
+import android.content.Intent
+import android.content.IntentFilter
 import android.os.Bundle
 import android.os.Handler
 import android.os.Looper
@@ -37,7 +40,8 @@ object KmerConsentAndroid {
      * Opens the consent store in the app's private no-backup storage. Tracking authorization is
      * `NOT_APPLICABLE` (Android has no ATT); callbacks run on the main thread unless
      * [callbackExecutor] says otherwise; consent is re-read from disk whenever an activity resumes
-     * (another process may have changed it, or it may have expired). Pass `BuildConfig.VERSION_NAME`
+     * (another process may have changed it, or it may have expired), and when the screen turns on or the
+     * clock is set. Pass `BuildConfig.VERSION_NAME`
      * as [appVersion]: it is recorded with each decision.
      */
     @JvmStatic
@@ -61,6 +65,12 @@ object KmerConsentAndroid {
             appVersion = appVersion,
         )
         (app as? Application)?.registerActivityLifecycleCallbacks(RefreshOnResume(consent))
+        // Time may have passed an expiry while the device slept (the deadline timer's clock stops):
+        // look again when the screen turns on or the clock is set.
+        app.registerReceiver(
+            RefreshOnWake(consent),
+            IntentFilter(Intent.ACTION_SCREEN_ON).apply { addAction(Intent.ACTION_TIME_CHANGED) },
+        )
         // Ad SDKs read the IAB TCF keys from the default SharedPreferences.
         consent.writeIabTcfKeys(SharedPreferencesIabTcfStorage(defaultSharedPreferences(app)))
         return consent
@@ -80,15 +90,11 @@ object KmerConsentAndroid {
  * Re-reads consent off the main thread each time an activity resumes, and while one is resumed
  * checks every second whether another process wrote (its decisions reach this gate within 1 s).
  */
-internal class RefreshOnResume(private val consent: KmerConsent) : Application.ActivityLifecycleCallbacks {
-    private val worker = Executors.newSingleThreadExecutor(daemonThreads("kmer-consent-refresh"))
+internal class RefreshOnResume(private val consent: KmerConsent) : ActivityCallbacks() {
     private var watch: com.kmeroccase.consent.ConsentRegistration? = null
 
     override fun onActivityResumed(activity: Activity) {
-        worker.execute {
-            // A storage error or a closed instance leaves the last snapshot in force; never crash.
-            runCatching { consent.refresh() }
-        }
+        refreshOffMainThread(consent)
         if (watch == null) watch = runCatching { consent.watchForChanges(WATCH_PERIOD_MS) }.getOrNull()
     }
 
@@ -96,9 +102,24 @@ internal class RefreshOnResume(private val consent: KmerConsent) : Application.A
         watch?.close()
         watch = null
     }
+}
 
+/** Re-reads consent when the screen turns on or the clock is set. */
+internal class RefreshOnWake(private val consent: KmerConsent) : BroadcastReceiver() {
+    override fun onReceive(context: Context, intent: Intent) = refreshOffMainThread(consent)
+}
+
+private val refresher = Executors.newSingleThreadExecutor(daemonThreads("kmer-consent-refresh"))
+
+/** A storage error or a closed instance leaves the last snapshot in force; never crash. */
+private fun refreshOffMainThread(consent: KmerConsent) = refresher.execute { runCatching { consent.refresh() } }
+
+/** `Application.ActivityLifecycleCallbacks` with nothing to do by default. */
+internal abstract class ActivityCallbacks : Application.ActivityLifecycleCallbacks {
     override fun onActivityCreated(activity: Activity, savedInstanceState: Bundle?) = Unit
     override fun onActivityStarted(activity: Activity) = Unit
+    override fun onActivityResumed(activity: Activity) = Unit
+    override fun onActivityPaused(activity: Activity) = Unit
     override fun onActivityStopped(activity: Activity) = Unit
     override fun onActivitySaveInstanceState(activity: Activity, outState: Bundle) = Unit
     override fun onActivityDestroyed(activity: Activity) = Unit

@@ -2,7 +2,10 @@ package com.kmeroccase.consent.android
 
 import android.app.Activity
 import android.app.Application
+import android.content.BroadcastReceiver
 import android.content.Context
+import android.content.Intent
+import android.content.IntentFilter
 import android.content.SharedPreferences
 import com.kmeroccase.consent.DIRECT
 import com.kmeroccase.consent.POLICY
@@ -41,6 +44,11 @@ private class FakeApplication(private val dir: File) : Application() {
     override fun registerActivityLifecycleCallbacks(callback: ActivityLifecycleCallbacks) {
         callbacks.add(callback)
     }
+    val receivers = mutableListOf<Pair<BroadcastReceiver, IntentFilter>>()
+    override fun registerReceiver(receiver: BroadcastReceiver, filter: IntentFilter): Intent? {
+        receivers += receiver to filter
+        return null
+    }
 }
 
 class KmerConsentAndroidTest {
@@ -67,6 +75,21 @@ class KmerConsentAndroidTest {
             openIn(app.noBackupFilesDir, name = KmerConsentAndroid.DATABASE_NAME).use { it.acceptAll() }
             assertFalse(consent.canStart("firebase_analytics"), "not seen before a refresh")
             app.callbacks.single().onActivityResumed(Activity())
+            val deadline = System.currentTimeMillis() + 5_000
+            while (!consent.canStart("firebase_analytics") && System.currentTimeMillis() < deadline) Thread.sleep(10)
+            assertTrue(consent.canStart("firebase_analytics"))
+        }
+    }
+
+    @Test
+    fun `the screen turning on re-reads consent (an expiry passed in deep sleep)`() {
+        val app = FakeApplication(tmp.newFolder("no_backup"))
+        KmerConsentAndroid.open(app, POLICY, callbackExecutor = DIRECT).use { consent ->
+            val (receiver, filter) = app.receivers.single()
+            assertEquals(listOf(Intent.ACTION_SCREEN_ON, Intent.ACTION_TIME_CHANGED), filter.actions)
+            openIn(app.noBackupFilesDir, name = KmerConsentAndroid.DATABASE_NAME).use { it.acceptAll() }
+            assertFalse(consent.canStart("firebase_analytics"), "not seen before a refresh")
+            receiver.onReceive(app, Intent(Intent.ACTION_SCREEN_ON))
             val deadline = System.currentTimeMillis() + 5_000
             while (!consent.canStart("firebase_analytics") && System.currentTimeMillis() < deadline) Thread.sleep(10)
             assertTrue(consent.canStart("firebase_analytics"))
