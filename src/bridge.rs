@@ -4,17 +4,16 @@
 //! A message is a JSON object of at most [`MAX_MESSAGE_BYTES`]:
 //! `{"type":"kmer-consent/ui","version":1,"token":"…","action":"save","choices":{"statistics":true,
 //! "personalization":false,"marketing":false}}`. `action` is `accept_all`, `reject_all`, `dismiss`,
-//! `save` or `close`; `choices` comes with `save` only, and names each optional category exactly once.
-//! Anything else (another field, a wrong type, an unknown action or category, a token this store did
-//! not issue for the policy in force, or one older than [`TOKEN_LIFETIME_MS`]) is refused and records
-//! nothing.
-
-use std::collections::BTreeMap;
+//! `save` or `close`; `choices` comes with `save` only (absent or null otherwise), and names each
+//! optional category exactly once. Anything else (another field, a wrong type, an unknown action or
+//! category, a token this store did not issue for the policy in force, or one older than
+//! [`TOKEN_LIFETIME_MS`]) is refused and records nothing.
 
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::category::{Category, Grants};
+use crate::page::ConsentPageLayer;
 
 /// The largest message accepted, in bytes.
 pub const MAX_MESSAGE_BYTES: usize = 1024;
@@ -53,7 +52,59 @@ struct Raw {
     token: String,
     action: String,
     #[serde(default)]
-    choices: Option<BTreeMap<String, bool>>,
+    choices: Option<Choices>,
+}
+
+/// The three optional categories, each exactly once: an object (not an array), no other, missing or
+/// repeated field (essential is always granted and is not a choice).
+struct Choices {
+    statistics: bool,
+    personalization: bool,
+    marketing: bool,
+}
+
+const CHOICES: [&str; 3] = ["statistics", "personalization", "marketing"];
+
+impl<'de> Deserialize<'de> for Choices {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Choices, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = Choices;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object naming statistics, personalization and marketing")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Choices, A::Error> {
+                use serde::de::Error;
+                let mut seen: [Option<bool>; 3] = [None; 3];
+                while let Some(key) = map.next_key::<String>()? {
+                    let Some(slot) = CHOICES.iter().position(|c| *c == key) else {
+                        return Err(A::Error::unknown_field(&key, &CHOICES));
+                    };
+                    if seen[slot].is_some() {
+                        return Err(A::Error::duplicate_field(CHOICES[slot]));
+                    }
+                    seen[slot] = Some(map.next_value()?);
+                }
+                match seen {
+                    [Some(statistics), Some(personalization), Some(marketing)] => Ok(Choices {
+                        statistics,
+                        personalization,
+                        marketing,
+                    }),
+                    _ => {
+                        let missing = seen.iter().position(Option::is_none).unwrap_or(0);
+                        Err(A::Error::missing_field(CHOICES[missing]))
+                    }
+                }
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 /// Parses and validates a bridge message (not yet its token).
@@ -77,7 +128,7 @@ pub fn parse(message: &str) -> Result<UiMessage, String> {
         ("reject_all", None) => UiAction::RejectAll,
         ("dismiss", None) => UiAction::Dismiss,
         ("close", None) => UiAction::Close,
-        ("save", Some(choices)) => UiAction::Save(grants(&choices)?),
+        ("save", Some(choices)) => UiAction::Save(grants(&choices)),
         ("save", None) => return Err("save needs its choices".into()),
         ("accept_all" | "reject_all" | "dismiss" | "close", Some(_)) => {
             return Err(format!("{} takes no choices", raw.action))
@@ -90,68 +141,85 @@ pub fn parse(message: &str) -> Result<UiMessage, String> {
     })
 }
 
-/// The choices of a save: each optional category exactly once, nothing else (essential is always
-/// granted and cannot be chosen).
-fn grants(choices: &BTreeMap<String, bool>) -> Result<Grants, String> {
+fn grants(choices: &Choices) -> Grants {
     let mut grants = Grants::NONE;
-    for (name, granted) in choices {
-        let category = Category::OPTIONAL
-            .into_iter()
-            .find(|c| crate::page::category_id(*c) == name)
-            .ok_or_else(|| format!("unknown or fixed category {name:?} in choices"))?;
-        grants.set(category, *granted);
-    }
-    if choices.len() != Category::OPTIONAL.len() {
-        return Err("choices must name statistics, personalization and marketing".into());
-    }
-    Ok(grants)
+    grants.set(Category::Statistics, choices.statistics);
+    grants.set(Category::Personalization, choices.personalization);
+    grants.set(Category::Marketing, choices.marketing);
+    grants
 }
 
-/// What a page showed: the policy, and the locale of its texts (recorded with the decision).
+/// What a page showed: the policy, the locale of its texts (recorded with the decision) and the
+/// layer it opened on (which decides the actions it offers).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shown<'a> {
     pub policy_id: &'a str,
     pub revision: u32,
     pub locale: &'a str,
+    pub layer: ConsentPageLayer,
 }
 
-/// The token a page carries: when it was issued, its locale, and a MAC over both and the policy it
-/// shows, keyed by a secret of this store (`<issued_at_ms>.<locale>.<32 hex digits>`).
+fn layer_name(layer: ConsentPageLayer) -> &'static str {
+    match layer {
+        ConsentPageLayer::Banner => "banner",
+        ConsentPageLayer::Preferences => "preferences",
+    }
+}
+
+/// The token a page carries: when it was issued, its locale and layer, and a MAC over those and
+/// the policy it shows, keyed by this store's secret
+/// (`<issued_at_ms>.<locale>.<layer>.<32 hex digits>`).
 pub fn issue(key: &[u8; 32], shown: Shown<'_>, issued_at_ms: i64) -> String {
     format!(
-        "{issued_at_ms}.{}.{}",
+        "{issued_at_ms}.{}.{}.{}",
         shown.locale,
+        layer_name(shown.layer),
         mac(key, shown, issued_at_ms)
     )
 }
 
-/// Checks a token against the policy in force at `now_ms`; returns the locale the page showed.
+/// Checks a token against the policy in force at `now_ms`; returns the locale and the layer the
+/// page showed.
 pub fn check(
     key: &[u8; 32],
     token: &str,
     policy_id: &str,
     revision: u32,
     now_ms: i64,
-) -> Result<String, String> {
+) -> Result<(String, ConsentPageLayer), String> {
     let refused =
         || "the page token was not issued by this store for the policy in force".to_owned();
-    let mut parts = token.splitn(3, '.');
-    let (Some(issued), Some(locale), Some(tag)) = (parts.next(), parts.next(), parts.next()) else {
+    let mut parts = token.splitn(4, '.');
+    let (Some(issued), Some(locale), Some(layer), Some(tag)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return Err(refused());
     };
     let issued_at_ms: i64 = issued.parse().map_err(|_| refused())?;
+    // One spelling per time ("+1" and "01" parse alike): the token must be exactly as issued.
+    if issued != issued_at_ms.to_string() {
+        return Err(refused());
+    }
+    let layer = [ConsentPageLayer::Banner, ConsentPageLayer::Preferences]
+        .into_iter()
+        .find(|l| layer_name(*l) == layer)
+        .ok_or_else(refused)?;
     let shown = Shown {
         policy_id,
         revision,
         locale,
+        layer,
     };
     if !constant_time_eq(tag.as_bytes(), mac(key, shown, issued_at_ms).as_bytes()) {
         return Err(refused());
     }
-    if issued_at_ms > now_ms + TOKEN_SKEW_MS || now_ms - issued_at_ms > TOKEN_LIFETIME_MS {
+    if issued_at_ms > now_ms.saturating_add(TOKEN_SKEW_MS) {
+        return Err("the page claims to come from the future: render it again".into());
+    }
+    if now_ms.saturating_sub(issued_at_ms) > TOKEN_LIFETIME_MS {
         return Err("the page has expired: render it again".into());
     }
-    Ok(locale.to_owned())
+    Ok((locale.to_owned(), layer))
 }
 
 fn mac(key: &[u8; 32], shown: Shown<'_>, issued_at_ms: i64) -> String {
@@ -159,8 +227,11 @@ fn mac(key: &[u8; 32], shown: Shown<'_>, issued_at_ms: i64) -> String {
         policy_id,
         revision,
         locale,
+        layer,
     } = shown;
-    let message = format!("{MESSAGE_TYPE}\n{policy_id}\n{revision}\n{locale}\n{issued_at_ms}");
+    let layer = layer_name(layer);
+    let message =
+        format!("{MESSAGE_TYPE}\n{policy_id}\n{revision}\n{locale}\n{layer}\n{issued_at_ms}");
     let tag = hmac_sha256(key, message.as_bytes());
     tag[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -188,23 +259,28 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// The key for a store's tokens, derived from its random id (`None`: a key for this process only).
-pub fn key_for_store(store_id: Option<i64>) -> [u8; 32] {
-    let seed = store_id.unwrap_or_else(|| {
-        use std::hash::{BuildHasher, Hasher};
+/// 32 random bytes for a token key: from the operating system (`/dev/urandom`, present on Android,
+/// iOS and Linux), else from the standard library's randomly seeded hasher, the time and the process.
+pub fn random_key() -> [u8; 32] {
+    use std::io::Read;
+    let mut key = [0u8; 32];
+    let from_os = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut key));
+    if from_os.is_ok() {
+        return key;
+    }
+    use std::hash::{BuildHasher, Hasher};
+    let mut digest = Sha256::new();
+    for _ in 0..4 {
         let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
         hasher.write_u128(
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_nanos()),
         );
-        hasher.finish() as i64
-    });
-    Sha256::new()
-        .chain_update(b"kmer-consent/ui-token-key\n")
-        .chain_update(seed.to_le_bytes())
-        .finalize()
-        .into()
+        hasher.write_u32(std::process::id());
+        digest.update(hasher.finish().to_le_bytes());
+    }
+    digest.finalize().into()
 }
 
 #[cfg(test)]

@@ -99,6 +99,40 @@ struct Writer {
 }
 
 impl Writer {
+    /// Appends a decision under the policy in force; `locale`: the one the user saw the texts in,
+    /// when not the device's. On error nothing changes: the in-memory state never claims an unsaved
+    /// decision.
+    fn record(
+        &mut self,
+        source: DecisionSource,
+        grants: Grants,
+        locale: Option<String>,
+        now: i64,
+    ) -> Result<()> {
+        let decision = Decision {
+            id: 0,
+            decided_at_ms: now,
+            policy_id: self.policy.id.clone(),
+            policy_revision: self.policy.revision,
+            source,
+            locale: locale.unwrap_or_else(|| self.locale.clone()),
+            grants,
+            sdks_shown: self.policy.sdk_ids(),
+            policy_hash: self.policy_row.as_ref().map(|p| p.hash.clone()),
+            sdk_version: SDK_VERSION.to_owned(),
+            app_version: self.app_version.clone(),
+            tracking_authorization: Some(self.tracking),
+            subject: self.subject.clone(),
+            origin_hash: None,
+            prev_hash: String::new(),
+            record_hash: String::new(),
+        };
+        let saved = self.store.record(decision, self.policy_row.as_ref())?;
+        self.persisted_mark_ms = self.persisted_mark_ms.max(now);
+        self.latest = Some(saved);
+        Ok(())
+    }
+
     fn compute(&mut self, now_ms: i64) -> Gate {
         self.persist_time(now_ms);
         self.sequence += 1;
@@ -165,7 +199,11 @@ impl ConsentManager {
             persisted_mark_ms: mark,
         };
         writer.data_version = writer.store.data_version()?;
-        let ui_key = bridge::key_for_store(writer.store.store_id().ok().flatten());
+        // A read-only store cannot keep a key: its pages then verify in this process only.
+        let ui_key = writer
+            .store
+            .ui_key()
+            .unwrap_or_else(|_| bridge::random_key());
         let clock_mark_ms = AtomicI64::new(mark);
         let now = advance(&clock_mark_ms, options.clock.now_ms());
         let gate = Arc::new(writer.compute(now));
@@ -236,42 +274,21 @@ impl ConsentManager {
     }
 
     fn record(&self, source: DecisionSource, grants: Grants) -> Result<ConsentStatus> {
-        self.record_in(source, grants, None)
+        let ((), gate) = self.change(|writer, now| writer.record(source, grants, None, now))?;
+        Ok(gate.snapshot.status.clone())
     }
 
-    /// Records a decision; `locale`: the one the user saw the texts in, when not the device's.
-    fn record_in(
-        &self,
-        source: DecisionSource,
-        grants: Grants,
-        locale: Option<String>,
-    ) -> Result<ConsentStatus> {
-        let ((), gate) = self.change(|writer, now| {
-            let decision = Decision {
-                id: 0,
-                decided_at_ms: now,
-                policy_id: writer.policy.id.clone(),
-                policy_revision: writer.policy.revision,
-                source,
-                locale: locale.clone().unwrap_or_else(|| writer.locale.clone()),
-                grants,
-                sdks_shown: writer.policy.sdk_ids(),
-                policy_hash: writer.policy_row.as_ref().map(|p| p.hash.clone()),
-                sdk_version: SDK_VERSION.to_owned(),
-                app_version: writer.app_version.clone(),
-                tracking_authorization: Some(writer.tracking),
-                subject: writer.subject.clone(),
-                origin_hash: None,
-                prev_hash: String::new(),
-                record_hash: String::new(),
-            };
-            // On error nothing below runs: the in-memory state never claims an unsaved decision.
-            let saved = writer.store.record(decision, writer.policy_row.as_ref())?;
-            writer.persisted_mark_ms = writer.persisted_mark_ms.max(now);
-            writer.latest = Some(saved);
-            Ok(())
-        })?;
-        Ok(gate.snapshot.status.clone())
+    /// The optional categories granted now.
+    fn granted_now(&self) -> Grants {
+        let gate = self.current();
+        let mut grants = Grants::NONE;
+        for category in Category::OPTIONAL {
+            grants.set(
+                category,
+                gate.snapshot.status.categories.get(&category) == Some(&true),
+            );
+        }
+        grants
     }
 
     /// The policy in use (Rust API: the CLI prints from it).
@@ -569,16 +586,7 @@ impl ConsentManager {
 
     /// The banner's texts and categories for a device locale, toggles set to what is granted now.
     pub fn banner(&self, locale: String) -> Banner {
-        let gate = self.current();
-        let policy = self.policy();
-        let mut grants = Grants::NONE;
-        for category in Category::OPTIONAL {
-            grants.set(
-                category,
-                gate.snapshot.status.categories.get(&category) == Some(&true),
-            );
-        }
-        banner::banner(&policy, &locale, grants)
+        banner::banner(&self.policy(), &locale, self.granted_now())
     }
 
     /// The consent page for a WebView: one self-contained HTML document (inline CSS and JS, a strict
@@ -588,12 +596,14 @@ impl ConsentManager {
     /// `window.webkit.messageHandlers.kmerConsent` (iOS); hand that string to `apply_ui_message`.
     /// Render it afresh each time it is shown: its token is valid for a day and for this policy only.
     pub fn consent_page(&self, locale: String, layer: ConsentPageLayer) -> String {
-        let content = self.banner(locale);
+        // One policy for the texts and the token, even if an update lands meanwhile.
         let policy = self.policy();
+        let content = banner::banner(&policy, &locale, self.granted_now());
         let shown = bridge::Shown {
             policy_id: &policy.id,
             revision: policy.revision,
             locale: &content.locale,
+            layer,
         };
         let token = bridge::issue(&self.ui_key, shown, self.now());
         page::render(&content, layer, &token)
@@ -601,30 +611,41 @@ impl ConsentManager {
 
     /// Applies a message from the consent page, validated as untrusted input: "accept all" and
     /// "reject all" record `banner_accept_all` / `banner_reject_all`, "continue without accepting"
-    /// `banner_dismiss` (a refusal), "save" `settings_save`, and "close" (the preferences left without
-    /// saving) records nothing. A malformed, oversized or forged message, or one from a page rendered
-    /// for another policy or over a day ago, is `InvalidUiMessage` and records nothing. Returns the
-    /// status after it; the host dismisses the page on success.
+    /// `banner_dismiss` (a refusal, from the banner only), "save" `settings_save`, and "close" (the
+    /// preferences opened alone, left without saving) records nothing. A malformed, oversized or
+    /// forged message, an action the page's layer does not offer, or a message from a page rendered
+    /// for another policy revision or over a day ago, is `InvalidUiMessage` and records nothing.
+    /// Returns the status after it; the host dismisses the page on success.
     pub fn apply_ui_message(&self, message: String) -> Result<ConsentStatus, ConsentError> {
         let parsed = bridge::parse(&message).map_err(Error::UiMessage)?;
-        let policy = self.policy();
-        let shown_locale = bridge::check(
-            &self.ui_key,
-            &parsed.token,
-            &policy.id,
-            policy.revision,
-            self.now(),
-        )
-        .map_err(Error::UiMessage)?;
-        let (source, grants) = match parsed.action {
-            UiAction::AcceptAll => (DecisionSource::BannerAcceptAll, Grants::ALL),
-            UiAction::RejectAll => (DecisionSource::BannerRejectAll, Grants::NONE),
-            UiAction::Dismiss => (DecisionSource::BannerDismiss, Grants::NONE),
-            UiAction::Save(grants) => (DecisionSource::SettingsSave, grants),
-            UiAction::Close => return Ok(self.status()),
-        };
-        // The texts the user read are part of the record: the page's locale, not the device's.
-        Ok(self.record_in(source, grants, Some(shown_locale))?)
+        let ((), gate) = self.change(|writer, now| {
+            // Checked under the writer lock, against the policy the decision is recorded under.
+            let (locale, layer) = bridge::check(
+                &self.ui_key,
+                &parsed.token,
+                &writer.policy.id,
+                writer.policy.revision,
+                now,
+            )
+            .map_err(Error::UiMessage)?;
+            let (source, grants) = match (parsed.action, layer) {
+                (UiAction::AcceptAll, _) => (DecisionSource::BannerAcceptAll, Grants::ALL),
+                (UiAction::RejectAll, _) => (DecisionSource::BannerRejectAll, Grants::NONE),
+                (UiAction::Save(grants), _) => (DecisionSource::SettingsSave, grants),
+                (UiAction::Dismiss, ConsentPageLayer::Banner) => {
+                    (DecisionSource::BannerDismiss, Grants::NONE)
+                }
+                (UiAction::Close, ConsentPageLayer::Preferences) => return Ok(()),
+                (UiAction::Dismiss | UiAction::Close, _) => {
+                    return Err(Error::UiMessage(
+                        "this action is not on the page that was shown".into(),
+                    ))
+                }
+            };
+            // The texts the user read are part of the record: the page's locale, not the device's.
+            writer.record(source, grants, Some(locale), now)
+        })?;
+        Ok(gate.snapshot.status.clone())
     }
 
     /// Reports the OS tracking authorization for this run (iOS: ATT's status at each launch; Android:

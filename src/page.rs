@@ -62,7 +62,7 @@ const SCRIPT: &str = include_str!("page/page.js");
 /// The page for `banner` (already localized, toggles set to what is granted now), opening on
 /// `layer`, carrying `token` for the bridge message.
 pub fn render(banner: &Banner, layer: ConsentPageLayer, token: &str) -> String {
-    let chrome = if banner.locale.starts_with("fr") {
+    let chrome = if banner.locale.split(['-', '_']).next() == Some("fr") {
         &FRENCH
     } else {
         &ENGLISH

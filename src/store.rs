@@ -77,7 +77,7 @@ impl Store {
     }
 
     /// This store's random id (in `meta`), if it has one yet.
-    pub(crate) fn store_id(&self) -> Result<Option<i64>> {
+    fn store_id(&self) -> Result<Option<i64>> {
         Ok(self
             .conn
             .query_row(
@@ -86,6 +86,47 @@ impl Store {
                 |r| r.get(0),
             )
             .optional()?)
+    }
+
+    /// The secret that signs this store's consent-page tokens: 32 random bytes kept in `meta` as four
+    /// integers (`ui_key.0` to `ui_key.3`), created on first use; two processes creating it at once
+    /// agree on one.
+    pub(crate) fn ui_key(&mut self) -> Result<[u8; 32]> {
+        if let Some(key) = self.read_ui_key()? {
+            return Ok(key);
+        }
+        let fresh = crate::bridge::random_key();
+        let tx = self.conn.transaction()?;
+        for (i, chunk) in fresh.chunks_exact(8).enumerate() {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            tx.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES (?1, ?2)",
+                params![format!("ui_key.{i}"), i64::from_le_bytes(word)],
+            )?;
+        }
+        tx.commit()?;
+        self.read_ui_key()?
+            .ok_or(Error::UiMessage("the page key was not stored".into()))
+    }
+
+    fn read_ui_key(&self) -> Result<Option<[u8; 32]>> {
+        let mut key = [0u8; 32];
+        for (i, chunk) in key.chunks_exact_mut(8).enumerate() {
+            let word: Option<i64> = self
+                .conn
+                .query_row(
+                    "SELECT value FROM meta WHERE key = ?1",
+                    [format!("ui_key.{i}")],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            match word {
+                Some(word) => chunk.copy_from_slice(&word.to_le_bytes()),
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(key))
     }
 
     /// Gives the store a random id if it has none, and keeps a copy in `<path>.id`, outside the

@@ -100,6 +100,32 @@ fn the_decision_records_the_language_the_page_was_shown_in() {
 }
 
 #[test]
+fn a_page_offers_only_its_own_ways_out() {
+    // "Continue without accepting" is on the banner; "close" on the preferences shown alone.
+    let f = Fixture::new();
+    let m = f.open();
+    let settings = token_of(&m.consent_page("fr".into(), ConsentPageLayer::Preferences));
+    let banner = token_of(&m.consent_page("fr".into(), ConsentPageLayer::Banner));
+    for (token, action) in [(&settings, "dismiss"), (&banner, "close")] {
+        match m.apply_ui_message(message(token, action, None)) {
+            Err(ConsentError::InvalidUiMessage { reason }) => {
+                assert!(reason.contains("not on the page"), "{reason}")
+            }
+            other => panic!("{action}: {other:?}"),
+        }
+    }
+    assert!(m.history().unwrap().is_empty());
+    // Both layers offer accept, reject and save.
+    assert!(m
+        .apply_ui_message(message(&settings, "reject_all", None))
+        .is_ok());
+    assert!(m
+        .apply_ui_message(message(&banner, "accept_all", None))
+        .is_ok());
+    assert_eq!(m.history().unwrap().len(), 2);
+}
+
+#[test]
 fn closing_the_preferences_records_nothing() {
     let f = Fixture::new();
     let m = f.open();
@@ -122,7 +148,7 @@ fn forged_malformed_and_stale_messages_record_nothing() {
     let other_page = other
         .open()
         .consent_page("fr".into(), ConsentPageLayer::Banner);
-    let forged_tag = format!("{}.fr.{}", T0, "0".repeat(32));
+    let forged_tag = format!("{}.fr.banner.{}", T0, "0".repeat(32));
     let refused = [
         message(&token_of(&other_page), "accept_all", None),
         message(&forged_tag, "accept_all", None),

@@ -379,7 +379,13 @@ fn on_store(m: &ConsentManager, command: &Command) -> Result<(), Failure> {
             say!("{}", page.trim_end());
         }
         Command::ApplyUiMessage { message } => {
-            output::recorded(&m.apply_ui_message(message.clone())?)
+            let before = m.history()?.len();
+            let status = m.apply_ui_message(message.clone())?;
+            if m.history()?.len() == before {
+                say!("Closed: nothing recorded.");
+            } else {
+                output::recorded(&status);
+            }
         }
         Command::Demo { .. }
         | Command::Policy { .. }

@@ -280,6 +280,19 @@ fn ui_writes_the_page_and_apply_ui_message_records_what_it_carries() {
         "en",
         "the page's language is recorded"
     );
+    // The preferences shown alone, closed: nothing recorded, and the CLI says so.
+    let start = prefs.find("data-token=\"").unwrap() + "data-token=\"".len();
+    let token = &prefs[start..start + prefs[start..].find('"').unwrap()];
+    let close =
+        format!(r#"{{"type":"kmer-consent/ui","version":1,"token":"{token}","action":"close"}}"#);
+    let out = cli.run(&["apply-ui-message", &close]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stdout(&out).starts_with("Closed: nothing recorded."),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(cli.history().len(), 1);
 }
 
 #[test]

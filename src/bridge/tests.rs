@@ -64,7 +64,7 @@ fn malformed_messages_are_refused_with_a_reason() {
         (&message("accept_all", Some(ALL_THREE)), "takes no choices"),
         (
             &message("save", Some(r#"{"statistics":true}"#)),
-            "must name",
+            "missing field `personalization`",
         ),
         (
             &message(
@@ -73,14 +73,23 @@ fn malformed_messages_are_refused_with_a_reason() {
                     r#"{"statistics":true,"personalization":true,"marketing":true,"essential":true}"#,
                 ),
             ),
-            "fixed category",
+            "unknown field `essential`",
         ),
         (
             &message(
                 "save",
                 Some(r#"{"statistics":true,"personalization":true,"ads":true}"#),
             ),
-            "unknown or fixed",
+            "unknown field `ads`",
+        ),
+        (
+            &message(
+                "save",
+                Some(
+                    r#"{"statistics":false,"statistics":true,"personalization":true,"marketing":true}"#,
+                ),
+            ),
+            "duplicate field `statistics`",
         ),
         (
             &message(
@@ -101,25 +110,28 @@ fn malformed_messages_are_refused_with_a_reason() {
 }
 
 #[test]
-fn tokens_are_bound_to_the_store_the_policy_and_a_day() {
-    let key = key_for_store(Some(42));
+fn tokens_are_bound_to_the_key_the_policy_the_page_and_a_day() {
+    let key = [7u8; 32];
     let now = 1_800_000_000_000;
     let shown = Shown {
         policy_id: "kmeroccase",
         revision: 3,
         locale: "en",
+        layer: ConsentPageLayer::Preferences,
     };
     let token = issue(&key, shown, now);
-    assert_eq!(
-        check(&key, &token, "kmeroccase", 3, now + 1000),
-        Ok("en".into())
+    assert!(
+        token.starts_with(&format!("{now}.en.preferences.")),
+        "{token}"
     );
+    let accepted = Ok(("en".to_owned(), ConsentPageLayer::Preferences));
+    assert_eq!(check(&key, &token, "kmeroccase", 3, now + 1000), accepted);
     assert_eq!(
         check(&key, &token, "kmeroccase", 3, now + TOKEN_LIFETIME_MS),
-        Ok("en".into())
+        accepted
     );
     let refused = [
-        check(&key_for_store(Some(43)), &token, "kmeroccase", 3, now),
+        check(&[8u8; 32], &token, "kmeroccase", 3, now),
         check(&key, &token, "kmeroccase", 4, now),
         check(&key, &token, "other", 3, now),
         check(
@@ -129,11 +141,27 @@ fn tokens_are_bound_to_the_store_the_policy_and_a_day() {
             3,
             now,
         ),
+        check(&key, &format!("+{token}"), "kmeroccase", 3, now),
+        check(&key, &format!("0{token}"), "kmeroccase", 3, now),
         check(&key, &format!("{token}0"), "kmeroccase", 3, now),
         check(&key, &token.replace(".en.", ".fr."), "kmeroccase", 3, now),
+        check(
+            &key,
+            &token.replace(".preferences.", ".banner."),
+            "kmeroccase",
+            3,
+            now,
+        ),
+        check(
+            &key,
+            &token.replace(".preferences.", ".other."),
+            "kmeroccase",
+            3,
+            now,
+        ),
         check(&key, "", "kmeroccase", 3, now),
         check(&key, "garbage", "kmeroccase", 3, now),
-        check(&key, "1.2.3", "kmeroccase", 3, now),
+        check(&key, "1.2.3.4", "kmeroccase", 3, now),
     ];
     for result in refused {
         assert!(result.unwrap_err().contains("not issued by this store"));
@@ -141,7 +169,16 @@ fn tokens_are_bound_to_the_store_the_policy_and_a_day() {
     let expired = check(&key, &token, "kmeroccase", 3, now + TOKEN_LIFETIME_MS + 1);
     assert!(expired.unwrap_err().contains("expired"));
     let from_the_future = check(&key, &token, "kmeroccase", 3, now - 120_000);
-    assert!(from_the_future.unwrap_err().contains("expired"));
+    assert!(from_the_future.unwrap_err().contains("future"));
+    // Extreme clocks are errors, not overflows.
+    assert!(check(&key, &token, "kmeroccase", 3, i64::MAX).is_err());
+    assert!(check(&key, &token, "kmeroccase", 3, i64::MIN).is_err());
+}
+
+#[test]
+fn random_keys_differ() {
+    assert_ne!(random_key(), random_key());
+    assert_ne!(random_key(), [0u8; 32]);
 }
 
 #[test]
