@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use arc_swap::ArcSwap;
 
@@ -74,8 +74,9 @@ pub struct ConsentManager {
     clock: Arc<dyn Clock>,
     /// The latest time seen: time never runs backwards for the rules.
     clock_mark_ms: AtomicI64,
-    /// Signs the tokens of the consent pages this store renders (see `bridge`).
-    ui_key: [u8; 32],
+    /// Signs the tokens of the consent pages this store renders (see `bridge`): read or made on the
+    /// first page, so opening costs nothing for it.
+    ui_key: OnceLock<[u8; 32]>,
 }
 
 /// What only the writer touches.
@@ -199,11 +200,6 @@ impl ConsentManager {
             persisted_mark_ms: mark,
         };
         writer.data_version = writer.store.data_version()?;
-        // A read-only store cannot keep a key: its pages then verify in this process only.
-        let ui_key = writer
-            .store
-            .ui_key()
-            .unwrap_or_else(|_| bridge::random_key());
         let clock_mark_ms = AtomicI64::new(mark);
         let now = advance(&clock_mark_ms, options.clock.now_ms());
         let gate = Arc::new(writer.compute(now));
@@ -213,7 +209,7 @@ impl ConsentManager {
             dispatcher: Dispatcher::new(gate),
             clock: options.clock,
             clock_mark_ms,
-            ui_key,
+            ui_key: OnceLock::new(),
         }))
     }
 
@@ -276,6 +272,17 @@ impl ConsentManager {
     fn record(&self, source: DecisionSource, grants: Grants) -> Result<ConsentStatus> {
         let ((), gate) = self.change(|writer, now| writer.record(source, grants, None, now))?;
         Ok(gate.snapshot.status.clone())
+    }
+
+    /// The key of this store's page tokens. A read-only store cannot keep one: its pages then verify
+    /// in this process only. Not to be called with the writer locked.
+    fn page_key(&self) -> [u8; 32] {
+        *self.ui_key.get_or_init(|| {
+            self.lock_writer()
+                .store
+                .ui_key()
+                .unwrap_or_else(|_| bridge::random_key())
+        })
     }
 
     /// The optional categories granted now.
@@ -605,7 +612,7 @@ impl ConsentManager {
             locale: &content.locale,
             layer,
         };
-        let token = bridge::issue(&self.ui_key, shown, self.now());
+        let token = bridge::issue(&self.page_key(), shown, self.now());
         page::render(&content, layer, &token)
     }
 
@@ -618,10 +625,11 @@ impl ConsentManager {
     /// Returns the status after it; the host dismisses the page on success.
     pub fn apply_ui_message(&self, message: String) -> Result<ConsentStatus, ConsentError> {
         let parsed = bridge::parse(&message).map_err(Error::UiMessage)?;
+        let key = self.page_key();
         let ((), gate) = self.change(|writer, now| {
             // Checked under the writer lock, against the policy the decision is recorded under.
             let (locale, layer) = bridge::check(
-                &self.ui_key,
+                &key,
                 &parsed.token,
                 &writer.policy.id,
                 writer.policy.revision,

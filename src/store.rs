@@ -76,16 +76,26 @@ impl Store {
         Ok(opened)
     }
 
-    /// This store's random id (in `meta`), if it has one yet.
-    fn store_id(&self) -> Result<Option<i64>> {
+    /// A value of `meta`, if it is there.
+    fn meta(&self, key: &str) -> Result<Option<i64>> {
         Ok(self
             .conn
-            .query_row(
-                "SELECT value FROM meta WHERE key = ?1",
-                [STORE_ID_KEY],
-                |r| r.get(0),
-            )
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
             .optional()?)
+    }
+
+    /// Sets a value of `meta` unless another writer got there first.
+    fn meta_insert_if_absent(conn: &Connection, key: &str, value: i64) -> Result<()> {
+        conn.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES (?1, ?2)",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+
+    /// This store's random id (in `meta`), if it has one yet.
+    fn store_id(&self) -> Result<Option<i64>> {
+        self.meta(STORE_ID_KEY)
     }
 
     /// The secret that signs this store's consent-page tokens: 32 random bytes kept in `meta` as four
@@ -100,10 +110,7 @@ impl Store {
         for (i, chunk) in fresh.chunks_exact(8).enumerate() {
             let mut word = [0u8; 8];
             word.copy_from_slice(chunk);
-            tx.execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES (?1, ?2)",
-                params![format!("ui_key.{i}"), i64::from_le_bytes(word)],
-            )?;
+            Store::meta_insert_if_absent(&tx, &format!("ui_key.{i}"), i64::from_le_bytes(word))?;
         }
         tx.commit()?;
         self.read_ui_key()?
@@ -113,15 +120,7 @@ impl Store {
     fn read_ui_key(&self) -> Result<Option<[u8; 32]>> {
         let mut key = [0u8; 32];
         for (i, chunk) in key.chunks_exact_mut(8).enumerate() {
-            let word: Option<i64> = self
-                .conn
-                .query_row(
-                    "SELECT value FROM meta WHERE key = ?1",
-                    [format!("ui_key.{i}")],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            match word {
+            match self.meta(&format!("ui_key.{i}"))? {
                 Some(word) => chunk.copy_from_slice(&word.to_le_bytes()),
                 None => return Ok(None),
             }
@@ -136,10 +135,7 @@ impl Store {
             Some(id) => id,
             None => {
                 let id = random_id(path);
-                self.conn.execute(
-                    "INSERT OR IGNORE INTO meta (key, value) VALUES (?1, ?2)",
-                    params![STORE_ID_KEY, id],
-                )?;
+                Store::meta_insert_if_absent(&self.conn, STORE_ID_KEY, id)?;
                 self.store_id()?.unwrap_or(id)
             }
         };
@@ -426,15 +422,7 @@ impl Store {
 
     /// The latest time the SDK has acted on, in milliseconds since the epoch (0 if never).
     pub fn clock_mark(&self) -> Result<i64> {
-        let mark = self
-            .conn
-            .query_row(
-                "SELECT value FROM meta WHERE key = ?1",
-                [CLOCK_MARK_KEY],
-                |r| r.get(0),
-            )
-            .optional()?;
-        Ok(mark.unwrap_or(0))
+        Ok(self.meta(CLOCK_MARK_KEY)?.unwrap_or(0))
     }
 
     /// Raises the clock mark to `now_ms` (never lowers it).

@@ -40,9 +40,8 @@ object KmerConsentAndroid {
      * Opens the consent store in the app's private no-backup storage. Tracking authorization is
      * `NOT_APPLICABLE` (Android has no ATT); callbacks run on the main thread unless
      * [callbackExecutor] says otherwise; consent is re-read from disk whenever an activity resumes
-     * (another process may have changed it, or it may have expired), and when the screen turns on or the
-     * clock is set. Pass `BuildConfig.VERSION_NAME`
-     * as [appVersion]: it is recorded with each decision.
+     * (another process may have changed it, or it may have expired), the screen turns on or the clock
+     * is set. Pass `BuildConfig.VERSION_NAME` as [appVersion]: it is recorded with each decision.
      */
     @JvmStatic
     @JvmOverloads
