@@ -1,7 +1,7 @@
 //! The database schema, in one place. The version lives in `PRAGMA user_version`; every upgrade is one
 //! arm of the `match` in [`upgrade_from`], each tested from a snapshot of the older schema.
 
-use rusqlite::Transaction;
+use rusqlite::{Connection, Transaction};
 
 use crate::error::{Error, Result};
 
@@ -78,6 +78,50 @@ pub fn create(tx: &Transaction<'_>) -> Result<()> {
     Ok(())
 }
 
+/// The operations the append-only triggers of version 1 forbid on `decisions`.
+#[derive(Debug, Clone, Copy)]
+pub enum AppendOnly {
+    Update,
+    Delete,
+}
+
+impl AppendOnly {
+    /// The trigger as `CREATE_V1` creates it.
+    fn trigger(self) -> &'static str {
+        match self {
+            AppendOnly::Update => {
+                "CREATE TRIGGER decisions_are_append_only_update BEFORE UPDATE ON decisions\n\
+                 BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;"
+            }
+            AppendOnly::Delete => {
+                "CREATE TRIGGER decisions_are_append_only_delete BEFORE DELETE ON decisions\n\
+                 BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;"
+            }
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            AppendOnly::Update => "decisions_are_append_only_update",
+            AppendOnly::Delete => "decisions_are_append_only_delete",
+        }
+    }
+}
+
+/// Runs `f` with one append-only trigger lifted, inside the caller's transaction, and puts it back
+/// exactly as the schema defines it (the SDK's own erasure and the chain upgrade need it; nothing else
+/// may change a record).
+pub fn without_append_only<T>(
+    tx: &Connection,
+    op: AppendOnly,
+    f: impl FnOnce(&Connection) -> Result<T>,
+) -> Result<T> {
+    tx.execute_batch(&format!("DROP TRIGGER {}", op.name()))?;
+    let value = f(tx)?;
+    tx.execute_batch(op.trigger())?;
+    Ok(value)
+}
+
 /// Upgrades a database from `version` to `version + 1`. Called for each version from the file's up
 /// to [`VERSION`], inside the opening transaction.
 pub fn upgrade_from(tx: &Transaction<'_>, version: i64) -> Result<()> {
@@ -88,5 +132,17 @@ pub fn upgrade_from(tx: &Transaction<'_>, version: i64) -> Result<()> {
             crate::store::chain_existing_records(tx)
         }
         other => Err(Error::SchemaUnknown(other)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{AppendOnly, CREATE_V1};
+
+    #[test]
+    fn the_triggers_put_back_are_the_schemas_own() {
+        for op in [AppendOnly::Update, AppendOnly::Delete] {
+            assert!(CREATE_V1.contains(op.trigger()), "{op:?}");
+        }
     }
 }

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::proof;
 use crate::record::{Decision, DecisionSource};
 use crate::rules::TrackingAuthorization;
-use crate::schema;
+use crate::schema::{self, AppendOnly};
 
 /// How long a write waits for another connection (another process) to finish its own.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -230,14 +230,12 @@ impl Store {
         insert(&tx, &decision)?;
         set_chain_head(&tx, &decision.subject, &decision.record_hash, length + 1)?;
         if decision.source != DecisionSource::Import {
-            // The app's back end has not heard of it yet (an import came from there).
+            // The app's back end has not heard of it yet (an import came from there); and another
+            // device's clock says nothing about this one's.
             tx.execute(
                 "INSERT INTO outbox (decision_id) VALUES (?1)",
                 [decision.id],
             )?;
-        }
-        if decision.source != DecisionSource::Import {
-            // Another device's clock says nothing about this one's.
             raise_mark(&tx, decision.decided_at_ms)?;
         }
         tx.commit()?;
@@ -405,17 +403,15 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute_batch("DROP TRIGGER decisions_are_append_only_delete")?;
-        tx.execute(
-            "DELETE FROM outbox WHERE decision_id IN (SELECT id FROM decisions WHERE subject = ?1)",
-            [subject],
-        )?;
-        tx.execute("DELETE FROM decisions WHERE subject = ?1", [subject])?;
-        tx.execute("DELETE FROM chain WHERE subject = ?1", [subject])?;
-        tx.execute_batch(
-            "CREATE TRIGGER decisions_are_append_only_delete BEFORE DELETE ON decisions \
-             BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;",
-        )?;
+        schema::without_append_only(&tx, AppendOnly::Delete, |tx| {
+            tx.execute(
+                "DELETE FROM outbox WHERE decision_id IN (SELECT id FROM decisions WHERE subject = ?1)",
+                [subject],
+            )?;
+            tx.execute("DELETE FROM decisions WHERE subject = ?1", [subject])?;
+            tx.execute("DELETE FROM chain WHERE subject = ?1", [subject])?;
+            Ok(())
+        })?;
         tx.commit()?;
         Ok(())
     }
@@ -668,23 +664,21 @@ fn set_chain_head(conn: &Connection, subject: &str, head: &str, length: i64) -> 
 /// Schema upgrade 1 → 2: gives the records written before the chain existed their links, in order.
 pub(crate) fn chain_existing_records(tx: &Connection) -> Result<()> {
     let decisions = select(tx, "ORDER BY id", [])?;
-    tx.execute_batch("DROP TRIGGER decisions_are_append_only_update")?;
-    let mut prev = proof::GENESIS.to_owned();
-    let mut length = 0;
-    for mut d in decisions {
-        d.prev_hash = prev;
-        d.record_hash = proof::record_hash(&d);
-        tx.execute(
-            "UPDATE decisions SET prev_hash = ?1, record_hash = ?2 WHERE id = ?3",
-            params![d.prev_hash, d.record_hash, d.id],
-        )?;
-        prev = d.record_hash;
-        length += 1;
-    }
-    tx.execute_batch(
-        "CREATE TRIGGER decisions_are_append_only_update BEFORE UPDATE ON decisions \
-         BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;",
-    )?;
+    let (prev, length) = schema::without_append_only(tx, AppendOnly::Update, |tx| {
+        let mut prev = proof::GENESIS.to_owned();
+        let mut length = 0;
+        for mut d in decisions {
+            d.prev_hash = prev;
+            d.record_hash = proof::record_hash(&d);
+            tx.execute(
+                "UPDATE decisions SET prev_hash = ?1, record_hash = ?2 WHERE id = ?3",
+                params![d.prev_hash, d.record_hash, d.id],
+            )?;
+            prev = d.record_hash;
+            length += 1;
+        }
+        Ok((prev, length))
+    })?;
     set_chain_head(tx, "", &prev, length)
 }
 
