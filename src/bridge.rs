@@ -159,13 +159,6 @@ pub struct Shown<'a> {
     pub layer: ConsentPageLayer,
 }
 
-fn layer_name(layer: ConsentPageLayer) -> &'static str {
-    match layer {
-        ConsentPageLayer::Banner => "banner",
-        ConsentPageLayer::Preferences => "preferences",
-    }
-}
-
 /// The token a page carries: when it was issued, its locale and layer, and a MAC over those and
 /// the policy it shows, keyed by this store's secret
 /// (`<issued_at_ms>.<locale>.<layer>.<32 hex digits>`).
@@ -173,7 +166,7 @@ pub fn issue(key: &[u8; 32], shown: Shown<'_>, issued_at_ms: i64) -> String {
     format!(
         "{issued_at_ms}.{}.{}.{}",
         shown.locale,
-        layer_name(shown.layer),
+        shown.layer.as_str(),
         mac(key, shown, issued_at_ms)
     )
 }
@@ -202,7 +195,7 @@ pub fn check(
     }
     let layer = [ConsentPageLayer::Banner, ConsentPageLayer::Preferences]
         .into_iter()
-        .find(|l| layer_name(*l) == layer)
+        .find(|l| l.as_str() == layer)
         .ok_or_else(refused)?;
     let shown = Shown {
         policy_id,
@@ -229,7 +222,7 @@ fn mac(key: &[u8; 32], shown: Shown<'_>, issued_at_ms: i64) -> String {
         locale,
         layer,
     } = shown;
-    let layer = layer_name(layer);
+    let layer = layer.as_str();
     let message =
         format!("{MESSAGE_TYPE}\n{policy_id}\n{revision}\n{locale}\n{layer}\n{issued_at_ms}");
     let tag = hmac_sha256(key, message.as_bytes());

@@ -476,6 +476,10 @@ impl ConsentManager {
             }
             Some(id) => id,
         };
+        // The usual launch (the same user as the store was opened or last set for): nothing to re-read.
+        if self.lock_writer().subject == subject {
+            return Ok(self.status());
+        }
         let ((), gate) = self.change(|writer, now| {
             let mut latest = writer.store.latest_decision(&subject)?;
             if latest.is_none() && !subject.is_empty() {
@@ -548,12 +552,12 @@ impl ConsentManager {
                     "it is dated more than a day in the future".into(),
                 ));
             }
-            if writer.store.has_imported(&check.receipt_id)?
-                || writer
-                    .latest
-                    .as_ref()
-                    .is_some_and(|l| l.decided_at_ms >= remote.decided_at_ms)
-            {
+            // The in-memory comparison first: the store is asked only about a newer receipt.
+            let not_newer = writer
+                .latest
+                .as_ref()
+                .is_some_and(|l| l.decided_at_ms >= remote.decided_at_ms);
+            if not_newer || writer.store.has_imported(&check.receipt_id)? {
                 return Ok(false);
             }
             let imported = Decision {

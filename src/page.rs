@@ -11,7 +11,6 @@ use std::fmt::Write;
 use sha2::{Digest, Sha256};
 
 use crate::banner::Banner;
-use crate::category::Category;
 
 /// Which layer the page opens on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
@@ -22,6 +21,16 @@ pub enum ConsentPageLayer {
     /// The second layer on its own, for the app's "Cookie management" entry: the four categories
     /// with their SDKs and toggles. Closing it records nothing.
     Preferences,
+}
+
+impl ConsentPageLayer {
+    /// Its name in the page (`data-layer`) and in page tokens.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            ConsentPageLayer::Banner => "banner",
+            ConsentPageLayer::Preferences => "preferences",
+        }
+    }
 }
 
 /// Words of the page's chrome that the policy does not carry, in French and English (other
@@ -87,7 +96,7 @@ pub fn render(banner: &Banner, layer: ConsentPageLayer, token: &str) -> String {
         csp = attr(&csp),
         title = text(&banner.title),
         token = attr(token),
-        layer = if standalone { "preferences" } else { "banner" },
+        layer = layer.as_str(),
     );
     first_layer(&mut html, banner, chrome, standalone);
     second_layer(&mut html, banner, chrome, standalone);
@@ -138,7 +147,7 @@ fn second_layer(html: &mut String, b: &Banner, chrome: &Chrome, standalone: bool
         title = text(&b.title),
     );
     for c in &b.categories {
-        let id = category_id(c.category);
+        let id = c.category.as_str();
         let _ = write!(
             html,
             "<div class=\"category\">\n<div class=\"row\">\n<label for=\"c-{id}\" id=\"l-{id}\">{title}</label>\n",
@@ -198,16 +207,6 @@ fn second_layer(html: &mut String, b: &Banner, chrome: &Chrome, standalone: bool
         accept = text(&b.accept_all),
         save = text(&b.save),
     );
-}
-
-/// The id of a category in the page and in bridge messages.
-pub fn category_id(category: Category) -> &'static str {
-    match category {
-        Category::Essential => "essential",
-        Category::Statistics => "statistics",
-        Category::Personalization => "personalization",
-        Category::Marketing => "marketing",
-    }
 }
 
 /// Escapes text for an HTML element's content.

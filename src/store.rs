@@ -378,8 +378,11 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        for id in ids {
-            tx.execute("DELETE FROM outbox WHERE decision_id = ?1", [id])?;
+        {
+            let mut delete = tx.prepare("DELETE FROM outbox WHERE decision_id = ?1")?;
+            for id in ids {
+                delete.execute([id])?;
+            }
         }
         tx.commit()?;
         Ok(())

@@ -80,11 +80,16 @@ fn random_bytes_over_data_pages_never_crash_and_never_grant_unproven_consent() {
                 if !matches!(check, Ok(ref c) if c.intact) {
                     flagged += 1;
                 }
-                // Whatever the file says, a grant needs a readable, current decision.
-                let status = m.status();
-                if m.can_start("firebase_analytics".into()) {
-                    assert!(status.categories[&Category::Statistics]);
-                }
+                // The last decision refused statistics and marketing: whatever the damage, the
+                // gate may not grant them (a grant needs that decision, readable and intact).
+                assert!(
+                    !m.can_start("firebase_analytics".into()),
+                    "a damaged file granted statistics"
+                );
+                assert!(
+                    !m.can_start("google_mobile_ads".into()),
+                    "a damaged file granted marketing"
+                );
                 let _ = m.history();
                 let _ = m.accept_all();
             }

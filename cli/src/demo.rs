@@ -19,7 +19,7 @@ pub fn run(db: Option<&Path>, lang: &str, att: TrackingAuthorization) -> Result<
             path.display().to_string(),
             BUNDLED_POLICY.to_owned(),
             lang.to_owned(),
-            format!("kmer-consent-cli {}", env!("CARGO_PKG_VERSION")),
+            crate::cli_version(),
         )?;
         m.set_tracking_authorization(att);
         Ok(m)

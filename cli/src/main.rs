@@ -379,9 +379,10 @@ fn on_store(m: &ConsentManager, command: &Command) -> Result<(), Failure> {
             say!("{}", page.trim_end());
         }
         Command::ApplyUiMessage { message } => {
-            let before = m.history()?.len();
+            // A recorded decision publishes a new snapshot; "close" leaves it as it was.
+            let before = m.snapshot().sequence;
             let status = m.apply_ui_message(message.clone())?;
-            if m.history()?.len() == before {
+            if m.snapshot().sequence == before {
                 say!("Closed: nothing recorded.");
             } else {
                 output::recorded(&status);

@@ -4,7 +4,7 @@ use sha2::{Digest, Sha256};
 
 use super::*;
 use crate::banner::banner;
-use crate::category::Grants;
+use crate::category::{Category, Grants};
 use crate::policy::Policy;
 
 fn policy() -> Policy {
