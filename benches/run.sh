@@ -68,6 +68,8 @@ done
 step "The native library, release build (for Kotlin, Swift and the size)"
 cargo build --quiet --release -p kmer-consent --lib
 export KMER_CONSENT_LIB_DIR="$root/target/release"
+# Bindings generated from the library they load (and no debug build just to generate them).
+export KMER_PROFILE_DIR=release
 
 step "Kotlin on the JVM (android/test-jvm.sh bench)"
 collect bash android/test-jvm.sh bench
