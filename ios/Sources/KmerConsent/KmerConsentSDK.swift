@@ -263,11 +263,13 @@ public final class KmerConsentSDK: Sendable {
         state.publish(manager.snapshot())
     }
 
-    /// Runs a recording call, then makes sure `canStart` already reflects it when this returns.
+    /// Runs a recording call, then makes sure `canStart` already reflects it when this returns. The
+    /// core tells the listener before the call returns, on this thread, unless another thread is busy
+    /// delivering: only then is the snapshot fetched (one more FFI crossing).
     private func record(_ call: (ConsentManager) throws -> ConsentStatus) throws -> ConsentStatus {
         if state.isClosed { throw KmerConsentError.closed }
         let status = try translatingErrors { try call(manager) }
-        state.publish(manager.snapshot())
+        if state.openSnapshot?.status != status { state.publish(manager.snapshot()) }
         return status
     }
 

@@ -124,10 +124,14 @@ class KmerConsent private constructor(
         return translatingErrors { manager.block() }
     }
 
-    /** Runs a recording call, then makes sure [canStart] already reflects it when this returns. */
+    /**
+     * Runs a recording call, then makes sure [canStart] already reflects it when this returns. The
+     * core tells the listener before the call returns, on this thread, unless another thread is busy
+     * delivering: only then is the snapshot fetched (one more FFI crossing).
+     */
     private fun record(block: ConsentManager.() -> ConsentStatus): ConsentStatus {
         val status = call(block)
-        publish(translatingErrors { manager.snapshot() })
+        if (current.status != status) publish(translatingErrors { manager.snapshot() })
         return status
     }
 

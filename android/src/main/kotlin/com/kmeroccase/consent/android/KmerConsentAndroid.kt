@@ -71,7 +71,8 @@ object KmerConsentAndroid {
             IntentFilter(Intent.ACTION_SCREEN_ON).apply { addAction(Intent.ACTION_TIME_CHANGED) },
         )
         // Ad SDKs read the IAB TCF keys from the default SharedPreferences.
-        consent.writeIabTcfKeys(SharedPreferencesIabTcfStorage(defaultSharedPreferences(app)))
+        // Off the main thread: the first SharedPreferences read waits for the file to load.
+        consent.writeIabTcfKeys(SharedPreferencesIabTcfStorage(defaultSharedPreferences(app)), refresher)
         return consent
     }
 

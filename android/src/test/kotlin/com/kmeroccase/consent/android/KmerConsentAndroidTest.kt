@@ -101,7 +101,13 @@ class KmerConsentAndroidTest {
         val app = FakeApplication(tmp.newFolder("no_backup"))
         KmerConsentAndroid.open(app, TCF_POLICY, callbackExecutor = DIRECT).use { consent ->
             consent.acceptAll()
-            val prefs = app.preferences.getValue("com.kmeroccase.app_preferences").values
+            // Written on a background thread: wait for the decision's keys.
+            val deadline = System.currentTimeMillis() + 5_000
+            fun prefs() = app.preferences["com.kmeroccase.app_preferences"]?.values ?: emptyMap<String, Any>()
+            while (prefs()["IABTCF_PurposeConsents"] != "11111111111" && System.currentTimeMillis() < deadline) {
+                Thread.sleep(10)
+            }
+            val prefs = prefs()
             assertEquals(1, prefs["IABTCF_gdprApplies"], "putInt")
             assertEquals(4095, prefs["IABTCF_CmpSdkID"])
             assertEquals(consent.snapshots.value.tcString, prefs["IABTCF_TCString"], "putString")
