@@ -9,7 +9,8 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
 KOTLIN_VERSION=2.4.20
-cache="${KMER_CONSENT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kmer-consent}"
+source tests/install.sh
+cache="$kmer_cache"
 kotlin_home="$cache/kotlin-compiler-$KOTLIN_VERSION"
 mkdir -p "$cache"
 
@@ -27,10 +28,7 @@ fi
 
 java_dir=/usr/share/java
 if [ ! -f "$java_dir/jna.jar" ] || [ ! -f "$java_dir/junit4.jar" ] || [ ! -f "$java_dir/hamcrest-core.jar" ]; then
-  echo "installing libjna-java and junit4 from Debian" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -qq libjna-java junit4 >/dev/null 2>&1 ||
-    { apt-get update -qq && apt-get install -y -qq libjna-java junit4 >/dev/null; }
+  apt_ensure "JNA and JUnit for the Kotlin tests" libjna-java junit4
 fi
 
 bindings/generate.sh kotlin-jvm >/dev/null

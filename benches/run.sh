@@ -80,12 +80,8 @@ collect bash ios/test-linux.sh bench
 step "Size of the stripped x86_64 library"
 # The system-SQLite build (the iOS case) links against libsqlite3 without bundling it; rusqlite 0.43
 # needs SQLite >= 3.44 at run time, which this machine lacks, but building and measuring works.
-if ! pkg-config --exists sqlite3 2>/dev/null; then
-  echo "installing libsqlite3-dev and pkg-config from Debian (for the system-SQLite build)" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -qq libsqlite3-dev pkg-config >/dev/null 2>&1 ||
-    { apt-get update -qq && apt-get install -y -qq libsqlite3-dev pkg-config >/dev/null; }
-fi
+source tests/install.sh
+pkg-config --exists sqlite3 2>/dev/null || apt_ensure "for the system-SQLite build" libsqlite3-dev pkg-config
 CARGO_TARGET_DIR="$root/target/size-system" cargo build --quiet --release -p kmer-consent --lib \
   --no-default-features
 strip -o "$out/bundled.so" target/release/libkmer_consent.so

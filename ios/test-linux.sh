@@ -21,17 +21,15 @@ if command -v swift >/dev/null 2>&1; then
   exec swift "${swift_args[@]}"
 fi
 
-cache="${KMER_CONSENT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kmer-consent}"
+source tests/install.sh
+cache="$kmer_cache"
 chroot_dir="$cache/swift-6.0.3-trixie"
 mirror="${KMER_DEBIAN_MIRROR:-$(sed -n 's/^URIs: *\(http[^ ]*debian\)\/*$/\1/p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n 1)}"
 mirror="${mirror:-http://deb.debian.org/debian}"
 
 if [ ! -x "$chroot_dir/usr/libexec/swift/bin/swift" ]; then
   if ! command -v debootstrap >/dev/null 2>&1; then
-    echo "installing debootstrap from Debian" >&2
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y -qq debootstrap >/dev/null 2>&1 ||
-      { apt-get update -qq && apt-get install -y -qq debootstrap >/dev/null; }
+    apt_ensure "to build the Swift chroot" debootstrap
   fi
   echo "building the Swift chroot (Debian trixie, swiftlang) in $chroot_dir" >&2
   mkdir -p "$cache"
