@@ -93,7 +93,11 @@ fn sparse_vendors_use_ranges_and_dense_ones_a_bitfield() {
         for _ in 0..IS_RANGE_ENCODING {
             r.read_bool("skipped").unwrap();
         }
-        assert_eq!(r.read_bool("IsRangeEncoding").unwrap(), ranges, "{vendors:?}");
+        assert_eq!(
+            r.read_bool("IsRangeEncoding").unwrap(),
+            ranges,
+            "{vendors:?}"
+        );
         if ranges {
             // A bitfield up to 9000 would need 9000 bits (1,500 characters); the ranges a few dozen.
             assert!(core.len() < 60, "{}", core.len());
