@@ -6,14 +6,18 @@
 //! "personalization":false,"marketing":false}}`. `action` is `accept_all`, `reject_all`, `dismiss`,
 //! `save` or `close`; `choices` comes with `save` only (absent or null otherwise), and names each
 //! optional category exactly once. Anything else (another field, a wrong type, an unknown action or
-//! category, a token this store did not issue for the policy in force, or one older than
-//! [`TOKEN_LIFETIME_MS`]) is refused and records nothing.
+//! category, a token this store did not issue for this subject, policy text and state, or one
+//! [`TOKEN_LIFETIME_MS`] old or older) is refused and records nothing. A token is good for one answer:
+//! it covers the newest decision in the store, so once any decision is recorded it is stale.
 
+use hmac::{Hmac, KeyInit, Mac};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 
 use crate::category::{Category, Grants};
 use crate::page::ConsentPageLayer;
+use crate::rules::page::PageState;
+pub use crate::rules::page::UiAction;
 
 /// The largest message accepted, in bytes.
 pub const MAX_MESSAGE_BYTES: usize = 1024;
@@ -22,19 +26,6 @@ pub const TOKEN_LIFETIME_MS: i64 = 24 * 60 * 60 * 1000;
 /// How far ahead of this device's clock a token may claim to be issued (clock steps).
 const TOKEN_SKEW_MS: i64 = 60 * 1000;
 const MESSAGE_TYPE: &str = "kmer-consent/ui";
-
-/// What the user did on the page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UiAction {
-    AcceptAll,
-    RejectAll,
-    /// "Continue without accepting" (or closing the banner): a refusal.
-    Dismiss,
-    /// A custom choice from the preferences.
-    Save(Grants),
-    /// The preferences, opened from the app's settings, closed without saving: nothing to record.
-    Close,
-}
 
 /// A validated message: the action, and the token to check against the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,39 +140,51 @@ fn grants(choices: &Choices) -> Grants {
     grants
 }
 
-/// What a page showed: the policy, the locale of its texts (recorded with the decision) and the
-/// layer it opened on (which decides the actions it offers).
+/// What a page showed: the policy, the locale of its texts (recorded with the decision), the layer
+/// it opened on (which decides the actions it offers) and the state it was rendered in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shown<'a> {
     pub policy_id: &'a str,
     pub revision: u32,
     pub locale: &'a str,
     pub layer: ConsentPageLayer,
+    pub state: &'a PageState,
 }
 
-/// The token a page carries: when it was issued, its locale and layer, and a MAC over those and
-/// the policy it shows, keyed by this store's secret
+/// The token a page carries: when it was issued, its locale and layer, and an HMAC-SHA256 over
+/// those, the policy text and the state it shows, keyed by this store's secret
 /// (`<issued_at_ms>.<locale>.<layer>.<32 hex digits>`).
 pub fn issue(key: &[u8; 32], shown: Shown<'_>, issued_at_ms: i64) -> String {
+    let tag = mac(key, shown, issued_at_ms).finalize().into_bytes();
     format!(
         "{issued_at_ms}.{}.{}.{}",
         shown.locale,
         shown.layer.as_str(),
-        mac(key, shown, issued_at_ms)
+        crate::witness::hex(&tag[..TAG_BYTES])
     )
 }
 
-/// Checks a token against the policy in force at `now_ms`; returns the locale and the layer the
-/// page showed.
+/// What a token says of its page: the locale and the layer it showed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issued {
+    pub locale: String,
+    pub layer: ConsentPageLayer,
+}
+
+/// Checks a token against the policy and the state in force at `now_ms`. A token is refused once
+/// [`TOKEN_LIFETIME_MS`] has passed since it was issued (a day old is too old).
 pub fn check(
     key: &[u8; 32],
     token: &str,
     policy_id: &str,
     revision: u32,
+    state: &PageState,
     now_ms: i64,
-) -> Result<(String, ConsentPageLayer), String> {
-    let refused =
-        || "the page token was not issued by this store for the policy in force".to_owned();
+) -> Result<Issued, String> {
+    let refused = || {
+        "the page token was not issued by this store for this user, policy and state: render the page again"
+            .to_owned()
+    };
     let mut parts = token.splitn(4, '.');
     let (Some(issued), Some(locale), Some(layer), Some(tag)) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -197,83 +200,58 @@ pub fn check(
         .into_iter()
         .find(|l| l.as_str() == layer)
         .ok_or_else(refused)?;
+    let tag: [u8; TAG_BYTES] = crate::witness::decode_hex(tag)
+        .filter(|_| !tag.bytes().any(|b| b.is_ascii_uppercase()))
+        .ok_or_else(refused)?;
     let shown = Shown {
         policy_id,
         revision,
         locale,
         layer,
+        state,
     };
-    if !constant_time_eq(tag.as_bytes(), mac(key, shown, issued_at_ms).as_bytes()) {
-        return Err(refused());
-    }
+    mac(key, shown, issued_at_ms)
+        .verify_truncated_left(&tag)
+        .map_err(|_| refused())?;
     if issued_at_ms > now_ms.saturating_add(TOKEN_SKEW_MS) {
         return Err("the page claims to come from the future: render it again".into());
     }
-    if now_ms.saturating_sub(issued_at_ms) > TOKEN_LIFETIME_MS {
+    if now_ms.saturating_sub(issued_at_ms) >= TOKEN_LIFETIME_MS {
         return Err("the page has expired: render it again".into());
     }
-    Ok((locale.to_owned(), layer))
+    Ok(Issued {
+        locale: locale.to_owned(),
+        layer,
+    })
 }
 
-fn mac(key: &[u8; 32], shown: Shown<'_>, issued_at_ms: i64) -> String {
+/// Bytes of the HMAC kept in a token (128 bits).
+const TAG_BYTES: usize = 16;
+
+fn mac(key: &[u8; 32], shown: Shown<'_>, issued_at_ms: i64) -> Hmac<Sha256> {
     let Shown {
         policy_id,
         revision,
         locale,
         layer,
+        state,
     } = shown;
     let layer = layer.as_str();
-    let message =
-        format!("{MESSAGE_TYPE}\n{policy_id}\n{revision}\n{locale}\n{layer}\n{issued_at_ms}");
-    let tag = hmac_sha256(key, message.as_bytes());
-    tag[..16].iter().map(|b| format!("{b:02x}")).collect()
+    let message = format!(
+        "{MESSAGE_TYPE}\n{policy_id}\n{revision}\n{locale}\n{layer}\n{issued_at_ms}\n{}",
+        state.canonical()
+    );
+    let mut mac = keyed(key);
+    mac.update(message.as_bytes());
+    mac
 }
 
-/// HMAC-SHA256 (RFC 2104) with a 32-byte key.
-fn hmac_sha256(key: &[u8; 32], message: &[u8]) -> [u8; 32] {
-    let mut inner_pad = [0x36u8; 64];
-    let mut outer_pad = [0x5cu8; 64];
-    for (i, k) in key.iter().enumerate() {
-        inner_pad[i] ^= k;
-        outer_pad[i] ^= k;
-    }
-    let inner = Sha256::new()
-        .chain_update(inner_pad)
-        .chain_update(message)
-        .finalize();
-    Sha256::new()
-        .chain_update(outer_pad)
-        .chain_update(inner)
-        .finalize()
-        .into()
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// 32 random bytes for a token key: from the operating system (`/dev/urandom`, present on Android,
-/// iOS and Linux), else from the standard library's randomly seeded hasher, the time and the process.
-pub fn random_key() -> [u8; 32] {
-    use std::io::Read;
-    let mut key = [0u8; 32];
-    let from_os = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut key));
-    if from_os.is_ok() {
-        return key;
-    }
-    use std::hash::{BuildHasher, Hasher};
-    let mut digest = Sha256::new();
-    for _ in 0..4 {
-        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-        hasher.write_u128(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos()),
-        );
-        hasher.write_u32(std::process::id());
-        digest.update(hasher.finish().to_le_bytes());
-    }
-    digest.finalize().into()
+/// HMAC-SHA256 keyed with `key`. HMAC pads a key shorter than SHA-256's 64-byte block with zeros:
+/// the key is padded here, which needs no fallible length check.
+fn keyed(key: &[u8; 32]) -> Hmac<Sha256> {
+    let mut block = [0u8; 64];
+    block[..32].copy_from_slice(key);
+    <Hmac<Sha256> as KeyInit>::new(&block.into())
 }
 
 #[cfg(test)]

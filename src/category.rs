@@ -101,6 +101,35 @@ impl Grants {
         !(self.statistics && self.personalization && self.marketing)
     }
 
+    /// Granted where both are: the more restrictive choice per category.
+    pub fn and(self, other: Grants) -> Grants {
+        Grants {
+            statistics: self.statistics && other.statistics,
+            personalization: self.personalization && other.personalization,
+            marketing: self.marketing && other.marketing,
+        }
+    }
+
+    /// Granted where either is.
+    pub fn or(self, other: Grants) -> Grants {
+        Grants {
+            statistics: self.statistics || other.statistics,
+            personalization: self.personalization || other.personalization,
+            marketing: self.marketing || other.marketing,
+        }
+    }
+
+    /// The same with `category` refused.
+    pub fn without(mut self, category: Category) -> Grants {
+        self.set(category, false);
+        self
+    }
+
+    /// Whether any optional category is granted.
+    pub fn any_granted(&self) -> bool {
+        self.statistics || self.personalization || self.marketing
+    }
+
     /// Every category with its state, essential included, in display order.
     pub fn to_map(self) -> std::collections::HashMap<Category, bool> {
         Category::ALL

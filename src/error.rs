@@ -26,6 +26,15 @@ pub enum Error {
     #[error("policy update refused: {0}")]
     PolicyUpdate(String),
 
+    #[error("back end key: {0}")]
+    BackendKey(String),
+
+    #[error("acknowledgement refused: {0}")]
+    Acknowledgement(String),
+
+    #[error("no secure random numbers: {0}")]
+    Randomness(String),
+
     #[error("cannot open the consent database {path}: {source}")]
     Open {
         path: PathBuf,
@@ -58,6 +67,19 @@ pub enum Error {
 }
 
 impl Error {
+    /// Whether the store failed (as opposed to the input being refused).
+    pub(crate) fn is_storage(&self) -> bool {
+        matches!(
+            self,
+            Error::Open { .. }
+                | Error::Io { .. }
+                | Error::SchemaTooNew { .. }
+                | Error::SchemaUnknown(_)
+                | Error::Sql(_)
+                | Error::BadRecord { .. }
+        )
+    }
+
     pub(crate) fn open(path: &Path, source: rusqlite::Error) -> Self {
         Error::Open {
             path: path.to_path_buf(),
@@ -93,7 +115,7 @@ pub enum ConsentError {
     #[error("invalid policy: {}{reason}", if path.is_empty() { String::new() } else { format!("{path}: ") })]
     InvalidPolicy { path: String, reason: String },
 
-    /// A new policy cannot replace the current one (another policy id, or a lower revision).
+    /// A new policy cannot replace the current one (another policy id).
     #[error("policy update refused: {reason}")]
     PolicyUpdateRefused { reason: String },
 
@@ -105,7 +127,8 @@ pub enum ConsentError {
     #[error("unknown SDK id {sdk_id:?}")]
     UnknownSdk { sdk_id: String },
 
-    /// A receipt to import does not verify, or is not for this user and policy. Nothing was recorded.
+    /// A receipt to import does not verify, carries no valid back end signature, or is not for this
+    /// user and policy. Nothing was recorded.
     #[error("receipt refused: {reason}")]
     InvalidReceipt { reason: String },
 
@@ -119,10 +142,25 @@ pub enum ConsentError {
     #[error("consent page message refused: {reason}")]
     InvalidUiMessage { reason: String },
 
-    /// The consent database could not be opened, read or written. Nothing was recorded, and the
-    /// in-memory state is unchanged.
+    /// The consent database could not be opened, read or written. Nothing was recorded. A decision
+    /// that only takes consent away still took effect in memory (`status().not_yet_saved`); one that
+    /// grants changed nothing.
     #[error("consent storage error: {reason}")]
     Storage { reason: String },
+
+    /// The call needs the app's back end public key and none was configured at open, or the one
+    /// given is not an Ed25519 public key (64 hex digits).
+    #[error("back end key: {reason}")]
+    BackendKey { reason: String },
+
+    /// A back end acknowledgement was refused: malformed, its signature does not verify under the
+    /// configured key, or it names no record of this store. Nothing was stored.
+    #[error("acknowledgement refused: {reason}")]
+    InvalidAcknowledgement { reason: String },
+
+    /// The operating system's secure random generator failed; no weak key was made in its place.
+    #[error("no secure random numbers: {reason}")]
+    NoSecureRandomness { reason: String },
 }
 
 impl From<Error> for ConsentError {
@@ -139,6 +177,9 @@ impl From<Error> for ConsentError {
             Error::Subject(reason) => ConsentError::InvalidSubject { reason },
             Error::UiMessage(reason) => ConsentError::InvalidUiMessage { reason },
             Error::PolicyUpdate(reason) => ConsentError::PolicyUpdateRefused { reason },
+            Error::BackendKey(reason) => ConsentError::BackendKey { reason },
+            Error::Acknowledgement(reason) => ConsentError::InvalidAcknowledgement { reason },
+            Error::Randomness(reason) => ConsentError::NoSecureRandomness { reason },
             Error::Open { .. }
             | Error::Io { .. }
             | Error::SchemaTooNew { .. }

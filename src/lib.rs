@@ -10,7 +10,7 @@
 //! let dir = tempfile::tempdir()?;
 //! let policy = include_str!("../policies/kmeroccase.json");
 //! let db = dir.path().join("consent.db").display().to_string();
-//! let consent = ConsentManager::open(db, policy.into(), "fr-CM".into(), "5.2.0".into())?;
+//! let consent = ConsentManager::open(db, policy.into(), "fr-CM".into(), "5.2.0".into(), None)?;
 //!
 //! // Nothing optional runs before the user decides.
 //! assert!(consent.status().needs_prompt);
@@ -41,7 +41,9 @@ mod locale;
 mod manager;
 mod page;
 mod policy;
+mod policy_check;
 mod proof;
+mod random;
 mod receipt;
 mod record;
 mod rules;
@@ -50,6 +52,7 @@ mod signals;
 mod snapshot;
 mod store;
 pub mod tcf;
+mod witness;
 
 pub use banner::{Banner, BannerCategory, BannerSdk};
 pub use bridge::{MAX_MESSAGE_BYTES, TOKEN_LIFETIME_MS};
@@ -61,12 +64,18 @@ pub use locale::negotiate as negotiate_locale;
 pub use manager::{ConsentManager, OpenOptions, PendingReceipt};
 pub use page::ConsentPageLayer;
 pub use policy::{
-    ConsentModeMapping, Controller, Policy, Sdk, TcfConfig, TcfPurposes, MAX_POLICY_BYTES,
+    ConsentModeMapping, Controller, Policy, PolicyText, Sdk, TcfConfig, TcfPurposes,
+    MAX_POLICY_BYTES,
 };
-pub use proof::{canonical_json, sha256_hex, GENESIS, SDK_VERSION};
-pub use receipt::{verify_receipt, ReceiptCheck, RECEIPT_SCHEMA};
+pub use policy_check::{check_against as check_policy_against, StoredText};
+pub use proof::{canonical_json, record_body, sha256_hex, GENESIS, SDK_VERSION};
+pub use receipt::{
+    verify_receipt, verify_receipt_with_key, ReceiptCheck, MAX_RECEIPT_BYTES, RECEIPT_SCHEMA,
+};
 pub use record::{ConsentRecord, DecisionSource};
+pub use rules::coverage::PolicyChange;
 pub use rules::{PromptReason, TrackingAuthorization, Verdict, VerdictReason};
 pub use signals::{ConsentModeSignals, StoredEntry, StoredValue};
 pub use snapshot::{ConsentSnapshot, ConsentStatus};
 pub use store::HistoryCheck;
+pub use witness::{BackendKey, Witness, MAX_ACKNOWLEDGEMENT_BYTES, WITNESS_SCHEMA};

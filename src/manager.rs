@@ -1,4 +1,6 @@
-//! The exported `ConsentManager`: owns the store, applies the rules, publishes snapshots.
+//! The exported `ConsentManager`: loads, asks the rules, writes, publishes. Every decision of kind
+//! "does this count, may this grant" is a function in [`crate::rules`]; this file only moves values
+//! between the store, the rules and the gate.
 //!
 //! Threading: one writer mutex serialises decisions and policy changes; each change computes a new
 //! immutable [`Gate`] and swaps it in atomically. Readers (`can_start`, `check`, `is_granted`) load
@@ -7,31 +9,37 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use arc_swap::ArcSwap;
 
 use crate::banner::{self, Banner};
-use crate::bridge::{self, UiAction};
+use crate::bridge;
 use crate::category::{Category, Grants};
 use crate::clock::{Clock, SystemClock};
 use crate::dispatch::{ConsentListener, Dispatcher, SdkLifecycle, Subscription};
 use crate::error::{ConsentError, Error, Result};
 use crate::locale::negotiate;
 use crate::page::{self, ConsentPageLayer};
-use crate::policy::Policy;
-use crate::proof::{self, SDK_VERSION};
+use crate::policy::PolicyText;
+use crate::proof::SDK_VERSION;
+use crate::random;
 use crate::receipt;
 use crate::record::{ConsentRecord, Decision, DecisionSource};
-use crate::rules::{self, TrackingAuthorization, Verdict};
+use crate::rules::page::PageState;
+use crate::rules::restriction::{self, Unwritten};
+use crate::rules::sync::{self, Import};
+use crate::rules::time::{self, TimeMarks};
+use crate::rules::{self, Evaluation, TrackingAuthorization, Verdict, VerdictReason};
 use crate::snapshot::{ConsentSnapshot, ConsentStatus, Gate, Inputs};
 use crate::store::{HistoryCheck, PolicyRow, Store};
+use crate::witness::{BackendKey, Witness};
 
 /// A receipt waiting for the app to send it to its back end.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct PendingReceipt {
-    /// Pass it to `acknowledge` once the back end has it.
+    /// Pass it to `acknowledge` once the back end has it (or pass the back end's signed
+    /// acknowledgement to `acknowledge_signed`).
     pub id: i64,
     /// The receipt, as `export_proof` writes it.
     pub receipt_json: String,
@@ -42,24 +50,28 @@ pub struct PendingReceipt {
 pub struct OpenOptions {
     /// The time source (default: the device clock).
     pub clock: Arc<dyn Clock>,
-    /// Whether reading the clock past an expiry or reminder is written to the store, so that moving
+    /// Whether an expiry or reminder seen at a trusted time is written to the store, so that moving
     /// the device clock back later cannot undo it. Default true; the CLI's `--now` on read-only
     /// commands turns it off so a look into the future leaves no trace.
-    pub persist_clock_mark: bool,
+    pub persist_time_marks: bool,
     /// The app's version, recorded with each decision (proof of what the user saw).
     pub app_version: String,
     /// Caps the database file at this many pages (4 KiB each); a write past it fails with a
     /// storage error, as on a full disk. `None`: no cap beyond the disk's.
     pub max_database_pages: Option<u32>,
+    /// The app's back end's Ed25519 public key (64 hex digits): needed to import other devices'
+    /// decisions and to keep the back end's acknowledgements. `None`: no back end.
+    pub backend_public_key: Option<String>,
 }
 
 impl Default for OpenOptions {
     fn default() -> Self {
         OpenOptions {
             clock: Arc::new(SystemClock),
-            persist_clock_mark: true,
+            persist_time_marks: true,
             app_version: String::new(),
             max_database_pages: None,
+            backend_public_key: None,
         }
     }
 }
@@ -72,54 +84,145 @@ pub struct ConsentManager {
     gate: ArcSwap<Gate>,
     dispatcher: Arc<Dispatcher>,
     clock: Arc<dyn Clock>,
-    /// The latest time seen: time never runs backwards for the rules.
-    clock_mark_ms: AtomicI64,
+    backend_key: Option<BackendKey>,
     /// Signs the tokens of the consent pages this store renders (see `bridge`): read or made on the
     /// first page, so opening costs nothing for it.
     ui_key: OnceLock<[u8; 32]>,
 }
 
+/// A decision the store could not write, held in memory (see [`restriction`]).
+struct Held {
+    decision: Decision,
+    /// Written as soon as the store allows (a pure restriction); otherwise it holds for this process
+    /// only, until a newer decision is recorded.
+    retry: bool,
+}
+
 /// What only the writer touches.
 struct Writer {
     store: Store,
-    policy: Arc<Policy>,
-    /// The policy as stored with each decision: its canonical JSON and hash.
-    policy_row: Option<PolicyRow>,
+    policy: Arc<PolicyText>,
     app_version: String,
     /// Whose decisions are in force: an account id, or `""` for the anonymous device.
     subject: String,
     /// The store's `data_version` when last looked at: another process wrote if it moved.
     data_version: i64,
     latest: Option<Decision>,
+    /// The policy text `latest` was made on, when it is not the one in use and could be read.
+    shown: Option<Arc<PolicyText>>,
+    /// Whether `latest` is not what the back end witnessed (see `rules::standing::witnessed_differs`).
+    tampered: bool,
+    held: Option<Held>,
+    /// How many decisions were held in memory so far (consent pages rendered before one are stale).
+    held_count: u64,
+    marks: TimeMarks,
+    /// The time mark of schema versions 1 and 2, turned into marks for each subject as it is loaded.
+    legacy_clock_mark_ms: Option<i64>,
+    persist_marks: bool,
     locale: String,
     tracking: TrackingAuthorization,
     store_recovered: bool,
     sequence: u64,
-    persist_clock_mark: bool,
-    persisted_mark_ms: i64,
 }
 
 impl Writer {
-    /// Appends a decision under the policy in force; `locale`: the one the user saw the texts in,
-    /// when not the device's. On error nothing changes: the in-memory state never claims an unsaved
-    /// decision.
-    fn record(
-        &mut self,
+    /// The decision the rules look at: one held in memory for this subject, else the latest.
+    fn candidate(&self) -> Option<&Decision> {
+        self.held
+            .as_ref()
+            .map(|h| &h.decision)
+            .filter(|d| d.subject == self.subject)
+            .or(self.latest.as_ref())
+    }
+
+    /// The text `d` was made on, if it is known here.
+    fn text_of(&self, d: &Decision) -> Option<&PolicyText> {
+        let hash = d.policy_hash.as_deref()?;
+        if hash == self.policy.hash {
+            return Some(&self.policy);
+        }
+        self.shown.as_deref().filter(|s| s.hash == hash)
+    }
+
+    /// Reads a policy text shown earlier from the store. Unreadable, or not what its hash says:
+    /// `None`, and the rules treat the decision as made on an unknown text (it grants nothing).
+    fn load_text(&self, hash: &str) -> Option<Arc<PolicyText>> {
+        let json = self.store.policy_text(hash).ok()??;
+        PolicyText::parse(&json)
+            .ok()
+            .filter(|t| t.hash == hash)
+            .map(Arc::new)
+    }
+
+    /// Makes `latest` the subject's latest decision, with the text it was made on and whether it
+    /// is what the back end witnessed (a store that cannot say counts as rewritten: fail closed).
+    fn set_latest(&mut self, latest: Option<Decision>) {
+        self.tampered = self.differs_from_witness(latest.as_ref(), &self.subject);
+        self.shown = latest
+            .as_ref()
+            .and_then(|d| d.policy_hash.as_deref())
+            .filter(|hash| *hash != self.policy.hash)
+            .and_then(|hash| self.load_text(hash));
+        self.latest = latest;
+    }
+
+    fn differs_from_witness(&self, latest: Option<&Decision>, subject: &str) -> bool {
+        match self.store.newest_witness(subject) {
+            Ok(newest) => rules::standing::witnessed_differs(
+                latest,
+                newest.as_ref().map(|(id, hash)| (*id, hash.as_str())),
+            ),
+            Err(_) => true,
+        }
+    }
+
+    fn evaluate(&self, clock_ms: i64) -> Evaluation<'_> {
+        let decision = self.candidate();
+        let is_latest = decision
+            .zip(self.latest.as_ref())
+            .is_some_and(|(d, l)| std::ptr::eq(d, l));
+        rules::evaluate(&rules::Inputs {
+            current: &self.policy,
+            decision,
+            shown: decision.and_then(|d| self.text_of(d)),
+            marks: self.marks,
+            tampered: is_latest && self.tampered,
+            clock_ms,
+        })
+    }
+
+    /// The subject's marks from the store, with the legacy clock mark applied.
+    fn load_marks(&mut self, clock_ms: i64) -> Result<()> {
+        self.marks = self.store.marks(&self.subject)?;
+        if let Some(legacy) = self.legacy_clock_mark_ms.filter(|_| self.persist_marks) {
+            // What the older schema's mark proved: the latest decision was seen at that time.
+            let seen = self.evaluate(legacy.min(clock_ms)).marks;
+            if seen != self.marks {
+                self.marks = seen;
+                let _ = self.store.raise_marks(&self.subject, seen);
+            }
+        }
+        Ok(())
+    }
+
+    /// A new decision by this subject under the policy in use.
+    fn decision(
+        &self,
         source: DecisionSource,
         grants: Grants,
         locale: Option<String>,
-        now: i64,
-    ) -> Result<()> {
-        let decision = Decision {
+        at: i64,
+    ) -> Decision {
+        Decision {
             id: 0,
-            decided_at_ms: now,
-            policy_id: self.policy.id.clone(),
-            policy_revision: self.policy.revision,
+            decided_at_ms: at,
+            policy_id: self.policy.policy.id.clone(),
+            policy_revision: self.policy.policy.revision,
             source,
             locale: locale.unwrap_or_else(|| self.locale.clone()),
             grants,
-            sdks_shown: self.policy.sdk_ids(),
-            policy_hash: self.policy_row.as_ref().map(|p| p.hash.clone()),
+            sdks_shown: self.policy.policy.sdk_ids(),
+            policy_hash: Some(self.policy.hash.clone()),
             sdk_version: SDK_VERSION.to_owned(),
             app_version: self.app_version.clone(),
             tracking_authorization: Some(self.tracking),
@@ -127,41 +230,163 @@ impl Writer {
             origin_hash: None,
             prev_hash: String::new(),
             record_hash: String::new(),
+        }
+    }
+
+    /// Records a decision of this subject, dated by the clock now. When the store refuses the write,
+    /// the rules say what still takes effect: a restriction holds in memory (and is written later),
+    /// a grant changes nothing. `Ok(Some(error))`: something was held, and the call must still fail.
+    fn record(
+        &mut self,
+        source: DecisionSource,
+        grants: Grants,
+        locale: Option<String>,
+        clock_ms: i64,
+    ) -> Result<Option<Error>> {
+        let decision = self.decision(source, grants, locale, clock_ms);
+        let row = policy_row(&self.policy);
+        match self.store.record(decision.clone(), Some(&row), None) {
+            Ok(saved) => {
+                self.held = None;
+                self.set_latest(Some(saved));
+                Ok(None)
+            }
+            Err(error) if error.is_storage() => {
+                let in_force = self.evaluate(clock_ms).grants;
+                let next_id = self.latest.as_ref().map_or(0, |d| d.id) + 1;
+                let held = |grants, retry| Held {
+                    decision: Decision {
+                        id: next_id,
+                        grants,
+                        ..decision.clone()
+                    },
+                    retry,
+                };
+                match restriction::unwritten(in_force, grants) {
+                    Unwritten::NoEffect => return Err(error),
+                    Unwritten::Hold => self.held = Some(held(grants, true)),
+                    Unwritten::HoldRefusals(narrowed) => {
+                        self.held = Some(held(narrowed, false));
+                        self.held_count += 1;
+                        return Ok(Some(error));
+                    }
+                }
+                self.held_count += 1;
+                Ok(None)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Writes a held restriction if the store now allows it.
+    fn flush_held(&mut self) {
+        let Some(held) = self.held.as_ref().filter(|h| h.retry) else {
+            return;
         };
-        let saved = self.store.record(decision, self.policy_row.as_ref())?;
-        self.persisted_mark_ms = self.persisted_mark_ms.max(now);
-        self.latest = Some(saved);
+        let mut decision = held.decision.clone();
+        decision.id = 0;
+        let row = (decision.policy_hash.as_deref() == Some(self.policy.hash.as_str()))
+            .then(|| policy_row(&self.policy));
+        if let Ok(saved) = self.store.record(decision, row.as_ref(), None) {
+            self.held = None;
+            if saved.subject == self.subject {
+                self.set_latest(Some(saved));
+            }
+        }
+    }
+
+    /// Re-reads the subject's latest decision. A restriction held for this process only gives way to
+    /// a newer decision in the store.
+    fn reload(&mut self) -> Result<()> {
+        self.flush_held();
+        let latest = self.store.latest_decision(&self.subject)?;
+        if let (Some(held), Some(l)) = (&self.held, &latest) {
+            if !held.retry && l.id >= held.decision.id {
+                self.held = None;
+            }
+        }
+        self.set_latest(latest);
         Ok(())
     }
 
-    fn compute(&mut self, now_ms: i64) -> Gate {
-        self.persist_time(now_ms);
+    /// The anonymous device's decision, if it is in force now.
+    fn device_decision_in_force(&self, clock_ms: i64) -> Result<Option<Decision>> {
+        let Some(device) = self.store.latest_decision("")? else {
+            return Ok(None);
+        };
+        let loaded = device
+            .policy_hash
+            .as_deref()
+            .filter(|h| *h != self.policy.hash)
+            .and_then(|h| self.load_text(h));
+        let shown = match &loaded {
+            Some(text) => Some(&**text),
+            None => self.text_of(&device),
+        };
+        let evaluation = rules::evaluate(&rules::Inputs {
+            current: &self.policy,
+            decision: Some(&device),
+            shown,
+            marks: self.store.marks("")?,
+            tampered: self.differs_from_witness(Some(&device), ""),
+            clock_ms,
+        });
+        let in_force = evaluation.in_force().is_some();
+        Ok(in_force.then_some(device))
+    }
+
+    /// The state a consent page rendered now is bound to.
+    fn page_state(&self) -> Result<PageState> {
+        let (last_decision_id, chain_head) = self.store.page_state(&self.subject)?;
+        Ok(PageState {
+            subject: self.subject.clone(),
+            policy_hash: self.policy.hash.clone(),
+            last_decision_id,
+            chain_head,
+            unwritten: self.held_count,
+        })
+    }
+
+    /// When the back end witnessed `d`, if it did.
+    fn witnessed_at(&self, d: &Decision) -> Result<Option<i64>> {
+        Ok(self
+            .store
+            .witness(d.witness_hash())?
+            .map(|w| w.backend_time_ms))
+    }
+
+    fn compute(&mut self, clock_ms: i64) -> Gate {
         self.sequence += 1;
         let inputs = Inputs {
-            policy: &self.policy,
-            latest: self.latest.as_ref(),
             tracking: self.tracking,
             locale: &self.locale,
             store_recovered: self.store_recovered,
+            not_yet_saved: self
+                .held
+                .as_ref()
+                .is_some_and(|h| h.decision.subject == self.subject),
         };
-        Gate::compute(self.sequence, &inputs, now_ms)
+        let evaluation = self.evaluate(clock_ms);
+        let marks = evaluation.marks;
+        let gate = Gate::compute(self.sequence, &evaluation, &inputs, clock_ms);
+        if marks != self.marks {
+            self.marks = marks;
+            // Best effort: if the disk refuses, the marks still hold in memory for this run.
+            if self.persist_marks {
+                let _ = self.store.raise_marks(&self.subject, marks);
+            }
+        }
+        gate
     }
+}
 
-    /// Writes the clock mark when time has crossed an expiry or reminder since it was last written,
-    /// so that a clock moved back after a restart cannot revive the decision.
-    fn persist_time(&mut self, now_ms: i64) {
-        if !self.persist_clock_mark || now_ms <= self.persisted_mark_ms {
-            return;
-        }
-        let before = rules::evaluate(&self.policy, self.latest.as_ref(), self.persisted_mark_ms);
-        if before
-            .next_change_ms(self.persisted_mark_ms)
-            .is_some_and(|t| t <= now_ms)
-            // Best effort: if the disk refuses, the in-memory mark still holds for this run.
-            && self.store.raise_clock_mark(now_ms).is_ok()
-        {
-            self.persisted_mark_ms = now_ms;
-        }
+/// The policy text as the store keeps it beside decisions.
+fn policy_row(text: &PolicyText) -> PolicyRow {
+    PolicyRow {
+        hash: text.hash.clone(),
+        policy_id: text.policy.id.clone(),
+        revision: text.policy.revision,
+        canonical_json: text.canonical_json.clone(),
     }
 }
 
@@ -173,49 +398,47 @@ impl ConsentManager {
         locale: &str,
         options: OpenOptions,
     ) -> Result<Arc<ConsentManager>> {
-        let policy = Policy::parse(policy_json)?;
-        let policy_row = policy_row(&policy, policy_json);
-        let opened = Store::open(
-            database_path,
-            options.clock.now_ms(),
-            options.max_database_pages,
-        )?;
-        let locale = negotiate(locale, &policy);
-        let mark = opened.latest.as_ref().map_or(opened.clock_mark_ms, |d| {
-            d.decided_at_ms.max(opened.clock_mark_ms)
-        });
+        let policy = PolicyText::parse(policy_json)?;
+        let backend_key = options
+            .backend_public_key
+            .as_deref()
+            .map(BackendKey::parse)
+            .transpose()
+            .map_err(Error::BackendKey)?;
+        let clock_ms = options.clock.now_ms();
+        let opened = Store::open(database_path, clock_ms, options.max_database_pages)?;
+        let locale = negotiate(locale, &policy.policy);
         let mut writer = Writer {
             store: opened.store,
             policy: Arc::new(policy),
-            policy_row,
             app_version: options.app_version,
             subject: String::new(),
             data_version: 0,
-            latest: opened.latest,
+            latest: None,
+            shown: None,
+            tampered: false,
+            held: None,
+            held_count: 0,
+            marks: opened.marks,
+            legacy_clock_mark_ms: opened.legacy_clock_mark_ms,
+            persist_marks: options.persist_time_marks,
             locale,
             tracking: TrackingAuthorization::NotDetermined,
             store_recovered: opened.recovered_from.is_some(),
             sequence: 0,
-            persist_clock_mark: options.persist_clock_mark,
-            persisted_mark_ms: mark,
         };
+        writer.set_latest(opened.latest);
+        writer.load_marks(clock_ms)?;
         writer.data_version = writer.store.data_version()?;
-        let clock_mark_ms = AtomicI64::new(mark);
-        let now = advance(&clock_mark_ms, options.clock.now_ms());
-        let gate = Arc::new(writer.compute(now));
+        let gate = Arc::new(writer.compute(clock_ms));
         Ok(Arc::new(ConsentManager {
             writer: Mutex::new(writer),
             gate: ArcSwap::new(Arc::clone(&gate)),
             dispatcher: Dispatcher::new(gate),
             clock: options.clock,
-            clock_mark_ms,
+            backend_key,
             ui_key: OnceLock::new(),
         }))
-    }
-
-    /// Now, for the rules: the clock, but never earlier than a time already seen.
-    fn now(&self) -> i64 {
-        advance(&self.clock_mark_ms, self.clock.now_ms())
     }
 
     fn lock_writer(&self) -> MutexGuard<'_, Writer> {
@@ -234,17 +457,19 @@ impl ConsentManager {
         gate
     }
 
-    /// Recomputes under the writer lock with `change` applied, publishes when anything differs, then
-    /// delivers callbacks with no lock held.
+    /// Recomputes under the writer lock with `change` applied (after writing any restriction the
+    /// store refused before), publishes when anything differs, then delivers callbacks with no lock
+    /// held.
     fn change<T>(
         &self,
         change: impl FnOnce(&mut Writer, i64) -> Result<T>,
     ) -> Result<(T, Arc<Gate>)> {
         let result = {
             let mut writer = self.lock_writer();
-            let now = self.now();
-            let value = change(&mut writer, now)?;
-            let gate = writer.compute(now);
+            let clock_ms = self.clock.now_ms();
+            writer.flush_held();
+            let value = change(&mut writer, clock_ms)?;
+            let gate = writer.compute(clock_ms);
             let current = self.gate.load_full();
             let gate = if gate.same_content(&current) {
                 current
@@ -257,10 +482,10 @@ impl ConsentManager {
         Ok(result)
     }
 
-    /// The current gate, recomputed first if time alone has changed it (expiry, reminder).
+    /// The current gate, recomputed first if the clock has moved so that it may be wrong.
     fn current(&self) -> Arc<Gate> {
         let gate = self.gate.load_full();
-        if !gate.is_stale(self.now()) {
+        if !gate.is_stale(self.clock.now_ms()) {
             return gate;
         }
         match self.change(|_, _| Ok(())) {
@@ -269,20 +494,37 @@ impl ConsentManager {
         }
     }
 
+    /// Records a decision of the user; a restriction the store refused still takes effect.
     fn record(&self, source: DecisionSource, grants: Grants) -> Result<ConsentStatus> {
-        let ((), gate) = self.change(|writer, now| writer.record(source, grants, None, now))?;
-        Ok(gate.snapshot.status.clone())
+        self.record_in(source, grants, None)
+    }
+
+    fn record_in(
+        &self,
+        source: DecisionSource,
+        grants: Grants,
+        locale: Option<String>,
+    ) -> Result<ConsentStatus> {
+        let (failed, gate) =
+            self.change(|writer, clock_ms| writer.record(source, grants, locale, clock_ms))?;
+        match failed {
+            Some(error) => Err(error),
+            None => Ok(gate.snapshot.status.clone()),
+        }
     }
 
     /// The key of this store's page tokens. A read-only store cannot keep one: its pages then verify
     /// in this process only. Not to be called with the writer locked.
-    fn page_key(&self) -> [u8; 32] {
-        *self.ui_key.get_or_init(|| {
-            self.lock_writer()
-                .store
-                .ui_key()
-                .unwrap_or_else(|_| bridge::random_key())
-        })
+    fn page_key(&self) -> Result<[u8; 32]> {
+        if let Some(key) = self.ui_key.get() {
+            return Ok(*key);
+        }
+        let key = match self.lock_writer().store.ui_key() {
+            Ok(key) => key,
+            Err(Error::Randomness(reason)) => return Err(Error::Randomness(reason)),
+            Err(_) => random::bytes::<32>()?,
+        };
+        Ok(*self.ui_key.get_or_init(|| key))
     }
 
     /// The optional categories granted now.
@@ -299,46 +541,125 @@ impl ConsentManager {
     }
 
     /// The policy in use (Rust API: the CLI prints from it).
-    pub fn policy(&self) -> Arc<Policy> {
-        Arc::clone(&self.lock_writer().policy)
+    pub fn policy(&self) -> Arc<crate::policy::Policy> {
+        Arc::new(self.lock_writer().policy.policy.clone())
     }
-}
 
-/// The policy as stored with decisions: its canonical JSON and SHA-256.
-fn policy_row(policy: &Policy, policy_json: &str) -> Option<PolicyRow> {
-    proof::policy_fingerprint(policy_json).map(|(canonical_json, hash)| PolicyRow {
-        hash,
-        policy_id: policy.id.clone(),
-        revision: policy.revision,
-        canonical_json,
-    })
-}
+    /// The receipt of `d`, built from the policy text it was made on.
+    fn receipt_of(writer: &Writer, d: &Decision) -> String {
+        let loaded;
+        let text = match writer.text_of(d) {
+            Some(text) => Some(text),
+            None => {
+                loaded = d.policy_hash.as_deref().and_then(|h| writer.load_text(h));
+                loaded.as_deref()
+            }
+        };
+        receipt::receipt(text, d).to_string()
+    }
 
-/// Raises `mark` to `now_ms` and returns the later of the two.
-fn advance(mark: &AtomicI64, now_ms: i64) -> i64 {
-    let seen = mark.load(Ordering::Relaxed);
-    if now_ms > seen {
-        mark.fetch_max(now_ms, Ordering::Relaxed).max(now_ms)
-    } else {
-        seen
+    /// Verifies a countersigned receipt and applies it (see `import_receipt`).
+    fn import(&self, receipt_json: &str) -> Result<bool> {
+        let key = self.backend_key.as_ref().ok_or_else(|| {
+            Error::BackendKey(
+                "no back end key was configured at open: a receipt from another device is \
+                 imported only with the back end's signature"
+                    .into(),
+            )
+        })?;
+        let verified = receipt::read(receipt_json, Some(key)).map_err(Error::Receipt)?;
+        let witness = verified
+            .witness
+            .ok_or_else(|| Error::Receipt("it carries no witness".into()))?;
+        let remote = verified.decision;
+        let remote_text = verified.policy;
+        let (applied, _) = self.change(|writer, clock_ms| {
+            sync::may_import(&remote, &writer.subject, &writer.policy.policy.id)
+                .map_err(Error::Receipt)?;
+            let decided_at_ms = sync::imported_decided_at(&remote, witness.backend_time_ms);
+            if time::trusted(clock_ms)
+                .is_none_or(|now| time::is_from_the_future(decided_at_ms, now))
+            {
+                return Err(Error::Receipt(
+                    "it is dated after this device's clock: import it once the clock is right"
+                        .into(),
+                ));
+            }
+            if writer.store.has_imported(&remote.record_hash)? {
+                return Ok(false);
+            }
+            let local = match writer.candidate() {
+                None => None,
+                Some(d) => {
+                    let held = writer.held.as_ref().is_some_and(|h| h.decision.id == d.id);
+                    Some(sync::Local {
+                        decision: d,
+                        in_force: writer.evaluate(clock_ms).in_force().is_some(),
+                        witnessed_at_ms: if held { None } else { writer.witnessed_at(d)? },
+                    })
+                }
+            };
+            let decision = match sync::import(local, &remote, witness.backend_time_ms) {
+                Import::Ignore => return Ok(false),
+                Import::Apply => Decision {
+                    id: 0,
+                    decided_at_ms,
+                    source: DecisionSource::Import,
+                    origin_hash: Some(remote.record_hash.clone()),
+                    ..remote.clone()
+                },
+                Import::Restrict(grants) => {
+                    let Some(local) = writer.candidate().cloned() else {
+                        return Ok(false);
+                    };
+                    Decision {
+                        id: 0,
+                        // Restricting the decision here does not make it any younger.
+                        decided_at_ms: local.decided_at_ms.min(decided_at_ms),
+                        source: DecisionSource::ImportMerged,
+                        grants,
+                        sdk_version: SDK_VERSION.to_owned(),
+                        app_version: writer.app_version.clone(),
+                        tracking_authorization: Some(writer.tracking),
+                        origin_hash: Some(remote.record_hash.clone()),
+                        ..local
+                    }
+                }
+            };
+            let row = (decision.policy_hash.as_deref() == Some(remote_text.hash.as_str()))
+                .then(|| policy_row(&remote_text));
+            let imported = decision.source == DecisionSource::Import;
+            let saved = writer.store.record(
+                decision,
+                row.as_ref().or(Some(&policy_row(&writer.policy))),
+                imported.then_some(&witness),
+            )?;
+            writer.held = None;
+            writer.set_latest(Some(saved));
+            Ok(true)
+        })?;
+        Ok(applied)
     }
 }
 
 #[uniffi::export]
 impl ConsentManager {
     /// Opens the consent store at `database_path` (created if missing) with the app's policy JSON,
-    /// the device locale (`fr-CM`, `en_US`, …) and the app's version (recorded with each decision).
-    /// An unreadable database file is moved aside and a fresh one opened
+    /// the device locale (`fr-CM`, `en_US`, …), the app's version (recorded with each decision) and,
+    /// optionally, the app's back end's Ed25519 public key (64 hex digits), which imports and signed
+    /// acknowledgements need. An unreadable database file is moved aside and a fresh one opened
     /// (`status().store_recovered`); a path that cannot be opened is a `Storage` error.
-    #[uniffi::constructor]
+    #[uniffi::constructor(default(backend_public_key = None))]
     pub fn open(
         database_path: String,
         policy_json: String,
         locale: String,
         app_version: String,
+        backend_public_key: Option<String>,
     ) -> Result<Arc<ConsentManager>, ConsentError> {
         let options = OpenOptions {
             app_version,
+            backend_public_key,
             ..OpenOptions::default()
         };
         Ok(Self::open_with(
@@ -349,10 +670,13 @@ impl ConsentManager {
         )?)
     }
 
-    /// Walks the whole consent history and checks every link of its hash chain: reports the first
-    /// record that was changed, removed or moved behind the SDK's back.
+    /// Walks the whole consent history and checks every link of its hash chain, and every witness
+    /// the back end signed: reports the first record that was changed, removed or moved behind the
+    /// SDK's back, and how many records the back end witnessed.
     pub fn verify_history(&self) -> Result<HistoryCheck, ConsentError> {
-        Ok(self.lock_writer().store.verify()?)
+        let key = self.backend_key.as_ref();
+        let signed = |w: &Witness| key.is_some_and(|k| w.verify(k).is_ok());
+        Ok(self.lock_writer().store.verify(&signed)?)
     }
 
     /// Where consent stands now: whether to show the banner and why, and each category's state.
@@ -370,13 +694,15 @@ impl ConsentManager {
         Ok(self.record(DecisionSource::AcceptAll, Grants::ALL)?)
     }
 
-    /// The user chose "Reject all".
+    /// The user chose "Reject all". Takes effect even when the store cannot write it
+    /// (`status().not_yet_saved`).
     pub fn reject_all(&self) -> Result<ConsentStatus, ConsentError> {
         Ok(self.record(DecisionSource::RejectAll, Grants::NONE)?)
     }
 
     /// The user saved a custom choice. Categories left out are refused; refusing essential is an
-    /// error (`EssentialCannotBeRefused`) and records nothing.
+    /// error (`EssentialCannotBeRefused`) and records nothing. When the store cannot write it, what it
+    /// refuses still takes effect and what it grants does not.
     pub fn save(&self, choices: HashMap<Category, bool>) -> Result<ConsentStatus, ConsentError> {
         if choices.get(&Category::Essential) == Some(&false) {
             return Err(Error::EssentialCannotBeRefused.into());
@@ -388,7 +714,8 @@ impl ConsentManager {
         Ok(self.record(DecisionSource::Save, grants)?)
     }
 
-    /// The user withdrew consent: every optional category is refused from now on.
+    /// The user withdrew consent: every optional category is refused from now on, at once, even when
+    /// the store cannot write it yet (`status().not_yet_saved`; it is written as soon as it can be).
     pub fn withdraw(&self) -> Result<ConsentStatus, ConsentError> {
         Ok(self.record(DecisionSource::Withdraw, Grants::NONE)?)
     }
@@ -398,26 +725,32 @@ impl ConsentManager {
         Ok(self.record(DecisionSource::Dismiss, Grants::NONE)?)
     }
 
-    /// Replaces the policy with a newer one (same id, revision not lower). A higher revision asks
-    /// for a new prompt; SDKs added since the user decided stay denied until they do.
+    /// Replaces the policy with another text of the same policy id. Consent is bound to the text the
+    /// user was shown: a higher revision asks again and, until the user answers, keeps only what they
+    /// saw as they saw it; a lower revision (`PolicyRolledBack`) or the same revision with other
+    /// content (`PolicyEditedInPlace`) grants nothing and asks again, exactly as `open` does with
+    /// such a text. Another policy id is `PolicyUpdateRefused`.
     pub fn update_policy(&self, policy_json: String) -> Result<ConsentStatus, ConsentError> {
-        let policy = Policy::parse(&policy_json)?;
+        let policy = PolicyText::parse(&policy_json)?;
         let ((), gate) = self.change(|writer, _| {
-            if policy.id != writer.policy.id {
+            if policy.policy.id != writer.policy.policy.id {
                 return Err(Error::PolicyUpdate(format!(
                     "the new policy's id {:?} is not the current {:?}",
-                    policy.id, writer.policy.id
+                    policy.policy.id, writer.policy.policy.id
                 )));
             }
-            if policy.revision < writer.policy.revision {
-                return Err(Error::PolicyUpdate(format!(
-                    "revision {} is older than the current {}",
-                    policy.revision, writer.policy.revision
-                )));
+            writer.locale = negotiate(&writer.locale, &policy.policy);
+            let previous = std::mem::replace(&mut writer.policy, Arc::new(policy));
+            let latest = writer.latest.take();
+            // The text in use until now may be what the latest decision was made on.
+            if latest.as_ref().and_then(|d| d.policy_hash.as_deref())
+                == Some(previous.hash.as_str())
+            {
+                writer.latest = latest;
+                writer.shown = Some(previous);
+            } else {
+                writer.set_latest(latest);
             }
-            writer.locale = negotiate(&writer.locale, &policy);
-            writer.policy_row = policy_row(&policy, &policy_json);
-            writer.policy = Arc::new(policy);
             Ok(())
         })?;
         Ok(gate.snapshot.status.clone())
@@ -426,7 +759,7 @@ impl ConsentManager {
     /// Sets the device locale decisions are recorded in (after negotiation); returns the chosen one.
     pub fn set_locale(&self, locale: String) -> String {
         let result = self.change(|writer, _| {
-            writer.locale = negotiate(&locale, &writer.policy);
+            writer.locale = negotiate(&locale, &writer.policy.policy);
             Ok(())
         });
         match result {
@@ -438,10 +771,16 @@ impl ConsentManager {
     /// Whether `category` is granted now. Essential always is.
     pub fn is_granted(&self, category: Category) -> bool {
         let gate = self.gate.load();
-        let now = self.now();
+        let status = &gate.snapshot.status;
         category == Category::Essential
-            || (gate.snapshot.status.categories.get(&category) == Some(&true)
-                && gate.snapshot.status.expires_at_ms.is_some_and(|t| now < t))
+            || (status.categories.get(&category) == Some(&true)
+                && rules::verdict_at(
+                    Verdict::allow(VerdictReason::Granted),
+                    status.decided_at_ms,
+                    status.expires_at_ms,
+                    self.clock.now_ms(),
+                )
+                .allowed)
     }
 
     /// Whether the SDK may start now. Answers from memory without locking; unknown ids and anything
@@ -452,22 +791,24 @@ impl ConsentManager {
 
     /// The verdict for the SDK with its reason.
     pub fn check(&self, sdk_id: String) -> Verdict {
-        self.gate.load().verdict(&sdk_id, self.now())
+        self.gate.load().verdict(&sdk_id, self.clock.now_ms())
     }
 
-    /// The consent receipt of the decision in force (or the latest one), as JSON shaped after
-    /// ISO/IEC TS 27560 and the Kantara Consent Receipt; `None` before any decision. A server can check
-    /// it without the device (`kmer-consent verify-receipt`).
+    /// The consent receipt of the latest recorded decision, as JSON shaped after ISO/IEC TS 27560 and
+    /// the Kantara Consent Receipt, built from the policy text that decision was made on; `None`
+    /// before any decision. A server can check it without the device (`kmer-consent verify-receipt`).
     pub fn export_proof(&self) -> Option<String> {
         let writer = self.lock_writer();
         let latest = writer.latest.as_ref()?;
-        Some(receipt::receipt(&writer.policy, latest).to_string())
+        Some(Self::receipt_of(&writer, latest))
     }
 
     /// Says who is logged in: `Some(account_id)` after login, `None` after logout (the anonymous
-    /// device). Decisions are per subject. A user with no decision of their own adopts the device's
-    /// decision in force (recorded for them with source `SubjectLink`, so they are not asked twice).
-    /// Call it after `open` at each launch. The account id is stored as given and never logged.
+    /// device). Decisions are per subject. A user with no decision of their own takes the device's
+    /// decision in force only if it refuses everything optional (recorded for them as `SubjectLink`,
+    /// so they are not asked twice); a device decision that grants anything is never adopted, since
+    /// whoever made it may not be them: they are asked. Call it after `open` at each launch. The
+    /// account id is stored as given and never logged.
     pub fn set_subject(&self, account_id: Option<String>) -> Result<ConsentStatus, ConsentError> {
         let subject = match account_id {
             None => String::new(),
@@ -480,39 +821,37 @@ impl ConsentManager {
         if self.lock_writer().subject == subject {
             return Ok(self.status());
         }
-        let ((), gate) = self.change(|writer, now| {
+        let ((), gate) = self.change(|writer, clock_ms| {
             let mut latest = writer.store.latest_decision(&subject)?;
             if latest.is_none() && !subject.is_empty() {
-                let device = writer.store.latest_decision("")?;
-                let in_force = device.filter(|d| {
-                    matches!(
-                        rules::evaluate(&writer.policy, Some(d), now).standing,
-                        rules::Standing::Current(_)
-                    )
-                });
-                if let Some(d) = in_force {
+                let device = writer.device_decision_in_force(clock_ms)?;
+                if let (Some(grants), Some(d)) = (sync::adoption(device.as_ref()), device) {
                     let adopted = Decision {
                         id: 0,
                         source: DecisionSource::SubjectLink,
+                        grants,
                         subject: subject.clone(),
                         origin_hash: None,
-                        // The grant keeps the device decision's age: adopting it does not extend it.
+                        // The refusal keeps the device decision's age: adopting it does not extend it.
                         sdk_version: SDK_VERSION.to_owned(),
                         app_version: writer.app_version.clone(),
                         ..d
                     };
-                    latest = Some(writer.store.record(adopted, None)?);
+                    latest = Some(writer.store.record(adopted, None, None)?);
                 }
             }
             writer.subject = subject;
-            writer.latest = latest;
+            writer.set_latest(latest);
+            writer.load_marks(clock_ms)?;
             Ok(())
         })?;
         Ok(gate.snapshot.status.clone())
     }
 
     /// Up to `limit` receipts of decisions the app's back end has not acknowledged yet, oldest
-    /// first. They stay pending across restarts until `acknowledge`d: delivery is at least once.
+    /// first. They stay pending across restarts until acknowledged: delivery is at least once.
+    /// Imports and adoptions at login are never pending: they did not happen here, or were not a
+    /// choice.
     pub fn pending_receipts(&self, limit: u32) -> Result<Vec<PendingReceipt>, ConsentError> {
         let writer = self.lock_writer();
         let pending = writer.store.pending(limit)?;
@@ -520,79 +859,77 @@ impl ConsentManager {
             .iter()
             .map(|d| PendingReceipt {
                 id: d.id,
-                receipt_json: receipt::receipt(&writer.policy, d).to_string(),
+                receipt_json: Self::receipt_of(&writer, d),
             })
             .collect())
     }
 
-    /// Marks receipts as delivered; ids not pending are ignored.
+    /// Marks receipts as delivered (without the back end's signature: nothing is witnessed); ids not
+    /// pending are ignored.
     pub fn acknowledge(&self, ids: Vec<i64>) -> Result<(), ConsentError> {
         Ok(self.lock_writer().store.acknowledge(&ids)?)
     }
 
-    /// Applies a decision another device made for the logged-in user (a receipt from the app's
-    /// back end): verified first, applied only if newer than the local decision, recorded with
-    /// source `Import`, never twice. Returns whether it was applied.
-    pub fn import_receipt(&self, receipt_json: String) -> Result<bool, ConsentError> {
-        let check = receipt::verify_receipt(&receipt_json).map_err(Error::Receipt)?;
-        let remote = receipt::record_from_receipt(&receipt_json).map_err(Error::Receipt)?;
-        let (applied, _) = self.change(|writer, now| {
-            if writer.subject.is_empty() || remote.subject != writer.subject {
-                return Err(Error::Receipt("it is not for the logged-in user".into()));
+    /// Keeps the back end's signed acknowledgement of one of this store's records (a witness object,
+    /// `kmer-consent countersign` shows the back end's side) and takes the record out of the outbox.
+    /// From then on the record, and every record before it in the chain, cannot be rewritten on the
+    /// device without `verify_history` saying so, and imports are ordered against it by the back
+    /// end's time. Needs the back end key given at open (`BackendKey` otherwise); a malformed or
+    /// unsigned acknowledgement, or one for no record here, is `InvalidAcknowledgement`.
+    pub fn acknowledge_signed(&self, acknowledgement_json: String) -> Result<(), ConsentError> {
+        let key = self
+            .backend_key
+            .as_ref()
+            .ok_or_else(|| Error::BackendKey("no back end key was configured at open".into()))?;
+        let witness = Witness::parse(&acknowledgement_json).map_err(Error::Acknowledgement)?;
+        witness.verify(key).map_err(Error::Acknowledgement)?;
+        match self.lock_writer().store.add_witness(&witness)? {
+            Some(_) => Ok(()),
+            None => {
+                Err(Error::Acknowledgement("no record of this store has that hash".into()).into())
             }
-            if remote.policy_id != writer.policy.id {
-                return Err(Error::Receipt(format!(
-                    "it is for policy {:?}, not {:?}",
-                    remote.policy_id, writer.policy.id
-                )));
-            }
-            // A device whose clock runs ahead must not push this one's decisions into expiry.
-            if remote.decided_at_ms > now.saturating_add(crate::clock::DAY_MS) {
-                return Err(Error::Receipt(
-                    "it is dated more than a day in the future".into(),
-                ));
-            }
-            // The in-memory comparison first: the store is asked only about a newer receipt.
-            let not_newer = writer
-                .latest
-                .as_ref()
-                .is_some_and(|l| l.decided_at_ms >= remote.decided_at_ms);
-            if not_newer || writer.store.has_imported(&check.receipt_id)? {
-                return Ok(false);
-            }
-            let imported = Decision {
-                id: 0,
-                source: DecisionSource::Import,
-                origin_hash: Some(check.receipt_id.clone()),
-                ..remote.clone()
-            };
-            // Store the policy text when it is the one this app ships, as for a local decision.
-            let policy = writer
-                .policy_row
-                .as_ref()
-                .filter(|p| imported.policy_hash.as_deref() == Some(p.hash.as_str()));
-            writer.latest = Some(writer.store.record(imported, policy)?);
-            Ok(true)
-        })?;
-        Ok(applied)
+        }
     }
 
-    /// Erasure: deletes the current subject's decisions and pending receipts; consent returns to
-    /// "no decision" for them. Other subjects' records are untouched.
+    /// Applies a decision another device made for the logged-in user: a receipt the app's back end
+    /// countersigned (it carries the back end's witness, checked with the key given at open; without
+    /// a key this is `BackendKey`). Verified in full first; decisions are ordered by the back end's
+    /// time: applied as it is (source `Import`) when the back end saw it later than the decision here,
+    /// ignored when earlier, and when the decision here has not reached the back end yet, each
+    /// category keeps the more restrictive choice (source `ImportMerged`). Never imported twice.
+    /// Returns whether anything was recorded.
+    pub fn import_receipt(&self, receipt_json: String) -> Result<bool, ConsentError> {
+        Ok(self.import(&receipt_json)?)
+    }
+
+    /// Erasure: deletes the current subject's decisions, witnesses and pending receipts; consent
+    /// returns to "no decision" for them. Other subjects' records are untouched.
     pub fn erase_subject(&self) -> Result<ConsentStatus, ConsentError> {
         let ((), gate) = self.change(|writer, _| {
             writer.store.erase(&writer.subject)?;
-            writer.latest = None;
+            if writer
+                .held
+                .as_ref()
+                .is_some_and(|h| h.decision.subject == writer.subject)
+            {
+                writer.held = None;
+            }
+            writer.set_latest(None);
+            writer.marks = TimeMarks::default();
             Ok(())
         })?;
         Ok(gate.snapshot.status.clone())
     }
 
-    /// Every decision of the current subject, oldest first.
+    /// Every decision of the current subject, oldest first, with when the back end witnessed each.
     pub fn history(&self) -> Result<Vec<ConsentRecord>, ConsentError> {
         let writer = self.lock_writer();
         let decisions = writer.store.history(&writer.subject)?;
-        Ok(decisions.iter().map(ConsentRecord::from).collect())
+        let witnessed = writer.store.witness_times()?;
+        Ok(decisions
+            .iter()
+            .map(|d| ConsentRecord::new(d, witnessed.get(d.witness_hash()).copied()))
+            .collect())
     }
 
     /// The banner's texts and categories for a device locale, toggles set to what is granted now.
@@ -605,18 +942,28 @@ impl ConsentManager {
     /// `layer`, toggles set to what is granted now. The page posts the user's action as a JSON string
     /// to `window.KmerConsentBridge.postMessage` (Android) or
     /// `window.webkit.messageHandlers.kmerConsent` (iOS); hand that string to `apply_ui_message`.
-    /// Render it afresh each time it is shown: its token is valid for a day and for this policy only.
+    /// Render it afresh each time it is shown: it can be answered once, by this subject, for a day,
+    /// and only while nothing else has been decided.
     pub fn consent_page(&self, locale: String, layer: ConsentPageLayer) -> String {
+        let grants = self.granted_now();
+        let key = self.page_key();
+        let writer = self.lock_writer();
         // One policy for the texts and the token, even if an update lands meanwhile.
-        let policy = self.policy();
-        let content = banner::banner(&policy, &locale, self.granted_now());
-        let shown = bridge::Shown {
-            policy_id: &policy.id,
-            revision: policy.revision,
-            locale: &content.locale,
-            layer,
+        let content = banner::banner(&writer.policy.policy, &locale, grants);
+        let token = match (key, writer.page_state()) {
+            (Ok(key), Ok(state)) => {
+                let shown = bridge::Shown {
+                    policy_id: &writer.policy.policy.id,
+                    revision: writer.policy.policy.revision,
+                    locale: &content.locale,
+                    layer,
+                    state: &state,
+                };
+                bridge::issue(&key, shown, self.clock.now_ms())
+            }
+            // No key or no state: a token that never verifies; the page says so when answered.
+            _ => String::from("0.x.x.unavailable"),
         };
-        let token = bridge::issue(&self.page_key(), shown, self.now());
         page::render(&content, layer, &token)
     }
 
@@ -625,39 +972,36 @@ impl ConsentManager {
     /// `banner_dismiss` (a refusal, from the banner only), "save" `settings_save`, and "close" (the
     /// preferences opened alone, left without saving) records nothing. A malformed, oversized or
     /// forged message, an action the page's layer does not offer, or a message from a page rendered
-    /// for another policy revision or over a day ago, is `InvalidUiMessage` and records nothing.
-    /// Returns the status after it; the host dismisses the page on success.
+    /// for another subject, another policy text, before any later decision, or a day ago or more, is
+    /// `InvalidUiMessage` and records nothing. Returns the status after it; the host dismisses the
+    /// page on success.
     pub fn apply_ui_message(&self, message: String) -> Result<ConsentStatus, ConsentError> {
         let parsed = bridge::parse(&message).map_err(Error::UiMessage)?;
-        let key = self.page_key();
-        let ((), gate) = self.change(|writer, now| {
-            // Checked under the writer lock, against the policy the decision is recorded under.
-            let (locale, layer) = bridge::check(
+        let key = self.page_key()?;
+        let (failed, gate) = self.change(|writer, clock_ms| {
+            // Checked under the writer lock, against the state the decision is recorded in.
+            let state = writer.page_state()?;
+            let issued = bridge::check(
                 &key,
                 &parsed.token,
-                &writer.policy.id,
-                writer.policy.revision,
-                now,
+                &writer.policy.policy.id,
+                writer.policy.policy.revision,
+                &state,
+                clock_ms,
             )
             .map_err(Error::UiMessage)?;
-            let (source, grants) = match (parsed.action, layer) {
-                (UiAction::AcceptAll, _) => (DecisionSource::BannerAcceptAll, Grants::ALL),
-                (UiAction::RejectAll, _) => (DecisionSource::BannerRejectAll, Grants::NONE),
-                (UiAction::Save(grants), _) => (DecisionSource::SettingsSave, grants),
-                (UiAction::Dismiss, ConsentPageLayer::Banner) => {
-                    (DecisionSource::BannerDismiss, Grants::NONE)
+            match rules::page::recorded(parsed.action, issued.layer).map_err(Error::UiMessage)? {
+                None => Ok(None),
+                // The texts the user read are part of the record: the page's locale, not the device's.
+                Some((source, grants)) => {
+                    writer.record(source, grants, Some(issued.locale), clock_ms)
                 }
-                (UiAction::Close, ConsentPageLayer::Preferences) => return Ok(()),
-                (UiAction::Dismiss | UiAction::Close, _) => {
-                    return Err(Error::UiMessage(
-                        "this action is not on the page that was shown".into(),
-                    ))
-                }
-            };
-            // The texts the user read are part of the record: the page's locale, not the device's.
-            writer.record(source, grants, Some(locale), now)
+            }
         })?;
-        Ok(gate.snapshot.status.clone())
+        match failed {
+            Some(error) => Err(error.into()),
+            None => Ok(gate.snapshot.status.clone()),
+        }
     }
 
     /// Reports the OS tracking authorization for this run (iOS: ATT's status at each launch; Android:
@@ -670,25 +1014,24 @@ impl ConsentManager {
         });
     }
 
-    /// Re-reads the store (another process may have written) and re-applies the rules at the
-    /// current time. Platform layers call it when the app comes to the foreground.
+    /// Re-reads the store (another process may have written), writes a refusal the store could not
+    /// take before, and re-applies the rules at the current time. Platform layers call it when the
+    /// app comes to the foreground.
     pub fn refresh(&self) -> Result<ConsentStatus, ConsentError> {
-        let ((), gate) = self.change(|writer, _| {
-            writer.latest = writer.store.latest_decision(&writer.subject)?;
-            Ok(())
-        })?;
+        let ((), gate) = self.change(|writer, _| writer.reload())?;
         Ok(gate.snapshot.status.clone())
     }
 
     /// Refreshes only if another process has written to the store since the last look (one cheap
-    /// SQLite read of `data_version`). Returns whether it refreshed. The platform layers call it on
-    /// a timer while the app is in the foreground, so another process's decision reaches this
-    /// process's gate within that period.
+    /// SQLite read of `data_version`), or a refusal is waiting to be written. Returns whether it
+    /// refreshed. The platform layers call it on a timer while the app is in the foreground, so
+    /// another process's decision reaches this process's gate within that period.
     pub fn refresh_if_changed(&self) -> Result<bool, ConsentError> {
         let changed = {
             let mut writer = self.lock_writer();
             let version = writer.store.data_version()?;
-            let changed = version != writer.data_version;
+            let changed =
+                version != writer.data_version || writer.held.as_ref().is_some_and(|h| h.retry);
             writer.data_version = version;
             changed
         };

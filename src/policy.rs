@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use crate::category::Category;
 use crate::error::PolicyError;
+use crate::proof;
 
 /// Policies larger than this are refused before parsing.
 pub const MAX_POLICY_BYTES: usize = 1024 * 1024;
@@ -201,6 +202,30 @@ pub struct Sdk {
     /// Its Google Ad Tech Provider id, for the Additional Consent string (needs a `tcf` section).
     #[serde(default)]
     pub google_atp_id: Option<u32>,
+}
+
+/// A policy as users are shown it: parsed and validated, with its canonical JSON and the SHA-256 of
+/// that JSON, the hash every decision made on it records. Consent is bound to this text, not to the
+/// revision number alone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyText {
+    pub policy: Policy,
+    pub canonical_json: String,
+    pub hash: String,
+}
+
+impl PolicyText {
+    /// Parses and validates a policy document, and fingerprints it.
+    pub fn parse(json: &str) -> Result<PolicyText, PolicyError> {
+        let policy = Policy::parse(json)?;
+        let (canonical_json, hash) = proof::policy_fingerprint(json)
+            .ok_or_else(|| PolicyError::new("", "not a JSON document"))?;
+        Ok(PolicyText {
+            policy,
+            canonical_json,
+            hash,
+        })
+    }
 }
 
 impl Policy {

@@ -10,7 +10,11 @@
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::record::Decision;
+use crate::category::Grants;
+use crate::policy::is_valid_id;
+use crate::record::{Decision, DecisionSource};
+use crate::rules::{time, TrackingAuthorization};
+use crate::witness::is_hash;
 
 /// The `prev_hash` of the first record.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -99,6 +103,140 @@ pub fn record_body(d: &Decision) -> Value {
     })
 }
 
+/// The fields of [`record_body`], sorted: a record read from elsewhere has exactly these.
+const RECORD_FIELDS: [&str; 15] = [
+    "app_version",
+    "categories",
+    "decided_at_ms",
+    "id",
+    "locale",
+    "origin_hash",
+    "policy_hash",
+    "policy_id",
+    "policy_revision",
+    "prev_hash",
+    "sdk_version",
+    "sdks_shown",
+    "source",
+    "subject",
+    "tracking_authorization",
+];
+
+/// Reads a record body written elsewhere (a receipt's `record`), strictly: exactly the fields
+/// [`record_body`] writes, each of its type and form; a known source whose categories agree with it
+/// (a refusal grants nothing, "accept all" grants everything); a time between 2020 and 2100. Its
+/// `record_hash` is computed from the body as given.
+pub fn record_from_body(body: &Value) -> Result<Decision, String> {
+    let r = body.as_object().ok_or("record is not an object")?;
+    let mut keys: Vec<&str> = r.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    if keys != RECORD_FIELDS {
+        return Err(format!(
+            "record must have exactly the fields {}",
+            RECORD_FIELDS.join(", ")
+        ));
+    }
+    let text = |k: &str, max: usize| -> Result<String, String> {
+        match r.get(k).and_then(Value::as_str) {
+            Some(t) if t.len() <= max => Ok(t.to_owned()),
+            Some(_) => Err(format!("record.{k} is longer than {max} bytes")),
+            None => Err(format!("record.{k} is not a string")),
+        }
+    };
+    let hash = |k: &str, nullable: bool| -> Result<Option<String>, String> {
+        match r.get(k) {
+            Some(Value::Null) if nullable => Ok(None),
+            Some(Value::String(h)) if is_hash(h) => Ok(Some(h.clone())),
+            _ => Err(format!("record.{k} is not a SHA-256 in lowercase hex")),
+        }
+    };
+    let int = |k: &str| {
+        r.get(k)
+            .and_then(Value::as_i64)
+            .ok_or_else(|| format!("record.{k} is not an integer"))
+    };
+    let categories = r
+        .get("categories")
+        .and_then(Value::as_object)
+        .filter(|c| c.len() == 3)
+        .ok_or("record.categories must name statistics, personalization and marketing")?;
+    let flag = |c: &str| {
+        categories
+            .get(c)
+            .and_then(Value::as_bool)
+            .ok_or_else(|| format!("record.categories.{c} is not a boolean"))
+    };
+    let grants = Grants {
+        statistics: flag("statistics")?,
+        personalization: flag("personalization")?,
+        marketing: flag("marketing")?,
+    };
+    let source = DecisionSource::parse(&text("source", 64)?).ok_or("unknown record.source")?;
+    if source.refuses_everything() && grants.any_granted() {
+        return Err(format!(
+            "a {} record cannot grant anything",
+            source.as_str()
+        ));
+    }
+    if source.grants_everything() && grants != Grants::ALL {
+        return Err(format!("a {} record grants everything", source.as_str()));
+    }
+    let decided_at_ms = int("decided_at_ms")?;
+    if time::trusted(decided_at_ms).is_none() {
+        return Err("record.decided_at_ms is not a time between 2020 and 2100".into());
+    }
+    let id = int("id")?;
+    if id < 1 {
+        return Err("record.id must be 1 or more".into());
+    }
+    let policy_id = text("policy_id", 64)?;
+    if !is_valid_id(&policy_id) {
+        return Err("record.policy_id is not a policy id".into());
+    }
+    let policy_revision = u32::try_from(int("policy_revision")?)
+        .ok()
+        .filter(|r| *r >= 1)
+        .ok_or("record.policy_revision must be 1 or more")?;
+    let sdks_shown = r
+        .get("sdks_shown")
+        .and_then(Value::as_array)
+        .ok_or("record.sdks_shown is not a list")?
+        .iter()
+        .map(|v| {
+            v.as_str()
+                .filter(|id| is_valid_id(id))
+                .map(str::to_owned)
+                .ok_or("record.sdks_shown holds something that is not an SDK id")
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let tracking_authorization = match r.get("tracking_authorization") {
+        Some(Value::Null) => None,
+        Some(Value::String(t)) => {
+            Some(TrackingAuthorization::parse(t).ok_or("unknown record.tracking_authorization")?)
+        }
+        _ => return Err("record.tracking_authorization is not a string or null".into()),
+    };
+    let prev_hash = hash("prev_hash", false)?.unwrap_or_default();
+    Ok(Decision {
+        id,
+        decided_at_ms,
+        policy_id,
+        policy_revision,
+        source,
+        locale: text("locale", 35)?,
+        grants,
+        sdks_shown,
+        policy_hash: hash("policy_hash", true)?,
+        sdk_version: text("sdk_version", 64)?,
+        app_version: text("app_version", 256)?,
+        tracking_authorization,
+        subject: text("subject", 512)?,
+        origin_hash: hash("origin_hash", true)?,
+        prev_hash,
+        record_hash: sha256_hex(canonical_json(body).as_bytes()),
+    })
+}
+
 /// The hash of a record, chained to `d.prev_hash`.
 pub fn record_hash(d: &Decision) -> String {
     sha256_hex(canonical_json(&record_body(d)).as_bytes())
@@ -107,6 +245,55 @@ pub fn record_hash(d: &Decision) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_record_body_reads_back_as_the_decision_it_came_from() {
+        let mut d = crate::rules::tests::decision_at(1_780_000_000_000);
+        d.prev_hash = GENESIS.into();
+        d.record_hash = record_hash(&d);
+        assert_eq!(record_from_body(&record_body(&d)), Ok(d.clone()));
+        type Edit = fn(&mut Value);
+        let edits: Vec<(&str, Edit)> = vec![
+            ("an extra field", |b| b["admin"] = json!(true)),
+            ("a missing field", |b| {
+                b.as_object_mut().unwrap().remove("subject");
+            }),
+            ("year 1", |b| {
+                b["decided_at_ms"] = json!(-62_135_596_800_000i64)
+            }),
+            ("year 9999", |b| {
+                b["decided_at_ms"] = json!(253_402_214_400_000i64)
+            }),
+            ("revision 0", |b| b["policy_revision"] = json!(0)),
+            ("an unknown source", |b| b["source"] = json!("telepathy")),
+            ("a withdrawal that grants", |b| {
+                b["source"] = json!("withdraw");
+                b["categories"]["marketing"] = json!(true);
+            }),
+            ("an acceptance that refuses", |b| {
+                b["source"] = json!("accept_all");
+                b["categories"]["marketing"] = json!(false);
+            }),
+            ("a fourth category", |b| {
+                b["categories"]["essential"] = json!(true)
+            }),
+            ("a short hash", |b| b["prev_hash"] = json!("00")),
+            ("an upper-case hash", |b| {
+                b["policy_hash"] = json!("AB".repeat(32))
+            }),
+            ("an unknown ATT status", |b| {
+                b["tracking_authorization"] = json!("maybe")
+            }),
+            ("a bad SDK id", |b| b["sdks_shown"] = json!(["Not An Id"])),
+            ("an id of 0", |b| b["id"] = json!(0)),
+            ("a huge subject", |b| b["subject"] = json!("x".repeat(513))),
+        ];
+        for (what, edit) in edits {
+            let mut body = record_body(&d);
+            edit(&mut body);
+            assert!(record_from_body(&body).is_err(), "{what}");
+        }
+    }
 
     #[test]
     fn canonical_json_sorts_keys_at_every_level_and_drops_whitespace() {

@@ -1,22 +1,32 @@
 //! Consent receipts: one decision as a self-contained JSON document shaped after ISO/IEC TS 27560 and
 //! the Kantara Consent Receipt, checkable on a server with no access to the device.
 //!
-//! A receipt carries `record`, the exact object the record's hash covers (see `proof.rs`), next to
-//! the readable fields derived from it. To verify one: recompute `sha256(canonical_json(record))`, compare
-//! it with `record_hash`, and check that the readable fields say what `record` says.
+//! A receipt carries `record`, the exact object the record's hash covers (see `proof.rs`), and
+//! `policy`, the canonical JSON of the policy text the user was shown (its SHA-256 is the record's
+//! `policy_hash`). Every other field is derived from those two: a verifier rebuilds the whole receipt
+//! from them and requires it to be exactly what it was given, so no readable field can say anything
+//! the hashed record and the shown text do not. A receipt the app's back end countersigned also
+//! carries `witness` (see `witness.rs`): the back end's signature over the record's hash and its own
+//! time, which is what another device needs to import it.
+//!
+//! What a receipt proves, and what it does not, is written down in `docs/receipts.md`.
 
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use crate::category::Category;
 use crate::clock::days_after;
-use crate::policy::Policy;
-use crate::proof::{self, canonical_json, sha256_hex};
+use crate::policy::{PolicyText, MAX_POLICY_BYTES};
+use crate::proof;
 use crate::record::{Decision, DecisionSource};
+use crate::rules::coverage::Coverage;
 use crate::signals::{ConsentModeSignals, StoredValue};
 use crate::tcf;
+use crate::witness::{BackendKey, Witness};
 
 /// The receipt format's version.
-pub const RECEIPT_SCHEMA: &str = "kmer-consent-receipt/1";
+pub const RECEIPT_SCHEMA: &str = "kmer-consent-receipt/2";
+/// The largest receipt accepted, in bytes: a policy at its largest, and room for the rest.
+pub const MAX_RECEIPT_BYTES: usize = MAX_POLICY_BYTES + 64 * 1024;
 
 /// What each source means as a collection method.
 fn collection_method(source: DecisionSource) -> &'static str {
@@ -26,8 +36,13 @@ fn collection_method(source: DecisionSource) -> &'static str {
         DecisionSource::Save => "preferences: custom choice saved",
         DecisionSource::Withdraw => "preferences: consent withdrawn",
         DecisionSource::Dismiss => "banner: closed without accepting (refusal)",
-        DecisionSource::SubjectLink => "login: the device's decision adopted by the account",
+        DecisionSource::SubjectLink => {
+            "login: the device's refusal taken by the account (never a grant)"
+        }
         DecisionSource::Import => "sync: decided on another device of the same account",
+        DecisionSource::ImportMerged => {
+            "sync: another device's decision and this one's, the more restrictive choice per category"
+        }
         DecisionSource::BannerAcceptAll => "consent page (SDK): accept all",
         DecisionSource::BannerRejectAll => "consent page (SDK): reject all",
         DecisionSource::BannerDismiss => {
@@ -39,27 +54,26 @@ fn collection_method(source: DecisionSource) -> &'static str {
     }
 }
 
-/// The receipt of one decision under `policy`.
-pub fn receipt(policy: &Policy, d: &Decision) -> Value {
+/// The receipt of one decision, made on `shown` (the policy text it records; `None` when that text
+/// was not recorded, and then the receipt cannot verify).
+pub fn receipt(shown: Option<&PolicyText>, d: &Decision) -> Value {
     let state = |granted: bool| match (granted, d.source) {
         (true, _) => "given",
         (false, DecisionSource::Withdraw) => "withdrawn",
         (false, _) => "refused",
     };
+    let policy = shown.map(|s| &s.policy);
+    let coverage = policy.map(Coverage::same);
     let categories: Vec<Value> = Category::ALL
         .into_iter()
         .map(|c| {
             let sdks: Vec<&str> = policy
-                .sdks
-                .iter()
+                .into_iter()
+                .flat_map(|p| &p.sdks)
                 .filter(|s| s.category == c && d.sdks_shown.contains(&s.id))
                 .map(|s| s.id.as_str())
                 .collect();
-            let purposes = policy
-                .tcf
-                .as_ref()
-                .map(|t| t.purposes.of(c).to_vec())
-                .unwrap_or_default();
+            let purposes = coverage.map(|cov| cov.purposes(c)).unwrap_or_default();
             let state = if c == Category::Essential {
                 "not required (essential)"
             } else {
@@ -68,23 +82,36 @@ pub fn receipt(policy: &Policy, d: &Decision) -> Value {
             json!({"category": c.as_str(), "state": state, "sdks": sdks, "tcf_purposes": purposes})
         })
         .collect();
-    let consent_mode = ConsentModeSignals::from_grants(&policy.consent_mode, d.grants);
-    let tcf = tcf::tcf_signals(policy, Some(d), d.grants);
-    let addtl_consent = tcf.keys.iter().find_map(|e| match (&*e.key, &e.value) {
-        ("IABTCF_AddtlConsent", StoredValue::Text { value }) => Some(value.clone()),
-        _ => None,
-    });
-    let expires_at_ms = days_after(d.decided_at_ms, policy.consent_lifetime_days);
+    let signals = match (policy, coverage) {
+        (Some(p), Some(cov)) => {
+            let consent_mode = ConsentModeSignals::from_grants(&p.consent_mode, d.grants);
+            let tcf = tcf::tcf_signals(p, Some((d, cov)), d.grants);
+            let addtl_consent = tcf.keys.iter().find_map(|e| match (&*e.key, &e.value) {
+                ("IABTCF_AddtlConsent", StoredValue::Text { value }) => Some(value.clone()),
+                _ => None,
+            });
+            json!({
+                "consent_mode": consent_mode.entries().iter().map(|(k, v)| (k.to_string(), json!(if *v { "granted" } else { "denied" }))).collect::<Map<_, _>>(),
+                "tc_string": tcf.tc_string,
+                "addtl_consent": addtl_consent,
+                "att_status": d.tracking_authorization.map(|t| t.as_str()),
+            })
+        }
+        _ => json!({
+            "consent_mode": null, "tc_string": null, "addtl_consent": null,
+            "att_status": d.tracking_authorization.map(|t| t.as_str()),
+        }),
+    };
     json!({
         "schema": RECEIPT_SCHEMA,
         "receipt_id": d.record_hash,
         "subject": if d.subject.is_empty() { "device" } else { d.subject.as_str() },
-        "jurisdiction": policy.tcf.as_ref().map(|t| t.publisher_country_code.clone()),
-        "controller": {
-            "name": policy.controller.name,
-            "contact": policy.controller.contact,
-            "policy_url": policy.controller.policy_url,
-        },
+        "jurisdiction": policy.and_then(|p| p.tcf.as_ref()).map(|t| t.publisher_country_code.clone()),
+        "controller": policy.map(|p| json!({
+            "name": p.controller.name,
+            "contact": p.controller.contact,
+            "policy_url": p.controller.policy_url,
+        })),
         "notice": {
             "policy_id": d.policy_id,
             "revision": d.policy_revision,
@@ -96,14 +123,9 @@ pub fn receipt(policy: &Policy, d: &Decision) -> Value {
             "collection_method": collection_method(d.source),
             "time_utc": utc(d.decided_at_ms),
         },
-        "validity": {"expires_utc": utc(expires_at_ms)},
+        "validity": policy.map(|p| json!({"expires_utc": utc(days_after(d.decided_at_ms, p.consent_lifetime_days))})),
         "categories": categories,
-        "signals": {
-            "consent_mode": consent_mode.entries().iter().map(|(k, v)| (k.to_string(), json!(if *v { "granted" } else { "denied" }))).collect::<serde_json::Map<_, _>>(),
-            "tc_string": tcf.tc_string,
-            "addtl_consent": addtl_consent,
-            "att_status": d.tracking_authorization.map(|t| t.as_str()),
-        },
+        "signals": signals,
         "versions": {"sdk": d.sdk_version, "app": d.app_version},
         "integrity": {
             "canonical_encoding": "sha256(canonical_json(record)); canonical_json: UTF-8, no whitespace, keys sorted at every level",
@@ -111,6 +133,7 @@ pub fn receipt(policy: &Policy, d: &Decision) -> Value {
             "record_hash": d.record_hash,
         },
         "record": proof::record_body(d),
+        "policy": shown.and_then(|s| serde_json::from_str::<Value>(&s.canonical_json).ok()),
     })
 }
 
@@ -120,161 +143,142 @@ pub struct ReceiptCheck {
     pub receipt_id: String,
     pub event: String,
     pub time_utc: String,
+    /// The account id the record is for (`""`: the anonymous device).
+    pub subject: String,
+    /// When the back end witnessed it, if the receipt carries a witness (checked only when a key
+    /// was given: see `witness_verified`).
+    pub witnessed_at_ms: Option<i64>,
+    /// Whether the witness's signature was checked under a back end key, and held.
+    pub witness_verified: bool,
 }
 
-/// Checks a receipt with nothing but its own contents. Every problem is an error message.
+/// A receipt taken apart and checked.
+pub(crate) struct Verified {
+    pub decision: Decision,
+    pub policy: PolicyText,
+    pub witness: Option<Witness>,
+    pub check: ReceiptCheck,
+}
+
+/// Checks a receipt with nothing but its own contents: the record's form, its hash, the policy text
+/// it was made on, and that every readable field is exactly what those two give. A witness, if
+/// there is one, must be well formed and name this record; its signature needs the back end's key
+/// ([`verify_receipt_with_key`]).
 pub fn verify_receipt(json: &str) -> Result<ReceiptCheck, String> {
-    let receipt: Value = serde_json::from_str(json).map_err(|e| format!("not JSON: {e}"))?;
-    let field = |path: &[&str]| -> Result<&Value, String> {
-        path.iter()
-            .try_fold(&receipt, |v, k| v.get(k))
-            .ok_or_else(|| format!("missing field {}", path.join(".")))
-    };
-    let text = |path: &[&str]| -> Result<String, String> {
-        field(path)?
-            .as_str()
-            .map(str::to_owned)
-            .ok_or_else(|| format!("{} is not a string", path.join(".")))
-    };
-    if text(&["schema"])? != RECEIPT_SCHEMA {
+    read(json, None).map(|v| v.check)
+}
+
+/// [`verify_receipt`], and the receipt must carry a witness signed by `key`.
+pub fn verify_receipt_with_key(json: &str, key: &BackendKey) -> Result<ReceiptCheck, String> {
+    read(json, Some(key)).map(|v| v.check)
+}
+
+/// Reads and checks a receipt; with a key, its witness must be there and verify.
+pub(crate) fn read(json: &str, key: Option<&BackendKey>) -> Result<Verified, String> {
+    if json.len() > MAX_RECEIPT_BYTES {
+        return Err(format!(
+            "the receipt is {} bytes; at most {MAX_RECEIPT_BYTES} are accepted",
+            json.len()
+        ));
+    }
+    let mut given: Value = serde_json::from_str(json).map_err(|e| format!("not JSON: {e}"))?;
+    let fields = given.as_object_mut().ok_or("a receipt is a JSON object")?;
+    let witness = fields.remove("witness");
+    if fields.get("schema").and_then(Value::as_str) != Some(RECEIPT_SCHEMA) {
         return Err(format!(
             "unknown receipt schema (expected {RECEIPT_SCHEMA})"
         ));
     }
-    let record = field(&["record"])?;
-    let computed = sha256_hex(canonical_json(record).as_bytes());
-    let claimed = text(&["integrity", "record_hash"])?;
-    if computed != claimed {
-        return Err(format!(
-            "the record does not match its hash: computed {computed}, receipt says {claimed}"
-        ));
-    }
-    let agree = |what: &str, a: &Value, b: &Value| {
-        if a == b {
-            Ok(())
-        } else {
-            Err(format!("{what} says {a} but the hashed record says {b}"))
+    let decision = proof::record_from_body(fields.get("record").ok_or("missing field record")?)?;
+    let policy = match fields.get("policy") {
+        Some(p @ Value::Object(_)) => PolicyText::parse(&p.to_string())
+            .map_err(|e| format!("the policy it carries is not a valid policy: {e}"))?,
+        _ => {
+            return Err("it carries no policy text: it cannot show what the user was shown".into())
         }
     };
-    agree("receipt_id", field(&["receipt_id"])?, &json!(claimed))?;
-    agree(
-        "integrity.prev_hash",
-        field(&["integrity", "prev_hash"])?,
-        field(&["record", "prev_hash"])?,
-    )?;
-    agree(
-        "event.type",
-        field(&["event", "type"])?,
-        field(&["record", "source"])?,
-    )?;
-    agree(
-        "notice.hash",
-        field(&["notice", "hash"])?,
-        field(&["record", "policy_hash"])?,
-    )?;
-    agree(
-        "notice.policy_id",
-        field(&["notice", "policy_id"])?,
-        field(&["record", "policy_id"])?,
-    )?;
-    agree(
-        "notice.revision",
-        field(&["notice", "revision"])?,
-        field(&["record", "policy_revision"])?,
-    )?;
-    agree(
-        "notice.language",
-        field(&["notice", "language"])?,
-        field(&["record", "locale"])?,
-    )?;
-    let decided = field(&["record", "decided_at_ms"])?
-        .as_i64()
-        .ok_or("record.decided_at_ms is not an integer")?;
-    agree(
-        "event.time_utc",
-        field(&["event", "time_utc"])?,
-        &json!(utc(decided)),
-    )?;
-    let categories = field(&["categories"])?
-        .as_array()
-        .ok_or("categories is not a list")?;
-    for c in categories {
-        let name = c
-            .get("category")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        if name == "essential" {
-            continue;
-        }
-        let given = c.get("state").and_then(Value::as_str) == Some("given");
-        let recorded = field(&["record", "categories", name])?;
-        agree(&format!("category {name}"), &json!(given), recorded)?;
+    if decision.policy_hash.as_deref() != Some(policy.hash.as_str()) {
+        return Err("the policy it carries is not the one the record was made on".into());
     }
-    Ok(ReceiptCheck {
-        receipt_id: claimed,
-        event: text(&["event", "type"])?,
-        time_utc: text(&["event", "time_utc"])?,
+    if decision.policy_id != policy.policy.id || decision.policy_revision != policy.policy.revision
+    {
+        return Err("the record names another policy id or revision than its policy".into());
+    }
+    if decision.sdks_shown != policy.policy.sdk_ids() {
+        return Err("the record's SDKs are not the ones its policy lists".into());
+    }
+    if !policy.policy.locales.contains(&decision.locale) {
+        return Err("the record's language is not one of its policy's".into());
+    }
+    let expected = receipt(Some(&policy), &decision);
+    if expected != given {
+        return Err(first_difference(&expected, &given).map_or_else(
+            || "a readable field does not say what the record and its policy say".to_owned(),
+            |at| format!("{at} does not say what the record and its policy say"),
+        ));
+    }
+    let witness = match witness {
+        None => None,
+        Some(w) => {
+            let w = Witness::from_value(&w)?;
+            if w.record_hash != decision.record_hash {
+                return Err("its witness is for another record".into());
+            }
+            Some(w)
+        }
+    };
+    let witness_verified = match (key, &witness) {
+        (None, _) => false,
+        (Some(_), None) => {
+            return Err("it carries no witness: the back end has not signed it".into())
+        }
+        (Some(key), Some(w)) => {
+            w.verify(key)?;
+            true
+        }
+    };
+    let check = ReceiptCheck {
+        receipt_id: decision.record_hash.clone(),
+        event: decision.source.as_str().to_owned(),
+        time_utc: utc(decision.decided_at_ms),
+        subject: decision.subject.clone(),
+        witnessed_at_ms: witness.as_ref().map(|w| w.backend_time_ms),
+        witness_verified,
+    };
+    Ok(Verified {
+        decision,
+        policy,
+        witness,
+        check,
     })
 }
 
-/// The decision inside a receipt (its `record`), as it was recorded on the other device.
-pub fn record_from_receipt(json: &str) -> Result<Decision, String> {
-    let receipt: Value = serde_json::from_str(json).map_err(|e| format!("not JSON: {e}"))?;
-    let r = receipt.get("record").ok_or("missing field record")?;
-    let text = |k: &str| -> Result<String, String> {
-        r.get(k)
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .ok_or_else(|| format!("record.{k} is not a string"))
+/// The path of the first place where two JSON values differ (`categories[3].sdks`), for messages;
+/// `None` when they do not differ.
+fn first_difference(expected: &Value, given: &Value) -> Option<String> {
+    let join = |head: String, rest: String| match rest.chars().next() {
+        None => head,
+        Some('[') => format!("{head}{rest}"),
+        Some(_) => format!("{head}.{rest}"),
     };
-    let opt_text = |k: &str| r.get(k).and_then(Value::as_str).map(str::to_owned);
-    let int = |k: &str| {
-        r.get(k)
-            .and_then(Value::as_i64)
-            .ok_or_else(|| format!("record.{k} is not an integer"))
-    };
-    let flag = |c: &str| {
-        r.get("categories")
-            .and_then(|v| v.get(c))
-            .and_then(Value::as_bool)
-            .ok_or_else(|| format!("record.categories.{c} is not a boolean"))
-    };
-    let source = DecisionSource::parse(&text("source")?).ok_or("unknown record.source")?;
-    let sdks_shown = r
-        .get("sdks_shown")
-        .and_then(Value::as_array)
-        .ok_or("record.sdks_shown is not a list")?
-        .iter()
-        .map(|v| {
-            v.as_str()
-                .map(str::to_owned)
-                .ok_or("record.sdks_shown holds a non-string")
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Decision {
-        id: int("id")?,
-        decided_at_ms: int("decided_at_ms")?,
-        policy_id: text("policy_id")?,
-        policy_revision: u32::try_from(int("policy_revision")?)
-            .map_err(|_| "record.policy_revision out of range")?,
-        source,
-        locale: text("locale")?,
-        grants: crate::category::Grants {
-            statistics: flag("statistics")?,
-            personalization: flag("personalization")?,
-            marketing: flag("marketing")?,
-        },
-        sdks_shown,
-        policy_hash: opt_text("policy_hash"),
-        sdk_version: text("sdk_version")?,
-        app_version: text("app_version")?,
-        tracking_authorization: opt_text("tracking_authorization")
-            .and_then(|t| crate::rules::TrackingAuthorization::parse(&t)),
-        subject: text("subject")?,
-        origin_hash: opt_text("origin_hash"),
-        prev_hash: text("prev_hash")?,
-        record_hash: sha256_hex(canonical_json(r).as_bytes()),
-    })
+    match (expected, given) {
+        _ if expected == given => None,
+        (Value::Object(a), Value::Object(b)) => {
+            let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            keys.into_iter().find_map(|k| match (a.get(k), b.get(k)) {
+                (Some(x), Some(y)) => first_difference(x, y).map(|rest| join(k.clone(), rest)),
+                _ => Some(k.clone()),
+            })
+        }
+        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => {
+            a.iter().zip(b).enumerate().find_map(|(i, (x, y))| {
+                first_difference(x, y).map(|rest| join(format!("[{i}]"), rest))
+            })
+        }
+        _ => Some(String::new()),
+    }
 }
 
 /// RFC 3339 UTC to the millisecond, e.g. `2026-05-28T20:26:40.000Z`.

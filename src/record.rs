@@ -19,10 +19,14 @@ pub enum DecisionSource {
     Withdraw,
     /// The banner was closed ("continue without accepting"): a refusal, as CNIL requires.
     Dismiss,
-    /// A user who logged in with no decision of their own adopted the device's.
+    /// A user who logged in with no decision of their own took the device's refusal, so as not to be
+    /// asked twice. Never a grant; it stays on the device (never sent to the back end).
     SubjectLink,
-    /// Applied from a receipt another device recorded for the same user.
+    /// Applied from a receipt another device recorded for the same user, witnessed by the back end.
     Import,
+    /// Another device's decision that could not be ordered against this device's (not yet
+    /// witnessed): each category keeps the more restrictive of the two choices.
+    ImportMerged,
     /// "Accept all" on the SDK's own consent page (either layer).
     BannerAcceptAll,
     /// "Reject all" on the SDK's own consent page (either layer).
@@ -43,6 +47,7 @@ impl DecisionSource {
             DecisionSource::Dismiss => "dismiss",
             DecisionSource::SubjectLink => "subject_link",
             DecisionSource::Import => "import",
+            DecisionSource::ImportMerged => "import_merged",
             DecisionSource::BannerAcceptAll => "banner_accept_all",
             DecisionSource::BannerRejectAll => "banner_reject_all",
             DecisionSource::BannerDismiss => "banner_dismiss",
@@ -59,6 +64,7 @@ impl DecisionSource {
             DecisionSource::Dismiss,
             DecisionSource::SubjectLink,
             DecisionSource::Import,
+            DecisionSource::ImportMerged,
             DecisionSource::BannerAcceptAll,
             DecisionSource::BannerRejectAll,
             DecisionSource::BannerDismiss,
@@ -66,6 +72,33 @@ impl DecisionSource {
         ]
         .into_iter()
         .find(|d| d.as_str() == s)
+    }
+
+    /// Whether a record with this source must grant nothing (the explicit refusals).
+    pub fn refuses_everything(self) -> bool {
+        matches!(
+            self,
+            DecisionSource::RejectAll
+                | DecisionSource::Withdraw
+                | DecisionSource::Dismiss
+                | DecisionSource::BannerRejectAll
+                | DecisionSource::BannerDismiss
+                | DecisionSource::SubjectLink
+        )
+    }
+
+    /// Whether a record with this source must grant everything.
+    pub fn grants_everything(self) -> bool {
+        matches!(
+            self,
+            DecisionSource::AcceptAll | DecisionSource::BannerAcceptAll
+        )
+    }
+
+    /// Whether the app's back end should hear of it: decisions made on this device. Imports came
+    /// from there; adoptions at login are not the user's choice and stay here.
+    pub fn goes_to_back_end(self) -> bool {
+        !matches!(self, DecisionSource::Import | DecisionSource::SubjectLink)
     }
 }
 
@@ -98,6 +131,17 @@ pub struct Decision {
     /// The previous record's hash ([`crate::proof::GENESIS`] for the first) and this record's.
     pub prev_hash: String,
     pub record_hash: String,
+}
+
+impl Decision {
+    /// The hash the back end's witness of this record names: for an imported decision its hash on
+    /// the device that made it (the back end signed that one), for every other its own.
+    pub fn witness_hash(&self) -> &str {
+        match (&self.origin_hash, self.source) {
+            (Some(origin), DecisionSource::Import) => origin,
+            _ => &self.record_hash,
+        }
+    }
 }
 
 /// One entry of the consent history, as the app sees it.
@@ -134,10 +178,14 @@ pub struct ConsentRecord {
     pub prev_hash: String,
     /// This record's hash: SHA-256 of its canonical encoding, chained to `prev_hash`.
     pub record_hash: String,
+    /// When the app's back end witnessed it (its signed acknowledgement, or for an import the
+    /// signature it came with), in ms since the Unix epoch on the back end's clock; `None` until then.
+    pub witnessed_at_ms: Option<i64>,
 }
 
-impl From<&Decision> for ConsentRecord {
-    fn from(d: &Decision) -> Self {
+impl ConsentRecord {
+    /// The record of `d`, witnessed by the back end at `witnessed_at_ms` (if it was).
+    pub(crate) fn new(d: &Decision, witnessed_at_ms: Option<i64>) -> Self {
         ConsentRecord {
             id: d.id,
             decided_at_ms: d.decided_at_ms,
@@ -155,6 +203,7 @@ impl From<&Decision> for ConsentRecord {
             origin_hash: d.origin_hash.clone(),
             prev_hash: d.prev_hash.clone(),
             record_hash: d.record_hash.clone(),
+            witnessed_at_ms,
         }
     }
 }

@@ -6,7 +6,7 @@ use rusqlite::{Connection, Transaction};
 use crate::error::{Error, Result};
 
 /// The schema version this SDK writes.
-pub const VERSION: i64 = 2;
+pub const VERSION: i64 = 3;
 
 /// Version 1: the append-only decision log and a small key/value table.
 const CREATE_V1: &str = "
@@ -66,6 +66,28 @@ CREATE TABLE chain (
 CREATE TABLE outbox (
     decision_id INTEGER PRIMARY KEY NOT NULL REFERENCES decisions (id)
 );
+";
+
+/// Version 3: the back end as witness. `witnesses` keeps the back end's signed acknowledgements of
+/// records (for an imported decision, the signature it came with, keyed by its hash on the device that
+/// made it), each with the id of the record it witnesses here. Adoptions at login no longer go to the
+/// back end: any still waiting in the outbox are taken out. `time_marks` replaces
+/// `meta.clock_mark_ms`: per subject, the newest decision seen expired (or dated in the future) and
+/// the newest whose refusal reminder fell due, which moving the clock back cannot undo.
+const UPGRADE_2_TO_3: &str = "
+CREATE TABLE time_marks (
+    subject             TEXT    PRIMARY KEY NOT NULL,
+    expired_through_id  INTEGER NOT NULL,
+    reminded_through_id INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE witnesses (
+    record_hash     TEXT    PRIMARY KEY NOT NULL,  -- the record's hash (an import's: origin_hash)
+    decision_id     INTEGER NOT NULL,              -- the record it witnesses in this store
+    subject         TEXT    NOT NULL,              -- whose record it is
+    backend_time_ms INTEGER NOT NULL,
+    signature       TEXT    NOT NULL               -- Ed25519, 128 hex digits
+) WITHOUT ROWID;
+DELETE FROM outbox WHERE decision_id IN (SELECT id FROM decisions WHERE source = 'subject_link');
 ";
 
 /// Creates the current schema in an empty database: version 1, then every upgrade, so a fresh
@@ -131,6 +153,7 @@ pub fn upgrade_from(tx: &Transaction<'_>, version: i64) -> Result<()> {
             // Records from version 1 join the chain as they are (no policy hash, no versions).
             crate::store::chain_existing_records(tx)
         }
+        2 => Ok(tx.execute_batch(UPGRADE_2_TO_3)?),
         other => Err(Error::SchemaUnknown(other)),
     }
 }

@@ -26,6 +26,16 @@ impl ConsentModeSignals {
         }
     }
 
+    /// Each signal granted only where both are (the narrower of two mappings).
+    pub fn and(&self, other: &ConsentModeSignals) -> ConsentModeSignals {
+        ConsentModeSignals {
+            analytics_storage: self.analytics_storage && other.analytics_storage,
+            ad_storage: self.ad_storage && other.ad_storage,
+            ad_user_data: self.ad_user_data && other.ad_user_data,
+            ad_personalization: self.ad_personalization && other.ad_personalization,
+        }
+    }
+
     /// Signal name and state, in Google's order (`analytics_storage` first).
     pub fn entries(&self) -> [(&'static str, bool); 4] {
         [

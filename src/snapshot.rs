@@ -3,9 +3,9 @@
 use std::collections::HashMap;
 
 use crate::category::Category;
-use crate::policy::Policy;
-use crate::record::{Decision, DecisionSource};
-use crate::rules::{self, PromptReason, Standing, TrackingAuthorization, Verdict, VerdictReason};
+use crate::record::DecisionSource;
+use crate::rules::time::{self, CLOCK_STEP_TOLERANCE_MS};
+use crate::rules::{self, Evaluation, PromptReason, TrackingAuthorization, Verdict, VerdictReason};
 use crate::signals::{ConsentModeSignals, StoredEntry};
 use crate::tcf;
 
@@ -36,6 +36,9 @@ pub struct ConsentStatus {
     pub tracking_authorization: TrackingAuthorization,
     /// True when the database was unreadable at open and was moved aside for a fresh one.
     pub store_recovered: bool,
+    /// True when the decision in force (a refusal or withdrawal) could not be written yet: it holds
+    /// for this process and is written as soon as the store allows (every later call tries).
+    pub not_yet_saved: bool,
 }
 
 /// A consistent view of consent at one moment: the status and every SDK's verdict. Listeners receive
@@ -62,25 +65,32 @@ pub struct ConsentSnapshot {
     pub iab_tcf_keys: Vec<StoredEntry>,
 }
 
-/// What a snapshot is computed from.
+/// What a snapshot is computed from besides the rules' evaluation.
 pub struct Inputs<'a> {
-    pub policy: &'a Policy,
-    pub latest: Option<&'a Decision>,
     pub tracking: TrackingAuthorization,
     pub locale: &'a str,
     pub store_recovered: bool,
+    pub not_yet_saved: bool,
 }
 
 /// The gate: the snapshot the hot path answers from.
 #[derive(Debug)]
 pub struct Gate {
     pub snapshot: ConsentSnapshot,
+    /// The clock reading it was computed at, and whether that was a trusted time.
+    computed_at_ms: i64,
+    trusted: bool,
 }
 
 impl Gate {
-    /// Applies the rules at `now_ms`.
-    pub fn compute(sequence: u64, inputs: &Inputs<'_>, now_ms: i64) -> Gate {
-        let evaluation = rules::evaluate(inputs.policy, inputs.latest, now_ms);
+    /// The snapshot of an evaluation made at `clock_ms`.
+    pub fn compute(
+        sequence: u64,
+        evaluation: &Evaluation<'_>,
+        inputs: &Inputs<'_>,
+        clock_ms: i64,
+    ) -> Gate {
+        let policy = evaluation.current;
         let decision = evaluation.decision();
         let status = ConsentStatus {
             needs_prompt: evaluation.prompt.is_some(),
@@ -91,52 +101,56 @@ impl Gate {
             reprompt_at_ms: evaluation.reprompt_at_ms,
             last_source: decision.map(|d| d.source),
             decided_policy_revision: decision.map(|d| d.policy_revision),
-            policy_revision: inputs.policy.revision,
+            policy_revision: policy.revision,
             locale: inputs.locale.to_owned(),
             tracking_authorization: inputs.tracking,
             store_recovered: inputs.store_recovered,
+            not_yet_saved: inputs.not_yet_saved,
         };
-        let sdks = inputs
-            .policy
+        let sdks = policy
             .sdks
             .iter()
             .map(|sdk| {
-                let verdict = rules::verdict(inputs.policy, &evaluation, &sdk.id, inputs.tracking);
+                let verdict = rules::verdict(evaluation, &sdk.id, inputs.tracking);
                 (sdk.id.clone(), verdict)
             })
             .collect();
-        let in_force = match evaluation.standing {
-            Standing::Current(d) => Some(d),
-            Standing::None | Standing::Expired(_) => None,
+        let in_force = evaluation.in_force();
+        let consent_mode = match in_force {
+            Some((_, coverage)) => coverage.consent_mode(evaluation.grants),
+            None => ConsentModeSignals::from_grants(&policy.consent_mode, evaluation.grants),
         };
-        let tcf = tcf::tcf_signals(inputs.policy, in_force, evaluation.grants);
+        let tcf = tcf::tcf_signals(policy, in_force, evaluation.grants);
         Gate {
             snapshot: ConsentSnapshot {
                 sequence,
                 status,
                 sdks,
-                stale_after_ms: evaluation.next_change_ms(now_ms),
-                consent_mode: ConsentModeSignals::from_grants(
-                    &inputs.policy.consent_mode,
-                    evaluation.grants,
-                ),
+                stale_after_ms: evaluation.next_change_ms(),
+                consent_mode,
                 tc_string: tcf.tc_string,
                 iab_tcf_keys: tcf.keys,
             },
+            computed_at_ms: clock_ms,
+            trusted: evaluation.now_ms.is_some(),
         }
     }
 
-    /// The verdict for `sdk_id` at `now_ms`, from this snapshot alone.
-    pub fn verdict(&self, sdk_id: &str, now_ms: i64) -> Verdict {
+    /// The verdict for `sdk_id` at `clock_ms`, from this snapshot alone.
+    pub fn verdict(&self, sdk_id: &str, clock_ms: i64) -> Verdict {
+        let status = &self.snapshot.status;
         match self.snapshot.sdks.get(sdk_id) {
-            Some(v) => rules::verdict_at(*v, self.snapshot.status.expires_at_ms, now_ms),
+            Some(v) => rules::verdict_at(*v, status.decided_at_ms, status.expires_at_ms, clock_ms),
             None => Verdict::deny(VerdictReason::UnknownSdk),
         }
     }
 
-    /// Whether time has moved past a point where this snapshot changes.
-    pub fn is_stale(&self, now_ms: i64) -> bool {
-        self.snapshot.stale_after_ms.is_some_and(|t| now_ms >= t)
+    /// Whether the clock has moved so that this snapshot may be wrong: past a point where it
+    /// changes, from an untrusted reading to a trusted one or back, or back by more than a step.
+    pub fn is_stale(&self, clock_ms: i64) -> bool {
+        self.snapshot.stale_after_ms.is_some_and(|t| clock_ms >= t)
+            || time::trusted(clock_ms).is_some() != self.trusted
+            || clock_ms < self.computed_at_ms.saturating_sub(CLOCK_STEP_TOLERANCE_MS)
     }
 
     /// Whether two snapshots say the same thing (ignoring their sequence numbers).

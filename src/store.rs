@@ -11,14 +11,19 @@ use rusqlite::{params, Connection, ErrorCode, OptionalExtension, Row, Transactio
 
 use crate::category::Grants;
 use crate::error::{Error, Result};
+use crate::policy::MAX_POLICY_BYTES;
 use crate::proof;
+use crate::random;
 use crate::record::{Decision, DecisionSource};
+use crate::rules::time::TimeMarks;
 use crate::rules::TrackingAuthorization;
 use crate::schema::{self, AppendOnly};
+use crate::witness::{decode_hex, hex, Witness};
 
 /// How long a write waits for another connection (another process) to finish its own.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-const CLOCK_MARK_KEY: &str = "clock_mark_ms";
+/// Written by schema versions 1 and 2: the latest time acted on. Read once to set the time marks.
+const LEGACY_CLOCK_MARK_KEY: &str = "clock_mark_ms";
 const STORE_ID_KEY: &str = "store_id";
 const DECISION_COLUMNS: &str = "id, decided_at_ms, policy_id, policy_revision, source, locale, \
      statistics, personalization, marketing, sdks_shown, policy_hash, sdk_version, app_version, \
@@ -32,10 +37,12 @@ pub struct Store {
 /// What opening found.
 pub struct Opened {
     pub store: Store,
-    /// The most recent decision, if any.
+    /// The most recent decision of the anonymous device, if any.
     pub latest: Option<Decision>,
-    /// The latest time the SDK acted on (see [`Store::raise_clock_mark`]).
-    pub clock_mark_ms: i64,
+    /// What moving the clock back must not undo.
+    pub marks: TimeMarks,
+    /// The time mark older schemas kept, until the manager has turned it into marks.
+    pub legacy_clock_mark_ms: Option<i64>,
     /// Where the unreadable file was moved, when the store had to be recreated.
     pub recovered_from: Option<PathBuf>,
 }
@@ -76,6 +83,23 @@ impl Store {
         Ok(opened)
     }
 
+    /// Opens an existing database for reading only (no migration, nothing written): for checks
+    /// from a terminal. Schema version 2 or later.
+    pub fn open_read_only(path: &Path) -> Result<Store> {
+        let conn = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| Error::open(path, e))?;
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| Error::open(path, e))?;
+        if !(2..=schema::VERSION).contains(&version) {
+            return Err(Error::SchemaUnknown(version));
+        }
+        Ok(Store { conn })
+    }
+
     /// A value of `meta`, if it is there.
     fn meta(&self, key: &str) -> Result<Option<i64>> {
         Ok(self
@@ -105,7 +129,7 @@ impl Store {
         if let Some(key) = self.read_ui_key()? {
             return Ok(key);
         }
-        let fresh = crate::bridge::random_key();
+        let fresh = random::bytes::<32>()?;
         let tx = self.conn.transaction()?;
         for (i, chunk) in fresh.chunks_exact(8).enumerate() {
             let mut word = [0u8; 8];
@@ -113,8 +137,10 @@ impl Store {
             Store::meta_insert_if_absent(&tx, &format!("ui_key.{i}"), i64::from_le_bytes(word))?;
         }
         tx.commit()?;
-        self.read_ui_key()?
-            .ok_or(Error::UiMessage("the page key was not stored".into()))
+        self.read_ui_key()?.ok_or(Error::Io {
+            path: PathBuf::new(),
+            source: std::io::Error::other("the page key was not stored"),
+        })
     }
 
     fn read_ui_key(&self) -> Result<Option<[u8; 32]>> {
@@ -134,7 +160,7 @@ impl Store {
         let id = match self.store_id()? {
             Some(id) => id,
             None => {
-                let id = random_id(path);
+                let id = i64::from_le_bytes(random::bytes::<8>()?);
                 Store::meta_insert_if_absent(&self.conn, STORE_ID_KEY, id)?;
                 self.store_id()?.unwrap_or(id)
             }
@@ -191,22 +217,26 @@ impl Store {
         migrate(&mut conn, path)?;
         let store = Store { conn };
         let latest = store.latest_decision("")?;
-        let clock_mark_ms = store.clock_mark()?;
+        let marks = store.marks("")?;
+        let legacy_clock_mark_ms = store.meta(LEGACY_CLOCK_MARK_KEY)?;
         Ok(Opened {
             store,
             latest,
-            clock_mark_ms,
+            marks,
+            legacy_clock_mark_ms,
             recovered_from: None,
         })
     }
 
     /// Appends a decision in one transaction, durable when this returns: the policy it was made
-    /// under (stored once by hash), the record with its place in the hash chain, the chain head, and
-    /// the clock mark raised to its time. Returns it with its id and hashes.
+    /// under (stored once by hash), the record with its place in the hash chain, the chain head, the
+    /// outbox entry (for decisions the back end should hear of) and, for an import, the witness it
+    /// came with. Returns it with its id and hashes.
     pub fn record(
         &mut self,
         mut decision: Decision,
         policy: Option<&PolicyRow>,
+        witness: Option<&Witness>,
     ) -> Result<Decision> {
         let tx = self
             .conn
@@ -229,21 +259,116 @@ impl Store {
         decision.record_hash = proof::record_hash(&decision);
         insert(&tx, &decision)?;
         set_chain_head(&tx, &decision.subject, &decision.record_hash, length + 1)?;
-        if decision.source != DecisionSource::Import {
-            // The app's back end has not heard of it yet (an import came from there); and another
-            // device's clock says nothing about this one's.
+        if decision.source.goes_to_back_end() {
             tx.execute(
                 "INSERT INTO outbox (decision_id) VALUES (?1)",
                 [decision.id],
             )?;
-            raise_mark(&tx, decision.decided_at_ms)?;
+        }
+        if let Some(w) = witness {
+            insert_witness(&tx, w, decision.id)?;
         }
         tx.commit()?;
         Ok(decision)
     }
 
-    /// Walks every subject's chain, recomputing every link.
-    pub fn verify(&self) -> Result<HistoryCheck> {
+    /// Keeps the back end's witness of one of this store's records and takes it out of the outbox,
+    /// in one transaction. Returns the record's id, or `None` when no record here has that hash.
+    pub fn add_witness(&mut self, witness: &Witness) -> Result<Option<i64>> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let id: Option<i64> = tx
+            .query_row(
+                "SELECT id FROM decisions WHERE record_hash = ?1 AND source != 'import'",
+                [&witness.record_hash],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(id) = id {
+            insert_witness(&tx, witness, id)?;
+            tx.execute("DELETE FROM outbox WHERE decision_id = ?1", [id])?;
+        }
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// The back end's witness of a record (by its witness hash: see [`Decision::witness_hash`]).
+    pub fn witness(&self, record_hash: &str) -> Result<Option<Witness>> {
+        let row: Option<(String, i64, String)> = self
+            .conn
+            .query_row(
+                "SELECT record_hash, backend_time_ms, signature FROM witnesses WHERE record_hash = ?1",
+                [record_hash],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        Ok(row.and_then(witness_from_row))
+    }
+
+    /// The newest record of `subject` the back end witnessed: its id and the hash the witness names.
+    pub fn newest_witness(&self, subject: &str) -> Result<Option<(i64, String)>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT decision_id, record_hash FROM witnesses WHERE subject = ?1 \
+                 ORDER BY decision_id DESC LIMIT 1",
+                [subject],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
+    /// When the back end witnessed each record that it did, by witness hash.
+    pub fn witness_times(&self) -> Result<HashMap<String, i64>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT record_hash, backend_time_ms FROM witnesses")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The canonical JSON of a policy shown, by hash; `None` when it is not here or is larger than a
+    /// policy may be (a damaged or hostile file is not read into memory).
+    pub fn policy_text(&self, hash: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT canonical_json FROM policies WHERE hash = ?1 AND length(canonical_json) <= ?2",
+                params![hash, MAX_POLICY_BYTES as i64],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Every policy text stored under `policy_id`, as (hash, canonical JSON), highest revision first.
+    pub fn policy_texts(&self, policy_id: &str) -> Result<Vec<(String, String)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT hash, canonical_json FROM policies WHERE policy_id = ?1 \
+             AND length(canonical_json) <= ?2 ORDER BY revision DESC",
+        )?;
+        let rows = stmt.query_map(params![policy_id, MAX_POLICY_BYTES as i64], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The newest decision id of any subject (0 before the first) and `subject`'s chain head: what a
+    /// consent page is bound to.
+    pub fn page_state(&self, subject: &str) -> Result<(i64, String)> {
+        let last: i64 = self.conn.query_row(
+            "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'decisions'), 0)",
+            [],
+            |r| r.get(0),
+        )?;
+        let (head, _) = chain_head(&self.conn, subject)?;
+        Ok((last, head))
+    }
+
+    /// Walks every subject's chain, recomputing every link, then checks every stored witness: its
+    /// signature (`signed`, which knows the back end's key) and that the record it names is still
+    /// there unchanged.
+    pub fn verify(&self, signed: &dyn Fn(&Witness) -> bool) -> Result<HistoryCheck> {
         let sql = format!("SELECT {DECISION_COLUMNS} FROM decisions ORDER BY id");
         let mut stmt = self.conn.prepare(&sql)?;
         let mut rows = stmt.query([])?;
@@ -252,11 +377,16 @@ impl Store {
         let mut count = 0u64;
         // Many records share a policy: check each stored policy text once.
         let mut policies_checked: HashSet<String> = HashSet::new();
+        // Per record id: the hash a witness of it must name.
+        let mut witness_hashes: HashMap<i64, String> = HashMap::new();
         let broken = |id: i64, records: u64, problem: &str| HistoryCheck {
             intact: false,
             records,
             first_broken_record: Some(id),
             problem: Some(problem.to_owned()),
+            witnessed_records: 0,
+            last_witnessed_record: None,
+            last_witnessed_at_ms: None,
         };
         while let Some(row) = rows.next()? {
             let raw = RawDecision::read(row)?;
@@ -302,6 +432,7 @@ impl Store {
                     policies_checked.insert(hash.clone());
                 }
             }
+            witness_hashes.insert(id, d.witness_hash().to_owned());
             *chain = (d.record_hash, chain.1 + 1, id);
             count += 1;
         }
@@ -334,11 +465,42 @@ impl Store {
                 "records exist for a subject whose chain is gone",
             ));
         }
+        let mut stmt = self.conn.prepare(
+            "SELECT record_hash, backend_time_ms, signature, decision_id FROM witnesses ORDER BY decision_id",
+        )?;
+        let witnesses: Vec<((String, i64, String), i64)> = stmt
+            .query_map([], |r| Ok(((r.get(0)?, r.get(1)?, r.get(2)?), r.get(3)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut witnessed_records = 0u64;
+        let mut last: Option<(i64, i64)> = None;
+        for (row, decision_id) in witnesses {
+            let hash = row.0.clone();
+            let Some(witness) = witness_from_row(row) else {
+                return Ok(broken(decision_id, count, "a witness of it is unreadable"));
+            };
+            if witness_hashes.get(&decision_id) != Some(&hash) {
+                return Ok(broken(
+                    decision_id,
+                    count,
+                    "the back end witnessed this record, and it was changed or removed since",
+                ));
+            }
+            if !signed(&witness) {
+                continue;
+            }
+            witnessed_records += 1;
+            if last.is_none_or(|(id, _)| decision_id > id) {
+                last = Some((decision_id, witness.backend_time_ms));
+            }
+        }
         Ok(HistoryCheck {
             intact: true,
             records: count,
             first_broken_record: None,
             problem: None,
+            witnessed_records,
+            last_witnessed_record: last.map(|(id, _)| id),
+            last_witnessed_at_ms: last.map(|(_, at)| at),
         })
     }
 
@@ -411,37 +573,64 @@ impl Store {
                 "DELETE FROM outbox WHERE decision_id IN (SELECT id FROM decisions WHERE subject = ?1)",
                 [subject],
             )?;
+            tx.execute("DELETE FROM witnesses WHERE subject = ?1", [subject])?;
             tx.execute("DELETE FROM decisions WHERE subject = ?1", [subject])?;
             tx.execute("DELETE FROM chain WHERE subject = ?1", [subject])?;
+            tx.execute("DELETE FROM time_marks WHERE subject = ?1", [subject])?;
             Ok(())
         })?;
         tx.commit()?;
         Ok(())
     }
 
-    /// The latest time the SDK has acted on, in milliseconds since the epoch (0 if never).
-    pub fn clock_mark(&self) -> Result<i64> {
-        Ok(self.meta(CLOCK_MARK_KEY)?.unwrap_or(0))
+    /// What moving the clock back must not undo for `subject` (0 for a mark never raised).
+    pub fn marks(&self, subject: &str) -> Result<TimeMarks> {
+        let marks = self
+            .conn
+            .query_row(
+                "SELECT expired_through_id, reminded_through_id FROM time_marks WHERE subject = ?1",
+                [subject],
+                |r| {
+                    Ok(TimeMarks {
+                        expired_through_id: r.get(0)?,
+                        reminded_through_id: r.get(1)?,
+                    })
+                },
+            )
+            .optional()?;
+        Ok(marks.unwrap_or_default())
     }
 
-    /// Raises the clock mark to `now_ms` (never lowers it).
-    pub fn raise_clock_mark(&mut self, now_ms: i64) -> Result<()> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        raise_mark(&tx, now_ms)?;
-        tx.commit()?;
+    /// Raises `subject`'s marks to `marks` (never lowers one).
+    pub fn raise_marks(&mut self, subject: &str, marks: TimeMarks) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO time_marks (subject, expired_through_id, reminded_through_id) \
+             VALUES (?1, ?2, ?3) ON CONFLICT (subject) DO UPDATE SET \
+             expired_through_id = max(expired_through_id, excluded.expired_through_id), \
+             reminded_through_id = max(reminded_through_id, excluded.reminded_through_id)",
+            params![subject, marks.expired_through_id, marks.reminded_through_id],
+        )?;
         Ok(())
     }
 }
 
-fn raise_mark(conn: &Connection, now_ms: i64) -> Result<()> {
+fn insert_witness(conn: &Connection, w: &Witness, decision_id: i64) -> Result<()> {
     conn.execute(
-        "INSERT INTO meta (key, value) VALUES (?1, ?2) \
-         ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
-        params![CLOCK_MARK_KEY, now_ms],
+        "INSERT OR REPLACE INTO witnesses (record_hash, decision_id, subject, backend_time_ms, signature) \
+         VALUES (?1, ?2, (SELECT subject FROM decisions WHERE id = ?2), ?3, ?4)",
+        params![w.record_hash, decision_id, w.backend_time_ms, hex(&w.signature)],
     )?;
     Ok(())
+}
+
+fn witness_from_row(
+    (record_hash, backend_time_ms, signature): (String, i64, String),
+) -> Option<Witness> {
+    Some(Witness {
+        record_hash,
+        backend_time_ms,
+        signature: decode_hex(&signature)?,
+    })
 }
 
 /// Brings the schema to [`schema::VERSION`] in one transaction.
@@ -608,6 +797,13 @@ pub struct HistoryCheck {
     pub first_broken_record: Option<i64>,
     /// What is wrong there.
     pub problem: Option<String>,
+    /// How many records the app's back end witnessed (signatures checked under the configured key;
+    /// 0 without one). A witnessed record, and every record before it in its chain, cannot be
+    /// rewritten on the device without this check failing.
+    pub witnessed_records: u64,
+    /// The newest witnessed record, and when the back end witnessed it (its clock).
+    pub last_witnessed_record: Option<i64>,
+    pub last_witnessed_at_ms: Option<i64>,
 }
 
 fn insert(conn: &Connection, d: &Decision) -> Result<()> {
@@ -721,16 +917,6 @@ fn read_identity_file(path: &Path) -> Option<i64> {
         .trim()
         .parse()
         .ok()
-}
-
-/// A random 64-bit id (the standard library's per-process random hash keys, over the time and path).
-fn random_id(path: &Path) -> i64 {
-    use std::hash::{BuildHasher, Hash, Hasher};
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    std::time::SystemTime::now().hash(&mut hasher);
-    std::process::id().hash(&mut hasher);
-    path.hash(&mut hasher);
-    hasher.finish() as i64
 }
 
 /// Renames a foreign `-wal` (and `-shm`) to `<path>-wal.foreign-<unix-seconds>`.

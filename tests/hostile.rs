@@ -62,7 +62,7 @@ fn the_gate_and_readers_fail_closed_on_hostile_ids_and_locales() {
 #[test]
 fn hostile_writes_are_refused_and_record_nothing() {
     let f = Fixture::new();
-    let m = f.open();
+    let m = f.open_witnessed(&common::Backend::new());
     m.reject_all().unwrap();
     let before = m.snapshot();
     for s in hostile_strings() {
@@ -77,6 +77,10 @@ fn hostile_writes_are_refused_and_record_nothing() {
         assert!(matches!(
             m.apply_ui_message(s.clone()),
             Err(ConsentError::InvalidUiMessage { .. })
+        ));
+        assert!(matches!(
+            m.acknowledge_signed(s.clone()),
+            Err(ConsentError::InvalidAcknowledgement { .. })
         ));
     }
     assert!(matches!(
@@ -108,8 +112,13 @@ fn hostile_paths_and_policies_at_open_are_typed_errors() {
         "/proc/self/mem/consent.db",
         "/dev/null/consent.db",
     ] {
-        let result =
-            ConsentManager::open(path.into(), sample_policy_json(), "fr".into(), "1".into());
+        let result = ConsentManager::open(
+            path.into(),
+            sample_policy_json(),
+            "fr".into(),
+            "1".into(),
+            None,
+        );
         assert!(
             matches!(result, Err(ConsentError::Storage { .. })),
             "{path:?}: {:?}",

@@ -270,20 +270,36 @@ fn moving_the_clock_back_never_revives_an_expired_decision() {
     assert_eq!(m.status().prompt_reason, Some(PromptReason::Expired));
     assert!(!m.can_start("firebase_analytics".into()));
 
-    // A new decision made while the clock is behind is dated after the last time seen.
+    // A new decision made while the clock is behind is dated by the clock, as it reads now.
     let status = m.accept_all().unwrap();
-    assert!(status.decided_at_ms.unwrap() >= T0 + 400 * DAY_MS);
+    assert_eq!(status.decided_at_ms, Some(T0 + 10 * DAY_MS));
     assert!(m.can_start("firebase_analytics".into()));
 }
 
 #[test]
-fn moving_the_clock_back_before_a_decision_keeps_it_valid() {
+fn moving_the_clock_back_before_a_decision_asks_again() {
     let f = Fixture::new();
     let m = f.open();
     m.accept_all().unwrap();
-    f.clock.set(T0 - 30 * DAY_MS);
+    // A clock step (a network time correction) keeps it.
+    f.clock.set(T0 - 30 * 60_000);
     assert!(m.can_start("firebase_analytics".into()));
     assert!(!m.status().needs_prompt);
+    // A month back: the decision is dated after the clock, and does not count.
+    f.clock.set(T0 - 30 * DAY_MS);
+    assert!(!m.can_start("firebase_analytics".into()));
+    assert_eq!(
+        m.status().prompt_reason,
+        Some(PromptReason::DecisionInTheFuture)
+    );
+    // Nor later, once seen: its date cannot be believed, and a restart does not forget it.
+    f.clock.set(T0 + DAY_MS);
+    assert!(!m.can_start("firebase_analytics".into()));
+    assert!(m.refresh().unwrap().needs_prompt);
+    drop(m);
+    let m = f.open();
+    assert!(!m.can_start("firebase_analytics".into()));
+    assert_eq!(m.status().prompt_reason, Some(PromptReason::Expired));
 }
 
 #[test]
@@ -320,17 +336,12 @@ fn a_new_policy_revision_asks_again_and_gates_new_sdks() {
 }
 
 #[test]
-fn a_policy_update_must_be_the_same_policy_and_not_older() {
+fn a_policy_update_must_be_the_same_policy_and_an_older_one_grants_nothing() {
     let f = Fixture::new();
     let m = f.open_with(&policy_with(|p| p["revision"] = json!(3)));
     m.accept_all().unwrap();
     let before = m.snapshot();
 
-    let older = policy_with(|p| p["revision"] = json!(2));
-    assert!(matches!(
-        m.update_policy(older),
-        Err(ConsentError::PolicyUpdateRefused { .. })
-    ));
     let other = policy_with(|p| {
         p["id"] = json!("another_app");
         p["revision"] = json!(4);
@@ -345,6 +356,22 @@ fn a_policy_update_must_be_the_same_policy_and_not_older() {
         other => panic!("{other:?}"),
     }
     assert_eq!(m.snapshot(), before, "nothing changed");
+
+    // An older revision is taken, as `open` takes it, and the decision made on revision 3 does not
+    // count for it: the user is asked again.
+    let status = m
+        .update_policy(policy_with(|p| p["revision"] = json!(2)))
+        .unwrap();
+    assert_eq!(status.prompt_reason, Some(PromptReason::PolicyRolledBack));
+    assert!(!m.can_start("firebase_analytics".into()));
+    assert_eq!(
+        reason(&m, "google_mobile_ads"),
+        VerdictReason::PolicyMismatch
+    );
+    // Back on revision 3, the decision made on it counts again.
+    m.update_policy(policy_with(|p| p["revision"] = json!(3)))
+        .unwrap();
+    assert!(m.can_start("firebase_analytics".into()));
 }
 
 #[test]
@@ -466,14 +493,21 @@ fn the_snapshot_sequence_increases_with_each_change() {
 fn the_ffi_constructor_reports_bad_input_as_typed_errors() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("c.db").display().to_string();
-    match ConsentManager::open(db.clone(), "not json".into(), "fr".into(), "5.2.0".into()) {
+    match ConsentManager::open(
+        db.clone(),
+        "not json".into(),
+        "fr".into(),
+        "5.2.0".into(),
+        None,
+    ) {
         Err(ConsentError::InvalidPolicy { path, reason }) => {
             assert_eq!(path, "");
             assert!(reason.contains("line 1 column 2"), "{reason}");
         }
         other => panic!("{:?}", other.map(|_| ())),
     }
-    let m = ConsentManager::open(db, sample_policy_json(), "en".into(), "5.2.0".into()).unwrap();
+    let m =
+        ConsentManager::open(db, sample_policy_json(), "en".into(), "5.2.0".into(), None).unwrap();
     assert_eq!(m.status().locale, "en");
 }
 

@@ -88,7 +88,10 @@ fn an_untouched_history_of_ten_thousand_decisions_verifies() {
             intact: true,
             records: 10_000,
             first_broken_record: None,
-            problem: None
+            problem: None,
+            witnessed_records: 0,
+            last_witnessed_record: None,
+            last_witnessed_at_ms: None,
         }
     );
 }

@@ -20,11 +20,14 @@ fn a_full_disk_refuses_the_write_and_memory_does_not_claim_it() {
     let policy = common::sample_policy_json();
     let m = ConsentManager::open_with(&f.db(), &policy, "fr", capped(12)).unwrap();
     let mut recorded = 0;
+    // Grants only: a refusal that cannot be written still takes effect (tests/trust.rs).
     let error = loop {
         f.clock.advance_ms(1000);
-        let on = recorded % 2 == 0;
-        match m.save([(Category::Statistics, on), (Category::Marketing, on)].into()) {
-            Ok(_) => recorded += 1,
+        match m.accept_all() {
+            Ok(status) => {
+                assert!(!status.not_yet_saved);
+                recorded += 1;
+            }
             Err(e) => break e,
         }
         assert!(recorded < 10_000, "the cap was never reached");

@@ -239,17 +239,18 @@ fn an_invalid_policy_touches_no_file() {
 }
 
 #[test]
-fn a_write_that_fails_changes_nothing() {
+fn a_grant_that_cannot_be_written_changes_nothing_and_a_refusal_takes_effect_anyway() {
     let f = Fixture::new();
     let m = f.open();
-    m.accept_all().unwrap();
+    m.save([(kmer_consent::Category::Statistics, true)].into())
+        .unwrap();
     let before = m.snapshot();
 
     // Another connection holds the write lock longer than the busy timeout.
     let blocker = Connection::open(f.db()).unwrap();
     blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
     let started = std::time::Instant::now();
-    let result = m.reject_all();
+    let result = m.accept_all();
     assert!(
         matches!(result, Err(ConsentError::Storage { .. })),
         "{result:?}"
@@ -258,19 +259,29 @@ fn a_write_that_fails_changes_nothing() {
         started.elapsed() >= Duration::from_secs(4),
         "it waited for the lock first"
     );
-
     assert_eq!(
         m.snapshot(),
         before,
-        "memory does not claim the unsaved refusal"
+        "memory does not claim the unsaved grant"
     );
-    assert!(m.can_start("google_mobile_ads".into()));
+    assert!(!m.can_start("google_mobile_ads".into()));
+
+    // A refusal is not refused: it takes effect at once, and says it is not saved yet.
+    let status = m.reject_all().expect("a refusal takes effect");
+    assert!(status.not_yet_saved);
+    assert!(!m.can_start("firebase_analytics".into()));
+    assert_eq!(m.history().unwrap().len(), 1, "not on disk yet");
     blocker.execute_batch("ROLLBACK").unwrap();
 
-    // Once the lock is gone the same call succeeds.
-    m.reject_all().unwrap();
-    assert!(!m.can_start("google_mobile_ads".into()));
-    assert_eq!(m.history().unwrap().len(), 2);
+    // Once the lock is gone it is written, with the time it was made.
+    let status = m.refresh().unwrap();
+    assert!(!status.not_yet_saved);
+    let history = m.history().unwrap();
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[1].source, kmer_consent::DecisionSource::RejectAll);
+    assert!(!m.can_start("firebase_analytics".into()));
+    drop(m);
+    assert!(!f.open().can_start("firebase_analytics".into()), "on disk");
 }
 
 #[test]

@@ -1,15 +1,16 @@
-//! Profiles, the outbox, imports from other devices, and erasure.
+//! Profiles, the outbox, the back end's witness, imports from other devices, and erasure.
 
 mod common;
 
-use common::{Fixture, T0};
-use kmer_consent::{Category, ConsentError, DecisionSource, PromptReason, DAY_MS};
+use common::{Backend, Fixture, T0};
+use kmer_consent::{Category, ConsentError, ConsentManager, DecisionSource, PromptReason, DAY_MS};
+use serde_json::Value;
 
 #[test]
-fn a_user_logging_in_adopts_the_device_decision_and_logging_out_returns_to_it() {
+fn a_user_logging_in_takes_the_devices_refusal_and_logging_out_returns_to_it() {
     let f = Fixture::new();
     let m = f.open();
-    m.save([(Category::Statistics, true)].into()).unwrap();
+    m.reject_all().unwrap();
     f.clock.advance_ms(5_000);
 
     let status = m.set_subject(Some("account-42".into())).unwrap();
@@ -20,26 +21,42 @@ fn a_user_logging_in_adopts_the_device_decision_and_logging_out_returns_to_it() 
         Some(T0),
         "adopting does not extend the decision's age"
     );
-    assert!(m.can_start("firebase_analytics".into()));
     let mine = m.history().unwrap();
     assert_eq!(mine.len(), 1);
     assert_eq!(mine[0].subject, "account-42");
 
     // The user changes their mind while logged in; the device keeps its own decision.
-    m.reject_all().unwrap();
-    assert!(!m.can_start("firebase_analytics".into()));
+    m.accept_all().unwrap();
+    assert!(m.can_start("firebase_analytics".into()));
     m.set_subject(None).unwrap();
     assert!(
-        m.can_start("firebase_analytics".into()),
+        !m.can_start("firebase_analytics".into()),
         "back to the device's decision"
     );
-    assert_eq!(m.history().unwrap().len(), 1);
-
     // Logging in again finds the user's own decision.
     m.set_subject(Some("account-42".into())).unwrap();
-    assert!(!m.can_start("firebase_analytics".into()));
-    assert_eq!(m.status().last_source, Some(DecisionSource::RejectAll));
+    assert!(m.can_start("firebase_analytics".into()));
+    assert_eq!(m.status().last_source, Some(DecisionSource::AcceptAll));
     assert!(m.verify_history().unwrap().intact);
+    // The adoption never goes to the back end; the user's own choices do.
+    let sources: Vec<Value> = m
+        .pending_receipts(10)
+        .unwrap()
+        .iter()
+        .map(|p| serde_json::from_str::<Value>(&p.receipt_json).unwrap()["event"]["type"].clone())
+        .collect();
+    assert_eq!(sources, ["reject_all", "accept_all"]);
+}
+
+#[test]
+fn a_device_decision_that_grants_anything_is_not_taken_by_the_account() {
+    let f = Fixture::new();
+    let m = f.open();
+    m.save([(Category::Statistics, true)].into()).unwrap();
+    let status = m.set_subject(Some("account-42".into())).unwrap();
+    assert_eq!(status.prompt_reason, Some(PromptReason::NoDecision));
+    assert!(!m.can_start("firebase_analytics".into()));
+    assert!(m.history().unwrap().is_empty());
 }
 
 #[test]
@@ -111,151 +128,260 @@ fn every_decision_waits_in_the_outbox_until_acknowledged_even_across_restarts() 
     assert!(m.pending_receipts(10).unwrap().is_empty());
 }
 
-/// A receipt for `user` recorded on another device at `at`.
-fn remote_receipt(user: &str, at: i64, accept: bool) -> String {
+#[test]
+fn the_back_ends_signed_acknowledgement_witnesses_a_record() {
+    let backend = Backend::new();
+    let f = Fixture::new();
+    let m = f.open_witnessed(&backend);
+    m.accept_all().unwrap();
+    m.reject_all().unwrap();
+    let pending = m.pending_receipts(10).unwrap();
+    let hash = |i: usize| {
+        serde_json::from_str::<Value>(&pending[i].receipt_json).unwrap()["integrity"]["record_hash"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    m.acknowledge_signed(backend.witness(&hash(0), T0 + 1000).to_string())
+        .unwrap();
+    assert_eq!(
+        m.pending_receipts(10).unwrap().len(),
+        1,
+        "out of the outbox"
+    );
+    let history = m.history().unwrap();
+    assert_eq!(history[0].witnessed_at_ms, Some(T0 + 1000));
+    assert_eq!(history[1].witnessed_at_ms, None);
+    let check = m.verify_history().unwrap();
+    assert!(check.intact);
+    assert_eq!(check.witnessed_records, 1);
+    assert_eq!(check.last_witnessed_record, Some(1));
+    assert_eq!(check.last_witnessed_at_ms, Some(T0 + 1000));
+
+    // Another key's signature, an edited time, or a record that is not here: refused.
+    let impostor = Backend::new();
+    let mut edited = backend.witness(&hash(1), T0 + 2000);
+    edited["backend_time_ms"] = (T0 + 3000).into();
+    for refused in [
+        impostor.witness(&hash(1), T0 + 2000),
+        edited,
+        backend.witness(&"ab".repeat(32), T0 + 2000),
+    ] {
+        assert!(matches!(
+            m.acknowledge_signed(refused.to_string()),
+            Err(ConsentError::InvalidAcknowledgement { .. })
+        ));
+    }
+    assert_eq!(m.pending_receipts(10).unwrap().len(), 1);
+    // Without a back end key there is nothing to check it with.
+    drop(m);
+    assert!(matches!(
+        f.open()
+            .acknowledge_signed(backend.witness(&hash(1), T0).to_string()),
+        Err(ConsentError::BackendKey { .. })
+    ));
+}
+
+/// A device of `user` whose clock reads `at`, with a decision, and that decision's receipt.
+fn remote(backend: &Backend, user: &str, at: i64, accept: bool) -> (Fixture, String) {
     let other = Fixture::new();
     other.clock.set(at);
-    let m = other.open();
+    let m = other.open_witnessed(backend);
     m.set_subject(Some(user.into())).unwrap();
     if accept {
         m.accept_all().unwrap();
     } else {
         m.reject_all().unwrap();
     }
-    m.export_proof().unwrap()
+    let receipt = m.pending_receipts(1).unwrap().remove(0).receipt_json;
+    (other, receipt)
+}
+
+fn logged_in(f: &Fixture, backend: &Backend, user: &str) -> std::sync::Arc<ConsentManager> {
+    let m = f.open_witnessed(backend);
+    m.set_subject(Some(user.into())).unwrap();
+    m
 }
 
 #[test]
-fn a_newer_decision_from_another_device_is_imported_once() {
+fn a_decision_the_back_end_saw_later_is_imported_once() {
+    let backend = Backend::new();
     let f = Fixture::new();
-    let m = f.open();
-    m.set_subject(Some("account-7".into())).unwrap();
+    let m = logged_in(&f, &backend, "account-7");
     m.reject_all().unwrap();
+    backend.witness_all(&m, T0 + 1000);
 
-    let newer = remote_receipt("account-7", T0 + DAY_MS, true);
+    let (_tablet, acceptance) = remote(&backend, "account-7", T0 + 500, true);
+    let newer = backend.countersign(&acceptance, T0 + 2000);
     assert!(m.import_receipt(newer.clone()).unwrap());
     let status = m.status();
     assert_eq!(status.last_source, Some(DecisionSource::Import));
     assert_eq!(
         status.decided_at_ms,
-        Some(T0 + DAY_MS),
+        Some(T0 + 500),
         "the other device's time"
     );
     assert!(m.can_start("google_mobile_ads".into()));
     assert!(!m.import_receipt(newer).unwrap(), "never imported twice");
     assert_eq!(m.history().unwrap().len(), 2);
-    assert!(m.verify_history().unwrap().intact);
-    // Imports came from the back end: they are not sent back.
-    assert_eq!(m.pending_receipts(10).unwrap().len(), 1);
-
-    let older = remote_receipt("account-7", T0 - DAY_MS, false);
+    assert_eq!(m.history().unwrap()[1].witnessed_at_ms, Some(T0 + 2000));
+    let check = m.verify_history().unwrap();
+    assert!(check.intact && check.witnessed_records == 2, "{check:?}");
     assert!(
-        !m.import_receipt(older).unwrap(),
-        "older than the local decision"
+        m.pending_receipts(10).unwrap().is_empty(),
+        "imports are not sent back"
     );
+
+    // The back end saw this refusal before the acceptance above: it does not apply.
+    let (_phone2, refusal) = remote(&backend, "account-7", T0 + 5000, false);
+    assert!(!m
+        .import_receipt(backend.countersign(&refusal, T0 + 1500))
+        .unwrap());
     assert!(m.can_start("google_mobile_ads".into()));
+}
+
+#[test]
+fn decisions_that_cannot_be_ordered_keep_the_more_restrictive_choice_per_category() {
+    let backend = Backend::new();
+    let f = Fixture::new();
+    let m = logged_in(&f, &backend, "account-7");
+    // Here, not yet witnessed: statistics and marketing.
+    m.save([(Category::Statistics, true), (Category::Marketing, true)].into())
+        .unwrap();
+    // There: statistics and personalization.
+    let other = Fixture::new();
+    let t = logged_in(&other, &backend, "account-7");
+    t.save(
+        [
+            (Category::Statistics, true),
+            (Category::Personalization, true),
+        ]
+        .into(),
+    )
+    .unwrap();
+    let receipt = t.pending_receipts(1).unwrap().remove(0).receipt_json;
+    assert!(m
+        .import_receipt(backend.countersign(&receipt, T0 + 1000))
+        .unwrap());
+    assert!(m.can_start("firebase_analytics".into()), "both granted it");
+    assert!(!m.can_start("kmer_recommendations".into()));
+    assert!(!m.can_start("google_mobile_ads".into()));
+    assert_eq!(m.status().last_source, Some(DecisionSource::ImportMerged));
+    // The combination goes to the back end, so the other devices learn the restriction.
+    let pending = m.pending_receipts(10).unwrap();
+    assert_eq!(pending.len(), 2);
+    assert!(pending[1]
+        .receipt_json
+        .contains("\"type\":\"import_merged\""));
+    kmer_consent::verify_receipt(&pending[1].receipt_json).unwrap();
 }
 
 #[test]
 fn a_first_decision_can_come_from_another_device() {
+    let backend = Backend::new();
     let f = Fixture::new();
-    let m = f.open();
-    m.set_subject(Some("account-7".into())).unwrap();
+    let m = logged_in(&f, &backend, "account-7");
+    let (_tablet, receipt) = remote(&backend, "account-7", T0, true);
     assert!(m
-        .import_receipt(remote_receipt("account-7", T0, true))
+        .import_receipt(backend.countersign(&receipt, T0 + 10))
         .unwrap());
     assert!(m.can_start("google_mobile_ads".into()));
-    assert!(
-        m.verify_history().unwrap().intact,
-        "the same policy text is stored here too"
-    );
+    assert!(m.verify_history().unwrap().intact);
 }
 
 #[test]
-fn a_receipt_from_a_device_whose_clock_runs_ahead_is_refused() {
+fn a_device_whose_clock_runs_ahead_cannot_stretch_a_consent() {
+    let backend = Backend::new();
     let f = Fixture::new();
-    let m = f.open();
-    m.set_subject(Some("account-7".into())).unwrap();
-    let future = remote_receipt("account-7", T0 + 30 * DAY_MS, true);
-    assert!(matches!(
-        m.import_receipt(future),
-        Err(ConsentError::InvalidReceipt { .. })
-    ));
-    // A little skew is fine, and it does not move this device's clock.
-    assert!(m
-        .import_receipt(remote_receipt("account-7", T0 + DAY_MS / 2, true))
-        .unwrap());
-    m.reject_all().unwrap();
+    let m = logged_in(&f, &backend, "account-7");
+    // The tablet's clock reads 30 days ahead; the back end saw its decision now.
+    let (_tablet, receipt) = remote(&backend, "account-7", T0 + 30 * DAY_MS, true);
+    assert!(m.import_receipt(backend.countersign(&receipt, T0)).unwrap());
     assert_eq!(
         m.status().decided_at_ms,
         Some(T0),
-        "recorded at this device's time"
+        "counted from when the back end saw it"
     );
+    // Both the other device and the back end ahead of this device's clock (this one runs behind):
+    // the decision would be dated in this device's future, so it is not imported now.
+    let (_t2, receipt) = remote(&backend, "account-7", T0 + 2 * DAY_MS, false);
+    assert!(matches!(
+        m.import_receipt(backend.countersign(&receipt, T0 + 2 * DAY_MS)),
+        Err(ConsentError::InvalidReceipt { .. })
+    ));
 }
 
 #[test]
 fn a_receipt_that_does_not_verify_or_is_not_ours_is_refused() {
+    let backend = Backend::new();
+    let (_tablet, receipt) = remote(&backend, "account-7", T0, true);
+    let signed = backend.countersign(&receipt, T0 + 10);
     let f = Fixture::new();
-    let m = f.open();
-    let receipt = remote_receipt("account-7", T0 + DAY_MS, true);
+    let m = f.open_witnessed(&backend);
     assert!(
         matches!(
-            m.import_receipt(receipt.clone()),
+            m.import_receipt(signed.clone()),
             Err(ConsentError::InvalidReceipt { .. })
         ),
         "not logged in"
     );
     m.set_subject(Some("someone-else".into())).unwrap();
     assert!(matches!(
-        m.import_receipt(receipt.clone()),
+        m.import_receipt(signed.clone()),
         Err(ConsentError::InvalidReceipt { .. })
     ));
     m.set_subject(Some("account-7".into())).unwrap();
-    let forged = receipt.replace("\"marketing\":true", "\"marketing\":false");
-    assert!(matches!(
-        m.import_receipt(forged),
-        Err(ConsentError::InvalidReceipt { .. })
-    ));
-    assert!(matches!(
-        m.import_receipt("{}".into()),
-        Err(ConsentError::InvalidReceipt { .. })
-    ));
+    let refused = [
+        signed.replace("\"marketing\":true", "\"marketing\":false"),
+        receipt.clone(),
+        Backend::new().countersign(&receipt, T0 + 10),
+        "{}".into(),
+    ];
+    for bad in refused {
+        assert!(matches!(
+            m.import_receipt(bad),
+            Err(ConsentError::InvalidReceipt { .. })
+        ));
+    }
     assert!(m.history().unwrap().is_empty(), "nothing recorded");
+    // Without a back end key nothing is imported at all.
+    drop(m);
+    let m = f.open();
+    m.set_subject(Some("account-7".into())).unwrap();
+    assert!(matches!(
+        m.import_receipt(signed),
+        Err(ConsentError::BackendKey { .. })
+    ));
 }
 
 #[test]
-fn erasure_removes_the_subjects_history_and_outbox_only() {
+fn erasure_removes_the_subjects_history_witnesses_and_outbox_only() {
+    let backend = Backend::new();
     let f = Fixture::new();
-    let m = f.open();
-    m.accept_all().unwrap(); // the device
+    let m = f.open_witnessed(&backend);
+    m.reject_all().unwrap(); // the device
     m.set_subject(Some("leaving-user".into())).unwrap(); // adopts: 1 record
-    m.reject_all().unwrap();
+    m.accept_all().unwrap();
+    backend.witness_all(&m, T0 + 100);
+    m.withdraw().unwrap();
     let status = m.erase_subject().unwrap();
     assert_eq!(status.prompt_reason, Some(PromptReason::NoDecision));
     assert!(m.history().unwrap().is_empty());
     assert!(!m.can_start("firebase_analytics".into()));
-    let pending = m.pending_receipts(10).unwrap();
-    assert_eq!(
-        pending.len(),
-        1,
-        "only the device's decision is left to send"
-    );
     assert!(
-        m.verify_history().unwrap().intact,
-        "the other chains still verify"
+        m.pending_receipts(10).unwrap().is_empty(),
+        "nothing of theirs left to send"
     );
+    let check = m.verify_history().unwrap();
+    assert!(check.intact, "the other chains still verify: {check:?}");
+    assert_eq!(check.witnessed_records, 1, "the device's own witness stays");
     drop(m);
 
-    let m = f.open();
+    let m = f.open_witnessed(&backend);
     m.set_subject(Some("leaving-user".into())).unwrap();
     assert_eq!(
         m.status().last_source,
         Some(DecisionSource::SubjectLink),
-        "adopts the device again"
-    );
-    m.set_subject(None).unwrap();
-    assert!(
-        m.can_start("firebase_analytics".into()),
-        "the device's decision is untouched"
+        "takes the device's refusal again"
     );
 }

@@ -115,10 +115,16 @@ fn a_page_offers_only_its_own_ways_out() {
         }
     }
     assert!(m.history().unwrap().is_empty());
-    // Both layers offer accept, reject and save.
+    // Both layers offer accept, reject and save; each page answers once.
     assert!(m
         .apply_ui_message(message(&settings, "reject_all", None))
         .is_ok());
+    assert!(
+        m.apply_ui_message(message(&banner, "accept_all", None))
+            .is_err(),
+        "rendered before the decision just recorded"
+    );
+    let banner = token_of(&m.consent_page("fr".into(), ConsentPageLayer::Banner));
     assert!(m
         .apply_ui_message(message(&banner, "accept_all", None))
         .is_ok());

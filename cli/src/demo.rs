@@ -20,6 +20,7 @@ pub fn run(db: Option<&Path>, lang: &str, att: TrackingAuthorization) -> Result<
             BUNDLED_POLICY.to_owned(),
             lang.to_owned(),
             crate::cli_version(),
+            None,
         )?;
         m.set_tracking_authorization(att);
         Ok(m)

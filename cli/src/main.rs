@@ -9,6 +9,7 @@ macro_rules! say {
     }};
 }
 
+mod backend;
 mod demo;
 mod output;
 
@@ -20,7 +21,8 @@ use std::sync::Arc;
 use clap::{CommandFactory, Parser, Subcommand};
 use kmer_consent::{
     Category, ConsentError, ConsentManager, ConsentPageLayer, ManualClock, OpenOptions, Policy,
-    SystemClock, TrackingAuthorization,
+    SystemClock, TrackingAuthorization, MAX_ACKNOWLEDGEMENT_BYTES, MAX_POLICY_BYTES,
+    MAX_RECEIPT_BYTES,
 };
 
 /// The KmerOccase policy, bundled for `demo`.
@@ -48,6 +50,11 @@ struct Cli {
     #[arg(long, global = true, value_name = "STATUS", default_value = "not_applicable",
           value_parser = parse_att)]
     att: TrackingAuthorization,
+    /// The app's back end's Ed25519 public key: 64 hex digits, or a file holding them (`keygen`
+    /// writes FILE.pub). Imports, signed acknowledgements and `verify-receipt` of a countersigned
+    /// receipt use it.
+    #[arg(long, global = true, value_name = "KEY|FILE")]
+    backend_key: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -60,7 +67,7 @@ enum Command {
         #[arg(long, default_value = "fr", value_parser = ["fr", "en"])]
         lang: String,
     },
-    /// Validate policies.
+    /// Validate policies, and compare one with what a store's users decided on.
     Policy {
         #[command(subcommand)]
         command: PolicyCommand,
@@ -112,10 +119,54 @@ enum Command {
         #[arg(value_name = "COUNT")]
         count: u64,
     },
-    /// Check a receipt with nothing but its contents: exit 0 if it holds, 1 saying why not.
+    /// Check a receipt with nothing but its contents (and, with --backend-key, the back end's
+    /// signature in it): exit 0 if it holds, 1 saying why not.
     VerifyReceipt {
         #[arg(value_name = "FILE")]
         file: PathBuf,
+    },
+    /// The receipts waiting for the back end, oldest first, as JSON: [{"id": …, "receipt": {…}}].
+    Pending {
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+    /// Keep the back end's signed acknowledgement of a record (a witness object, from
+    /// `countersign --ack-out`); needs --backend-key.
+    Acknowledge {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Apply another device's decision: a receipt the back end countersigned; needs --backend-key.
+    Import {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// The back end's side: make an Ed25519 key pair (FILE: the secret, FILE.pub: the public key).
+    Keygen {
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// The back end's side: check a receipt and sign it as witnessed now (or at --at); prints the
+    /// countersigned receipt (what other devices import); --ack-out writes the acknowledgement the
+    /// sending device keeps.
+    Countersign {
+        /// The secret key file `keygen` wrote.
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// The back end's time to sign (RFC 3339; default: now).
+        #[arg(long, value_name = "RFC3339", value_parser = output::parse_time)]
+        at: Option<i64>,
+        #[arg(long, value_name = "FILE")]
+        ack_out: Option<PathBuf>,
+        #[arg(value_name = "RECEIPT_FILE")]
+        file: PathBuf,
+    },
+    /// QA: hold the store's write lock from this process for MS milliseconds (prints "locked"
+    /// once held), as another busy process would; the tests use it to make writes fail.
+    #[command(hide = true)]
+    HoldWriteLock {
+        #[arg(long, value_name = "MS")]
+        for_ms: u64,
     },
     /// The banner's texts and categories in a language.
     Banner {
@@ -156,8 +207,14 @@ enum TcfCommand {
 
 #[derive(Subcommand)]
 enum PolicyCommand {
-    /// Validate a policy file: exit 0 if valid, 1 with the offending field if not.
-    Check { file: PathBuf },
+    /// Validate a policy file: exit 0 if valid, 1 with the offending field if not. With --against,
+    /// also compare it with every text of the same policy the store's users decided on: exit 1 if
+    /// it changes one without a new revision, or rolls one back (those users would be asked again).
+    Check {
+        file: PathBuf,
+        #[arg(long, value_name = "DB")]
+        against: Option<PathBuf>,
+    },
 }
 
 fn parse_att(s: &str) -> Result<TrackingAuthorization, String> {
@@ -197,22 +254,44 @@ fn run(cli: Cli) -> Result<(), Failure> {
     match &cli.command {
         Command::Demo { lang } => demo::run(cli.db.as_deref(), lang, cli.att),
         Command::Policy {
-            command: PolicyCommand::Check { file },
-        } => check_policy(file),
+            command: PolicyCommand::Check { file, against },
+        } => check_policy(file, against.as_deref()),
         Command::VerifyReceipt { file } => {
-            let json = std::fs::read_to_string(file)
-                .map_err(|e| Failure::Invalid(format!("cannot read {}: {e}", file.display())))?;
-            let check = kmer_consent::verify_receipt(&json).map_err(|e| {
+            let json = read_bounded(file, MAX_RECEIPT_BYTES)?;
+            let key = cli
+                .backend_key
+                .as_deref()
+                .map(backend::public_key)
+                .transpose()?;
+            let checked = match &key {
+                Some(key) => kmer_consent::verify_receipt_with_key(&json, key),
+                None => kmer_consent::verify_receipt(&json),
+            };
+            let check = checked.map_err(|e| {
                 Failure::Invalid(format!("{}: receipt does not verify: {e}", file.display()))
             })?;
+            let witness = match (check.witnessed_at_ms, check.witness_verified) {
+                (Some(at), true) => {
+                    format!("; witnessed by the back end at {}", output::format_time(at))
+                }
+                (Some(_), false) => "; a back end witness, not checked (no --backend-key)".into(),
+                (None, _) => "; not witnessed".into(),
+            };
             say!(
-                "valid: receipt {} ({} at {})",
+                "valid: receipt {} ({} at {}){witness}",
                 check.receipt_id,
                 check.event,
                 check.time_utc
             );
             Ok(())
         }
+        Command::Keygen { out } => backend::keygen(out),
+        Command::Countersign {
+            key,
+            at,
+            ack_out,
+            file,
+        } => backend::countersign(key, *at, ack_out.as_deref(), file),
         Command::Tcf {
             command: TcfCommand::Decode { tc_string, json },
         } => {
@@ -220,6 +299,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 .map_err(|e| Failure::Invalid(format!("not a valid TC string: {e}")))?;
             output::tc_model(&model, *json);
             Ok(())
+        }
+        Command::HoldWriteLock { for_ms } => {
+            let Some(db) = &cli.db else {
+                return Err(Failure::Invalid("hold-write-lock needs --db".into()));
+            };
+            backend::hold_write_lock(db, *for_ms)
         }
         command => {
             let read_only = matches!(
@@ -231,6 +316,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     | Command::Export
                     | Command::Banner { .. }
                     | Command::Ui { .. }
+                    | Command::Pending { .. }
             );
             let manager = open_store(&cli, read_only)?;
             on_store(&manager, command)
@@ -238,7 +324,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
     }
 }
 
-fn check_policy(file: &Path) -> Result<(), Failure> {
+fn check_policy(file: &Path, against: Option<&Path>) -> Result<(), Failure> {
     let json = read_policy(file)?;
     let policy =
         Policy::parse(&json).map_err(|e| Failure::Invalid(format!("{}: {e}", file.display())))?;
@@ -250,12 +336,76 @@ fn check_policy(file: &Path) -> Result<(), Failure> {
         policy.locales.join(", "),
         policy.sdks.len()
     );
+    let Some(db) = against else {
+        return Ok(());
+    };
+    if !db.is_file() {
+        return Err(Failure::Invalid(format!(
+            "{}: no such database",
+            db.display()
+        )));
+    }
+    let stored = kmer_consent::check_policy_against(db, &json)
+        .map_err(|e| Failure::Invalid(format!("{}: {}", db.display(), ConsentError::from(e))))?;
+    if stored.is_empty() {
+        say!(
+            "{}: no decision was made on any text of this policy yet",
+            db.display()
+        );
+    }
+    for text in &stored {
+        let verdict = match text.relation {
+            "same" => "the same text: decisions made on it stay in force".to_owned(),
+            "newer" => format!(
+                "revision {} is newer: users who decided on it are asked again (policy_changed) and keep only what they saw",
+                policy.revision
+            ),
+            "edited_in_place" => "PROBLEM: same revision, other content: those users would be asked again (policy_edited_in_place); give the change a new revision".to_owned(),
+            _ => format!(
+                "PROBLEM: revision {} is older: those users would be asked again (policy_rolled_back)",
+                policy.revision
+            ),
+        };
+        say!(
+            "stored revision {} ({}…): {verdict}",
+            text.revision,
+            &text.hash[..12]
+        );
+        for change in &text.changes {
+            let mark = if change.widens { "widens" } else { "      " };
+            say!("  {mark}  {}", change.what);
+        }
+    }
+    if stored.iter().any(|t| t.is_problem()) {
+        return Err(Failure::Broken);
+    }
     Ok(())
 }
 
 fn read_policy(file: &Path) -> Result<String, Failure> {
-    std::fs::read_to_string(file)
-        .map_err(|e| Failure::Invalid(format!("cannot read {}: {e}", file.display())))
+    read_bounded(file, MAX_POLICY_BYTES)
+}
+
+/// Reads a UTF-8 file of at most `limit` bytes, and not a byte more: `/dev/zero` or a huge file is
+/// refused once the limit is passed, never read to the end.
+pub fn read_bounded(file: &Path, limit: usize) -> Result<String, Failure> {
+    use std::io::Read;
+    let cannot =
+        |e: std::io::Error| Failure::Invalid(format!("cannot read {}: {e}", file.display()));
+    let mut bytes = Vec::new();
+    std::fs::File::open(file)
+        .map_err(cannot)?
+        .take(limit as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() > limit {
+        return Err(Failure::Invalid(format!(
+            "{}: larger than the {limit} bytes allowed",
+            file.display()
+        )));
+    }
+    String::from_utf8(bytes)
+        .map_err(|_| Failure::Invalid(format!("{}: not UTF-8 text", file.display())))
 }
 
 /// Recorded as the "app version" of decisions made from the CLI.
@@ -263,7 +413,7 @@ fn cli_version() -> String {
     format!("kmer-consent-cli {}", env!("CARGO_PKG_VERSION"))
 }
 
-/// Opens the store named by `--db` with `--policy`, at `--now`, with `--att`.
+/// Opens the store named by `--db` with `--policy`, at `--now`, with `--att` and `--backend-key`.
 fn open_store(cli: &Cli, read_only: bool) -> Result<Arc<ConsentManager>, Failure> {
     let (Some(db), Some(policy)) = (&cli.db, &cli.policy) else {
         Cli::command()
@@ -274,19 +424,26 @@ fn open_store(cli: &Cli, read_only: bool) -> Result<Arc<ConsentManager>, Failure
             .exit();
     };
     let json = read_policy(policy)?;
+    let backend_public_key = cli
+        .backend_key
+        .as_deref()
+        .map(backend::public_key_hex)
+        .transpose()?;
     let options = match cli.now {
         // A look at another date from a read-only command must leave no trace in the store.
         Some(now) => OpenOptions {
             clock: Arc::new(ManualClock::new(now)),
-            persist_clock_mark: !read_only,
+            persist_time_marks: !read_only,
             app_version: cli_version(),
             max_database_pages: None,
+            backend_public_key: backend_public_key.clone(),
         },
         None => OpenOptions {
             clock: Arc::new(SystemClock),
-            persist_clock_mark: true,
+            persist_time_marks: true,
             app_version: cli_version(),
             max_database_pages: None,
+            backend_public_key: backend_public_key.clone(),
         },
     };
     // No device locale here: "" negotiates to the policy's default.
@@ -388,10 +545,36 @@ fn on_store(m: &ConsentManager, command: &Command) -> Result<(), Failure> {
                 output::recorded(&status);
             }
         }
+        Command::Pending { limit } => {
+            let pending: Vec<serde_json::Value> = m
+                .pending_receipts(*limit)?
+                .into_iter()
+                .map(|p| {
+                    let receipt: serde_json::Value =
+                        serde_json::from_str(&p.receipt_json).unwrap_or_default();
+                    serde_json::json!({"id": p.id, "receipt": receipt})
+                })
+                .collect();
+            say!("{:#}", serde_json::Value::Array(pending));
+        }
+        Command::Acknowledge { file } => {
+            m.acknowledge_signed(read_bounded(file, MAX_ACKNOWLEDGEMENT_BYTES)?)?;
+            say!("Acknowledged: the record is witnessed by the back end.");
+        }
+        Command::Import { file } => {
+            if m.import_receipt(read_bounded(file, MAX_RECEIPT_BYTES)?)? {
+                output::recorded(&m.status());
+            } else {
+                say!("Not applied: the decision here is the later one, or it was imported before.");
+            }
+        }
+        Command::HoldWriteLock { .. } => {}
         Command::Demo { .. }
         | Command::Policy { .. }
         | Command::Tcf { .. }
-        | Command::VerifyReceipt { .. } => {}
+        | Command::VerifyReceipt { .. }
+        | Command::Keygen { .. }
+        | Command::Countersign { .. } => {}
     }
     Ok(())
 }

@@ -250,8 +250,6 @@ fn ui_writes_the_page_and_apply_ui_message_records_what_it_carries() {
         "{page}"
     );
     assert!(page.trim_end().ends_with("</html>"));
-    let prefs = stdout(&cli.run(&["ui", "--layer", "preferences"]));
-    assert!(prefs.contains("<html lang=\"fr\">") && prefs.contains("data-layer=\"preferences\""));
     let start = page.find("data-token=\"").unwrap() + "data-token=\"".len();
     let token = &page[start..start + page[start..].find('"').unwrap()];
     let message = |action: &str| {
@@ -280,7 +278,13 @@ fn ui_writes_the_page_and_apply_ui_message_records_what_it_carries() {
         "en",
         "the page's language is recorded"
     );
+    // A page answers once: the same message again is refused.
+    let out = cli.run(&["apply-ui-message", &message("accept_all")]);
+    assert_eq!(code(&out), 1, "a replay was accepted");
+    assert_eq!(cli.history().len(), 1);
     // The preferences shown alone, closed: nothing recorded, and the CLI says so.
+    let prefs = stdout(&cli.run(&["ui", "--layer", "preferences"]));
+    assert!(prefs.contains("<html lang=\"fr\">") && prefs.contains("data-layer=\"preferences\""));
     let start = prefs.find("data-token=\"").unwrap() + "data-token=\"".len();
     let token = &prefs[start..start + prefs[start..].find('"').unwrap()];
     let close =

@@ -109,47 +109,99 @@ fn malformed_messages_are_refused_with_a_reason() {
     }
 }
 
+fn state(last_decision_id: i64) -> PageState {
+    PageState {
+        subject: String::new(),
+        policy_hash: "ab".repeat(32),
+        last_decision_id,
+        chain_head: "0".repeat(64),
+        unwritten: 0,
+    }
+}
+
 #[test]
-fn tokens_are_bound_to_the_key_the_policy_the_page_and_a_day() {
+fn tokens_are_bound_to_the_key_the_policy_the_page_the_state_and_a_day() {
     let key = [7u8; 32];
     let now = 1_800_000_000_000;
+    let at_render = state(4);
     let shown = Shown {
         policy_id: "kmeroccase",
         revision: 3,
         locale: "en",
         layer: ConsentPageLayer::Preferences,
+        state: &at_render,
     };
     let token = issue(&key, shown, now);
     assert!(
         token.starts_with(&format!("{now}.en.preferences.")),
         "{token}"
     );
-    let accepted = Ok(("en".to_owned(), ConsentPageLayer::Preferences));
-    assert_eq!(check(&key, &token, "kmeroccase", 3, now + 1000), accepted);
+    let accepted = Ok(Issued {
+        locale: "en".to_owned(),
+        layer: ConsentPageLayer::Preferences,
+    });
+    let s = &at_render;
     assert_eq!(
-        check(&key, &token, "kmeroccase", 3, now + TOKEN_LIFETIME_MS),
+        check(&key, &token, "kmeroccase", 3, s, now + 1000),
         accepted
     );
+    assert_eq!(
+        check(
+            &key,
+            &token,
+            "kmeroccase",
+            3,
+            s,
+            now + TOKEN_LIFETIME_MS - 1
+        ),
+        accepted
+    );
+    let other_subject = PageState {
+        subject: "bob".into(),
+        ..state(4)
+    };
+    let other_text = PageState {
+        policy_hash: "cd".repeat(32),
+        ..state(4)
+    };
+    let erased = PageState {
+        chain_head: "1".repeat(64),
+        ..state(4)
+    };
     let refused = [
-        check(&[8u8; 32], &token, "kmeroccase", 3, now),
-        check(&key, &token, "kmeroccase", 4, now),
-        check(&key, &token, "other", 3, now),
+        check(&[8u8; 32], &token, "kmeroccase", 3, s, now),
+        check(&key, &token, "kmeroccase", 4, s, now),
+        check(&key, &token, "other", 3, s, now),
+        check(&key, &token, "kmeroccase", 3, &state(5), now),
+        check(&key, &token, "kmeroccase", 3, &other_subject, now),
+        check(&key, &token, "kmeroccase", 3, &other_text, now),
+        check(&key, &token, "kmeroccase", 3, &erased, now),
         check(
             &key,
             &token.replace(&now.to_string(), &(now + 1).to_string()),
             "kmeroccase",
             3,
+            s,
             now,
         ),
-        check(&key, &format!("+{token}"), "kmeroccase", 3, now),
-        check(&key, &format!("0{token}"), "kmeroccase", 3, now),
-        check(&key, &format!("{token}0"), "kmeroccase", 3, now),
-        check(&key, &token.replace(".en.", ".fr."), "kmeroccase", 3, now),
+        check(&key, &format!("+{token}"), "kmeroccase", 3, s, now),
+        check(&key, &format!("0{token}"), "kmeroccase", 3, s, now),
+        check(&key, &format!("{token}0"), "kmeroccase", 3, s, now),
+        check(&key, &token.to_uppercase(), "kmeroccase", 3, s, now),
+        check(
+            &key,
+            &token.replace(".en.", ".fr."),
+            "kmeroccase",
+            3,
+            s,
+            now,
+        ),
         check(
             &key,
             &token.replace(".preferences.", ".banner."),
             "kmeroccase",
             3,
+            s,
             now,
         ),
         check(
@@ -157,40 +209,38 @@ fn tokens_are_bound_to_the_key_the_policy_the_page_and_a_day() {
             &token.replace(".preferences.", ".other."),
             "kmeroccase",
             3,
+            s,
             now,
         ),
-        check(&key, "", "kmeroccase", 3, now),
-        check(&key, "garbage", "kmeroccase", 3, now),
-        check(&key, "1.2.3.4", "kmeroccase", 3, now),
+        check(&key, "", "kmeroccase", 3, s, now),
+        check(&key, "garbage", "kmeroccase", 3, s, now),
+        check(&key, "1.2.3.4", "kmeroccase", 3, s, now),
     ];
     for result in refused {
         assert!(result.unwrap_err().contains("not issued by this store"));
     }
-    let expired = check(&key, &token, "kmeroccase", 3, now + TOKEN_LIFETIME_MS + 1);
-    assert!(expired.unwrap_err().contains("expired"));
-    let from_the_future = check(&key, &token, "kmeroccase", 3, now - 120_000);
+    let expired = check(&key, &token, "kmeroccase", 3, s, now + TOKEN_LIFETIME_MS);
+    assert!(
+        expired.unwrap_err().contains("expired"),
+        "a day old is too old"
+    );
+    let from_the_future = check(&key, &token, "kmeroccase", 3, s, now - 120_000);
     assert!(from_the_future.unwrap_err().contains("future"));
     // Extreme clocks are errors, not overflows.
-    assert!(check(&key, &token, "kmeroccase", 3, i64::MAX).is_err());
-    assert!(check(&key, &token, "kmeroccase", 3, i64::MIN).is_err());
+    assert!(check(&key, &token, "kmeroccase", 3, s, i64::MAX).is_err());
+    assert!(check(&key, &token, "kmeroccase", 3, s, i64::MIN).is_err());
 }
 
 #[test]
-fn random_keys_differ() {
-    assert_ne!(random_key(), random_key());
-    assert_ne!(random_key(), [0u8; 32]);
-}
-
-#[test]
-fn hmac_matches_rfc_4231_with_a_32_byte_key() {
+fn the_tag_is_hmac_sha256_as_rfc_4231_defines_it() {
     // RFC 4231 test case 2 uses a 4-byte key ("Jefe"); HMAC pads keys with zeros to the block size,
     // so the same key zero-padded to 32 bytes gives the same tag.
     let mut key = [0u8; 32];
     key[..4].copy_from_slice(b"Jefe");
-    let tag = hmac_sha256(&key, b"what do ya want for nothing?");
-    let hex: String = tag.iter().map(|b| format!("{b:02x}")).collect();
+    let mut mac = keyed(&key);
+    mac.update(b"what do ya want for nothing?");
     assert_eq!(
-        hex,
+        crate::witness::hex(&mac.finalize().into_bytes()),
         "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
     );
 }

@@ -1,25 +1,38 @@
 //! The rules as pure functions: a policy, a decision and a time in, a verdict out. No database.
 
+use super::time::{TimeMarks, CLOCK_STEP_TOLERANCE_MS, TRUSTED_UNTIL_MS};
 use super::*;
+use crate::category::Grants;
 use crate::clock::DAY_MS;
+use crate::policy::PolicyText;
+use crate::record::{Decision, DecisionSource};
 
 const T0: i64 = 1_780_000_000_000; // 2026-05-28
 
-fn policy() -> Policy {
-    Policy::parse(include_str!("../../policies/kmeroccase.json")).expect("sample policy is valid")
+pub(crate) fn sample_text() -> PolicyText {
+    PolicyText::parse(include_str!("../../policies/kmeroccase.json")).expect("sample policy")
 }
 
-fn decision(policy: &Policy, grants: Grants, at: i64) -> Decision {
+/// The sample policy with `edit` applied to its JSON.
+pub(crate) fn text_with(edit: impl FnOnce(&mut serde_json::Value)) -> PolicyText {
+    let mut value: serde_json::Value =
+        serde_json::from_str(include_str!("../../policies/kmeroccase.json")).expect("JSON");
+    edit(&mut value);
+    PolicyText::parse(&value.to_string()).expect("the edited policy is valid")
+}
+
+/// A decision on `text` at T0.
+pub(crate) fn decision_on(text: &PolicyText, grants: Grants) -> Decision {
     Decision {
         id: 1,
-        decided_at_ms: at,
-        policy_id: policy.id.clone(),
-        policy_revision: policy.revision,
-        source: crate::record::DecisionSource::Save,
+        decided_at_ms: T0,
+        policy_id: text.policy.id.clone(),
+        policy_revision: text.policy.revision,
+        source: DecisionSource::Save,
         locale: "fr".into(),
         grants,
-        sdks_shown: policy.sdk_ids(),
-        policy_hash: None,
+        sdks_shown: text.policy.sdk_ids(),
+        policy_hash: Some(text.hash.clone()),
         sdk_version: String::new(),
         app_version: String::new(),
         tracking_authorization: None,
@@ -30,10 +43,42 @@ fn decision(policy: &Policy, grants: Grants, at: i64) -> Decision {
     }
 }
 
-fn check(policy: &Policy, d: Option<&Decision>, now: i64, sdk: &str) -> Verdict {
+/// A decision on the sample policy at `at`.
+pub(crate) fn decision_at(at: i64) -> Decision {
+    Decision {
+        decided_at_ms: at,
+        ..decision_on(&sample_text(), Grants::ALL)
+    }
+}
+
+/// `d` with other grants, dated `when`.
+fn at(d: &Decision, grants: Grants, when: i64) -> Decision {
+    Decision {
+        grants,
+        decided_at_ms: when,
+        ..d.clone()
+    }
+}
+
+fn eval<'a>(
+    current: &'a PolicyText,
+    d: Option<&'a Decision>,
+    shown: Option<&'a PolicyText>,
+    clock_ms: i64,
+) -> Evaluation<'a> {
+    evaluate(&Inputs {
+        current,
+        decision: d,
+        shown,
+        marks: TimeMarks::default(),
+        tampered: false,
+        clock_ms,
+    })
+}
+
+fn check(current: &PolicyText, d: Option<&Decision>, now: i64, sdk: &str) -> Verdict {
     verdict(
-        policy,
-        &evaluate(policy, d, now),
+        &eval(current, d, None, now),
         sdk,
         TrackingAuthorization::NotApplicable,
     )
@@ -41,8 +86,8 @@ fn check(policy: &Policy, d: Option<&Decision>, now: i64, sdk: &str) -> Verdict 
 
 #[test]
 fn no_decision_denies_everything_optional_and_asks() {
-    let p = policy();
-    let e = evaluate(&p, None, T0);
+    let p = sample_text();
+    let e = eval(&p, None, None, T0);
     assert_eq!(e.prompt, Some(PromptReason::NoDecision));
     assert_eq!(e.grants, Grants::NONE);
     assert_eq!(
@@ -57,8 +102,8 @@ fn no_decision_denies_everything_optional_and_asks() {
 
 #[test]
 fn unknown_sdk_is_denied_whatever_was_granted() {
-    let p = policy();
-    let d = decision(&p, Grants::ALL, T0);
+    let p = sample_text();
+    let d = decision_on(&p, Grants::ALL);
     assert_eq!(
         check(&p, Some(&d), T0, "not_in_policy"),
         Verdict::deny(VerdictReason::UnknownSdk)
@@ -71,42 +116,39 @@ fn unknown_sdk_is_denied_whatever_was_granted() {
 
 #[test]
 fn grant_and_refusal_per_category() {
-    let p = policy();
+    let p = sample_text();
     let grants = Grants {
         statistics: true,
-        personalization: false,
-        marketing: false,
+        ..Grants::NONE
     };
-    let d = decision(&p, grants, T0);
+    let d = decision_on(&p, grants);
     assert_eq!(
         check(&p, Some(&d), T0, "firebase_analytics"),
         Verdict::allow(VerdictReason::Granted)
     );
-    assert_eq!(
-        check(&p, Some(&d), T0, "kmer_recommendations"),
-        Verdict::deny(VerdictReason::Refused)
-    );
-    assert_eq!(
-        check(&p, Some(&d), T0, "google_mobile_ads"),
-        Verdict::deny(VerdictReason::Refused)
-    );
+    for sdk in ["kmer_recommendations", "google_mobile_ads"] {
+        assert_eq!(
+            check(&p, Some(&d), T0, sdk),
+            Verdict::deny(VerdictReason::Refused)
+        );
+    }
 }
 
 #[test]
 fn a_decision_expires_after_the_lifetime() {
-    let p = policy();
-    let d = decision(&p, Grants::ALL, T0);
+    let p = sample_text();
+    let d = decision_on(&p, Grants::ALL);
     let last_valid = T0 + 390 * DAY_MS - 1;
-    assert_eq!(evaluate(&p, Some(&d), last_valid).prompt, None);
+    assert_eq!(eval(&p, Some(&d), None, last_valid).prompt, None);
     assert_eq!(
         check(&p, Some(&d), last_valid, "firebase_analytics").reason,
         VerdictReason::Granted
     );
-
     let expired = T0 + 390 * DAY_MS;
-    let e = evaluate(&p, Some(&d), expired);
+    let e = eval(&p, Some(&d), None, expired);
     assert_eq!(e.prompt, Some(PromptReason::Expired));
     assert_eq!(e.grants, Grants::NONE);
+    assert_eq!(e.marks.expired_through_id, d.id, "remembered");
     assert_eq!(
         check(&p, Some(&d), expired, "firebase_analytics"),
         Verdict::deny(VerdictReason::Expired)
@@ -116,89 +158,194 @@ fn a_decision_expires_after_the_lifetime() {
 }
 
 #[test]
+fn an_expiry_once_seen_holds_when_the_clock_goes_back() {
+    let p = sample_text();
+    let d = decision_on(&p, Grants::ALL);
+    let marks = eval(&p, Some(&d), None, T0 + 400 * DAY_MS).marks;
+    let e = evaluate(&Inputs {
+        current: &p,
+        decision: Some(&d),
+        shown: None,
+        marks,
+        tampered: false,
+        clock_ms: T0 + DAY_MS,
+    });
+    assert_eq!(e.prompt, Some(PromptReason::Expired));
+    // A newer decision is not covered by the mark.
+    let newer = Decision { id: 2, ..d };
+    let e = evaluate(&Inputs {
+        current: &p,
+        decision: Some(&newer),
+        shown: None,
+        marks,
+        tampered: false,
+        clock_ms: T0 + DAY_MS,
+    });
+    assert_eq!(e.prompt, None);
+}
+
+#[test]
 fn a_refusal_is_asked_again_after_the_reminder_delay_and_stays_in_force() {
-    let p = policy();
-    let d = decision(&p, Grants::NONE, T0);
-    assert_eq!(evaluate(&p, Some(&d), T0 + 179 * DAY_MS).prompt, None);
-    let e = evaluate(&p, Some(&d), T0 + 180 * DAY_MS);
+    let p = sample_text();
+    let d = decision_on(&p, Grants::NONE);
+    assert_eq!(eval(&p, Some(&d), None, T0 + 179 * DAY_MS).prompt, None);
+    let e = eval(&p, Some(&d), None, T0 + 180 * DAY_MS);
     assert_eq!(e.prompt, Some(PromptReason::RefusalReminder));
+    assert_eq!(e.marks.reminded_through_id, d.id);
     assert_eq!(
         check(&p, Some(&d), T0 + 180 * DAY_MS, "firebase_analytics"),
         Verdict::deny(VerdictReason::Refused)
     );
+    // The reminder, once due, stays due with the clock moved back.
+    let e = evaluate(&Inputs {
+        current: &p,
+        decision: Some(&d),
+        shown: None,
+        marks: e.marks,
+        tampered: false,
+        clock_ms: T0 + DAY_MS,
+    });
+    assert_eq!(e.prompt, Some(PromptReason::RefusalReminder));
     // A partial refusal is a refusal too; a full grant is never reminded before expiry.
-    let partial = Grants {
-        marketing: false,
-        ..Grants::ALL
-    };
-    let d = decision(&p, partial, T0);
+    let partial = decision_on(
+        &p,
+        Grants {
+            marketing: false,
+            ..Grants::ALL
+        },
+    );
     assert_eq!(
-        evaluate(&p, Some(&d), T0 + 200 * DAY_MS).prompt,
+        eval(&p, Some(&partial), None, T0 + 200 * DAY_MS).prompt,
         Some(PromptReason::RefusalReminder)
     );
-    let d = decision(&p, Grants::ALL, T0);
-    assert_eq!(evaluate(&p, Some(&d), T0 + 389 * DAY_MS).prompt, None);
+    let d = decision_on(&p, Grants::ALL);
+    assert_eq!(eval(&p, Some(&d), None, T0 + 389 * DAY_MS).prompt, None);
 }
 
 #[test]
-fn a_higher_revision_asks_again_and_new_sdks_stay_denied() {
-    let old = policy();
-    let d = decision(&old, Grants::ALL, T0);
-    let mut new = old.clone();
-    new.revision = 2;
-    let mut added = new.sdks[1].clone();
-    added.id = "new_statistics_sdk".into();
-    new.sdks.push(added);
-
-    let e = evaluate(&new, Some(&d), T0 + DAY_MS);
+fn a_higher_revision_asks_again_and_covers_only_what_was_seen() {
+    let old = sample_text();
+    let d = decision_on(&old, Grants::ALL);
+    let new = text_with(|p| {
+        p["revision"] = 2.into();
+        let mut added = p["sdks"][1].clone();
+        added["id"] = "new_statistics_sdk".into();
+        p["sdks"].as_array_mut().unwrap().push(added);
+    });
+    let e = eval(&new, Some(&d), Some(&old), T0 + DAY_MS);
     assert_eq!(e.prompt, Some(PromptReason::PolicyChanged));
+    let v = |sdk| verdict(&e, sdk, TrackingAuthorization::NotApplicable);
     assert_eq!(
-        check(&new, Some(&d), T0 + DAY_MS, "firebase_analytics"),
+        v("firebase_analytics"),
         Verdict::allow(VerdictReason::Granted),
         "a grant still covers what the user saw"
     );
     assert_eq!(
-        check(&new, Some(&d), T0 + DAY_MS, "new_statistics_sdk"),
+        v("new_statistics_sdk"),
         Verdict::deny(VerdictReason::NotShownToUser)
+    );
+    // Without the text the user saw, nothing is known about what they saw.
+    let e = eval(&new, Some(&d), None, T0 + DAY_MS);
+    assert_eq!(e.prompt, Some(PromptReason::PolicyNotRecorded));
+    assert_eq!(e.grants, Grants::NONE);
+}
+
+#[test]
+fn under_a_new_revision_an_sdk_moved_into_a_granted_category_stays_denied() {
+    let old = sample_text();
+    let d = decision_on(
+        &old,
+        Grants {
+            marketing: true,
+            ..Grants::NONE
+        },
+    );
+    let moved = text_with(|p| {
+        p["revision"] = 2.into();
+        p["sdks"][1]["category"] = "marketing".into(); // firebase_analytics
+    });
+    let e = eval(&moved, Some(&d), Some(&old), T0);
+    assert_eq!(
+        verdict(
+            &e,
+            "firebase_analytics",
+            TrackingAuthorization::NotApplicable
+        ),
+        Verdict::deny(VerdictReason::ShownInAnotherCategory)
+    );
+    assert!(
+        verdict(
+            &e,
+            "google_mobile_ads",
+            TrackingAuthorization::NotApplicable
+        )
+        .allowed
     );
 }
 
 #[test]
-fn an_sdk_added_without_a_revision_bump_is_still_not_shown() {
-    let mut p = policy();
-    let d = decision(&p, Grants::ALL, T0);
-    let mut added = p.sdks[1].clone();
-    added.id = "sneaked_in".into();
-    p.sdks.push(added);
-    assert_eq!(
-        check(&p, Some(&d), T0, "sneaked_in"),
-        Verdict::deny(VerdictReason::NotShownToUser)
-    );
+fn a_rolled_back_or_edited_policy_grants_nothing_and_asks_again() {
+    let v2 = text_with(|p| p["revision"] = 2.into());
+    let d = decision_on(&v2, Grants::ALL);
+    let v1 = sample_text();
+    let v2_edited = text_with(|p| {
+        p["revision"] = 2.into();
+        p["sdks"][1]["category"] = "marketing".into();
+    });
+    for (current, prompt) in [
+        (&v1, PromptReason::PolicyRolledBack),
+        (&v2_edited, PromptReason::PolicyEditedInPlace),
+    ] {
+        let e = eval(current, Some(&d), Some(&v2), T0);
+        assert_eq!(e.prompt, Some(prompt));
+        assert_eq!(e.grants, Grants::NONE);
+        for sdk in ["firebase_analytics", "google_mobile_ads"] {
+            assert_eq!(
+                verdict(&e, sdk, TrackingAuthorization::NotApplicable),
+                Verdict::deny(VerdictReason::PolicyMismatch)
+            );
+        }
+        assert!(verdict(&e, "kmer_session", TrackingAuthorization::NotApplicable).allowed);
+    }
+}
+
+#[test]
+fn the_lifetime_is_the_shorter_of_what_was_shown_and_what_is_in_use() {
+    let short = text_with(|p| {
+        p["consent_lifetime_days"] = 30.into();
+        p["refusal_reprompt_days"] = 30.into();
+    });
+    let d = decision_on(&short, Grants::ALL);
+    let longer = text_with(|p| {
+        p["revision"] = 2.into();
+        p["consent_lifetime_days"] = 390.into();
+    });
+    let e = eval(&longer, Some(&d), Some(&short), T0 + 31 * DAY_MS);
+    assert_eq!(e.prompt, Some(PromptReason::Expired));
 }
 
 #[test]
 fn expiry_beats_policy_change_beats_reminder() {
-    let old = policy();
-    let d = decision(&old, Grants::NONE, T0);
-    let mut new = old.clone();
-    new.revision = 3;
+    let old = sample_text();
+    let d = decision_on(&old, Grants::NONE);
+    let new = text_with(|p| p["revision"] = 3.into());
     assert_eq!(
-        evaluate(&new, Some(&d), T0 + 200 * DAY_MS).prompt,
+        eval(&new, Some(&d), Some(&old), T0 + 200 * DAY_MS).prompt,
         Some(PromptReason::PolicyChanged)
     );
     assert_eq!(
-        evaluate(&new, Some(&d), T0 + 400 * DAY_MS).prompt,
+        eval(&new, Some(&d), Some(&old), T0 + 400 * DAY_MS).prompt,
         Some(PromptReason::Expired)
     );
 }
 
 #[test]
 fn a_decision_under_another_policy_id_is_no_decision() {
-    let p = policy();
-    let mut d = decision(&p, Grants::ALL, T0);
+    let p = sample_text();
+    let mut d = decision_on(&p, Grants::ALL);
     d.policy_id = "some_other_app".into();
     assert_eq!(
-        evaluate(&p, Some(&d), T0).prompt,
+        eval(&p, Some(&d), None, T0).prompt,
         Some(PromptReason::NoDecision)
     );
     assert_eq!(
@@ -208,10 +355,99 @@ fn a_decision_under_another_policy_id_is_no_decision() {
 }
 
 #[test]
+fn an_untrusted_clock_grants_nothing() {
+    let p = sample_text();
+    let d = decision_on(&p, Grants::ALL);
+    for clock in [
+        0,
+        T0 - 10 * 365 * DAY_MS,
+        TRUSTED_UNTIL_MS,
+        253_402_214_400_000,
+    ] {
+        let e = eval(&p, Some(&d), None, clock);
+        assert_eq!(e.prompt, Some(PromptReason::ClockUnknown), "{clock}");
+        assert_eq!(e.grants, Grants::NONE);
+        assert_eq!(
+            e.marks,
+            TimeMarks::default(),
+            "an unknown time proves nothing"
+        );
+        assert_eq!(e.next_change_ms(), None);
+        assert_eq!(
+            check(&p, Some(&d), clock, "firebase_analytics"),
+            Verdict::deny(VerdictReason::ClockNotTrusted)
+        );
+    }
+}
+
+#[test]
+fn a_decision_dated_after_the_clock_does_not_count_and_is_remembered_so() {
+    let p = sample_text();
+    let year_ahead = at(
+        &decision_on(&p, Grants::ALL),
+        Grants::ALL,
+        T0 + 365 * DAY_MS,
+    );
+    let e = eval(&p, Some(&year_ahead), None, T0);
+    assert_eq!(e.prompt, Some(PromptReason::DecisionInTheFuture));
+    assert_eq!(e.grants, Grants::NONE);
+    assert_eq!(e.marks.expired_through_id, year_ahead.id);
+    // Within a clock step it counts.
+    let step = at(&year_ahead, Grants::ALL, T0 + CLOCK_STEP_TOLERANCE_MS);
+    assert_eq!(eval(&p, Some(&step), None, T0).prompt, None);
+}
+
+#[test]
+fn a_decision_that_is_not_what_the_back_end_witnessed_grants_nothing() {
+    let p = sample_text();
+    let mut d = decision_on(&p, Grants::ALL);
+    d.id = 7;
+    d.record_hash = "aa".repeat(32);
+    assert!(!standing::witnessed_differs(Some(&d), None));
+    assert!(!standing::witnessed_differs(
+        Some(&d),
+        Some((7, &"aa".repeat(32)))
+    ));
+    assert!(
+        !standing::witnessed_differs(Some(&d), Some((6, "anything"))),
+        "older witness"
+    );
+    assert!(
+        standing::witnessed_differs(Some(&d), Some((7, &"bb".repeat(32)))),
+        "rewritten"
+    );
+    assert!(
+        standing::witnessed_differs(Some(&d), Some((8, "x"))),
+        "a later one removed"
+    );
+    assert!(
+        standing::witnessed_differs(None, Some((1, "x"))),
+        "all removed"
+    );
+    let e = evaluate(&Inputs {
+        current: &p,
+        decision: Some(&d),
+        shown: None,
+        marks: TimeMarks::default(),
+        tampered: true,
+        clock_ms: T0,
+    });
+    assert_eq!(e.prompt, Some(PromptReason::RecordTampered));
+    assert_eq!(
+        verdict(
+            &e,
+            "firebase_analytics",
+            TrackingAuthorization::NotApplicable
+        ),
+        Verdict::deny(VerdictReason::RecordTampered)
+    );
+}
+
+#[test]
 fn tracking_sdks_need_their_category_and_tracking_authorization() {
-    let p = policy();
-    let d = decision(&p, Grants::ALL, T0);
-    let e = evaluate(&p, Some(&d), T0);
+    let p = sample_text();
+    let d = decision_on(&p, Grants::ALL);
+    let e = eval(&p, Some(&d), None, T0);
     for (status, allowed) in [
         (TrackingAuthorization::NotDetermined, false),
         (TrackingAuthorization::Restricted, false),
@@ -219,20 +455,19 @@ fn tracking_sdks_need_their_category_and_tracking_authorization() {
         (TrackingAuthorization::Authorized, true),
         (TrackingAuthorization::NotApplicable, true),
     ] {
-        let v = verdict(&p, &e, "meta_audience_network", status);
+        let v = verdict(&e, "meta_audience_network", status);
         assert_eq!(v.allowed, allowed, "{status:?}");
         if !allowed {
             assert_eq!(v.reason, VerdictReason::TrackingNotAuthorized);
         }
         // An SDK in the same category without the requirement ignores ATT.
-        assert!(verdict(&p, &e, "google_mobile_ads", status).allowed);
+        assert!(verdict(&e, "google_mobile_ads", status).allowed);
     }
     // Authorized tracking never makes up for a refused category.
-    let refused = decision(&p, Grants::NONE, T0);
-    let e = evaluate(&p, Some(&refused), T0);
+    let refused = decision_on(&p, Grants::NONE);
+    let e = eval(&p, Some(&refused), None, T0);
     assert_eq!(
         verdict(
-            &p,
             &e,
             "meta_audience_network",
             TrackingAuthorization::Authorized
@@ -242,34 +477,65 @@ fn tracking_sdks_need_their_category_and_tracking_authorization() {
 }
 
 #[test]
-fn a_stored_grant_read_after_expiry_is_denied() {
+fn a_stored_grant_read_later_is_checked_against_the_clock() {
     let granted = Verdict::allow(VerdictReason::Granted);
     let expiry = T0 + 390 * DAY_MS;
-    assert_eq!(verdict_at(granted, Some(expiry), expiry - 1), granted);
     assert_eq!(
-        verdict_at(granted, Some(expiry), expiry),
+        verdict_at(granted, Some(T0), Some(expiry), expiry - 1),
+        granted
+    );
+    assert_eq!(
+        verdict_at(granted, Some(T0), Some(expiry), expiry),
         Verdict::deny(VerdictReason::Expired)
     );
+    assert_eq!(
+        verdict_at(granted, Some(T0), Some(expiry), 0),
+        Verdict::deny(VerdictReason::ClockNotTrusted)
+    );
+    assert_eq!(
+        verdict_at(
+            granted,
+            Some(T0),
+            Some(expiry),
+            T0 - 2 * CLOCK_STEP_TOLERANCE_MS
+        ),
+        Verdict::deny(VerdictReason::ClockNotTrusted),
+        "the clock went back before the decision"
+    );
     let essential = Verdict::allow(VerdictReason::Essential);
-    assert_eq!(verdict_at(essential, Some(expiry), expiry), essential);
+    assert_eq!(
+        verdict_at(essential, Some(T0), Some(expiry), expiry),
+        essential
+    );
+    assert_eq!(verdict_at(essential, Some(T0), Some(expiry), 0), essential);
 }
 
 #[test]
 fn next_change_is_the_earliest_future_boundary() {
-    let p = policy();
-    let d = decision(&p, Grants::NONE, T0);
-    let e = evaluate(&p, Some(&d), T0);
-    assert_eq!(e.next_change_ms(T0), Some(T0 + 180 * DAY_MS));
-    let e = evaluate(&p, Some(&d), T0 + 181 * DAY_MS);
-    assert_eq!(e.next_change_ms(T0 + 181 * DAY_MS), Some(T0 + 390 * DAY_MS));
-    assert_eq!(evaluate(&p, None, T0).next_change_ms(T0), None);
+    let p = sample_text();
+    let d = decision_on(&p, Grants::NONE);
+    assert_eq!(
+        eval(&p, Some(&d), None, T0).next_change_ms(),
+        Some(T0 + 180 * DAY_MS)
+    );
+    assert_eq!(
+        eval(&p, Some(&d), None, T0 + 181 * DAY_MS).next_change_ms(),
+        Some(T0 + 390 * DAY_MS)
+    );
+    assert_eq!(eval(&p, None, None, T0).next_change_ms(), None);
 }
 
 #[test]
 fn times_near_the_limits_do_not_overflow() {
-    let p = policy();
-    let d = decision(&p, Grants::ALL, i64::MAX - 5);
-    let e = evaluate(&p, Some(&d), i64::MAX - 1);
-    assert_eq!(e.expires_at_ms, Some(i64::MAX));
-    assert_eq!(e.prompt, None);
+    let p = sample_text();
+    let d = at(&decision_on(&p, Grants::ALL), Grants::ALL, i64::MAX - 5);
+    let e = eval(&p, Some(&d), None, i64::MAX - 1);
+    assert_eq!(e.prompt, Some(PromptReason::ClockUnknown));
+    let e = eval(&p, Some(&d), None, T0);
+    assert_eq!(e.prompt, Some(PromptReason::DecisionInTheFuture));
+    let early = at(&d, Grants::ALL, i64::MIN);
+    assert_eq!(
+        eval(&p, Some(&early), None, T0).prompt,
+        Some(PromptReason::Expired)
+    );
 }

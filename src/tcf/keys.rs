@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use crate::category::{Category, Grants};
 use crate::policy::{Policy, TcfConfig};
 use crate::record::Decision;
+use crate::rules::coverage::Coverage;
 use crate::signals::StoredEntry;
 
 use super::TcModel;
@@ -25,8 +26,13 @@ pub struct TcfSignals {
     pub keys: Vec<StoredEntry>,
 }
 
-/// The TCF signals for the decision in force (`None`: no decision, or it expired) and the grants.
-pub fn tcf_signals(policy: &Policy, decision: Option<&Decision>, grants: Grants) -> TcfSignals {
+/// The TCF signals for the decision in force with what it covers (`None`: no decision in force)
+/// and the grants.
+pub fn tcf_signals(
+    policy: &Policy,
+    in_force: Option<(&Decision, Coverage<'_>)>,
+    grants: Grants,
+) -> TcfSignals {
     let Some(tcf) = &policy.tcf else {
         return TcfSignals::default();
     };
@@ -37,14 +43,19 @@ pub fn tcf_signals(policy: &Policy, decision: Option<&Decision>, grants: Grants)
         StoredEntry::int("IABTCF_gdprApplies", i32::from(tcf.gdpr_applies)),
         StoredEntry::text("IABTCF_PublisherCC", tcf.publisher_country_code.clone()),
     ];
-    let Some(decision) = decision else {
+    let Some((decision, coverage)) = in_force else {
         // Before a decision ad SDKs learn only that a CMP is present and whether GDPR applies.
         return TcfSignals {
             tc_string: None,
             keys,
         };
     };
-    let model = tc_model(policy, tcf, decision, grants);
+    let shown = Shown {
+        decision,
+        coverage,
+        grants,
+    };
+    let model = tc_model(policy, tcf, &shown);
     let tc_string = model.encode();
     let disclosed = model.disclosed_vendors.clone().unwrap_or_default();
     let vendor_width = disclosed
@@ -92,7 +103,7 @@ pub fn tcf_signals(policy: &Policy, decision: Option<&Decision>, grants: Grants)
             flags(vendor_width, |id| disclosed.contains(id)),
         ),
     ]);
-    if let Some(ac) = additional_consent(policy, decision, grants) {
+    if let Some(ac) = additional_consent(policy, &shown) {
         keys.push(StoredEntry::text("IABTCF_AddtlConsent", ac));
     }
     TcfSignals {
@@ -101,40 +112,50 @@ pub fn tcf_signals(policy: &Policy, decision: Option<&Decision>, grants: Grants)
     }
 }
 
-/// Whether the decision covers this SDK: its category granted, and the SDK shown to the user.
-fn consented(sdk: &crate::policy::Sdk, decision: &Decision, grants: Grants) -> bool {
-    sdk.category != Category::Essential
-        && grants.get(sdk.category)
-        && decision.sdks_shown.contains(&sdk.id)
+/// A decision in force, what it covers, and the grants: what the TC and AC strings are made from.
+pub struct Shown<'a> {
+    pub decision: &'a Decision,
+    pub coverage: Coverage<'a>,
+    pub grants: Grants,
 }
 
-fn shown<'a>(
-    policy: &'a Policy,
-    decision: &'a Decision,
-) -> impl Iterator<Item = &'a crate::policy::Sdk> {
-    policy
-        .sdks
-        .iter()
-        .filter(move |s| decision.sdks_shown.contains(&s.id))
+impl Shown<'_> {
+    /// Whether the user was shown this SDK's vendor (the record lists it, the text showed it).
+    fn disclosed(&self, sdk: &crate::policy::Sdk) -> bool {
+        self.decision.sdks_shown.contains(&sdk.id) && self.coverage.disclosed(sdk)
+    }
+
+    /// Whether the decision grants this SDK: its category granted, and the user saw it there.
+    fn consented(&self, sdk: &crate::policy::Sdk) -> bool {
+        sdk.category != Category::Essential
+            && self.grants.get(sdk.category)
+            && self.disclosed(sdk)
+            && self.coverage.covers(sdk)
+    }
 }
 
-/// The TC string's model for a decision.
-pub fn tc_model(policy: &Policy, tcf: &TcfConfig, decision: &Decision, grants: Grants) -> TcModel {
+/// The TC string's model for a decision in force.
+pub fn tc_model(policy: &Policy, tcf: &TcfConfig, shown: &Shown<'_>) -> TcModel {
+    let (decision, grants) = (shown.decision, shown.grants);
     let mut purposes: BTreeSet<u8> = Category::OPTIONAL
         .into_iter()
         .filter(|c| grants.get(*c))
-        .flat_map(|c| tcf.purposes.of(c).iter().copied())
+        .flat_map(|c| shown.coverage.purposes(c))
         .collect();
-    if Category::OPTIONAL.into_iter().any(|c| grants.get(c)) {
-        purposes.insert(1); // store and/or access information on a device
+    // Store and/or access information on a device: with any grant, if the user was shown TCF at all.
+    if shown.coverage.shown.tcf.is_some() && Category::OPTIONAL.into_iter().any(|c| grants.get(c)) {
+        purposes.insert(1);
     }
     let vendor_consents = policy
         .sdks
         .iter()
-        .filter(|s| consented(s, decision, grants))
+        .filter(|s| shown.consented(s))
         .filter_map(|s| s.tcf_vendor_id)
         .collect();
-    let disclosed = shown(policy, decision)
+    let disclosed = policy
+        .sdks
+        .iter()
+        .filter(|s| shown.disclosed(s))
         .filter_map(|s| s.tcf_vendor_id)
         .collect();
     let deciseconds = u64::try_from(decision.decided_at_ms / 100).unwrap_or(0);
@@ -166,12 +187,12 @@ pub fn tc_model(policy: &Policy, tcf: &TcfConfig, decision: &Decision, grants: G
 
 /// Google's Additional Consent string v2: `2~<consented ATP ids>~dv.<disclosed, not consented>`.
 /// `None` when no SDK has an ATP id.
-pub fn additional_consent(policy: &Policy, decision: &Decision, grants: Grants) -> Option<String> {
+pub fn additional_consent(policy: &Policy, shown: &Shown<'_>) -> Option<String> {
     let mut consented_ids = BTreeSet::new();
     let mut disclosed_only = BTreeSet::new();
-    for sdk in shown(policy, decision) {
+    for sdk in policy.sdks.iter().filter(|s| shown.disclosed(s)) {
         if let Some(id) = sdk.google_atp_id {
-            if consented(sdk, decision, grants) {
+            if shown.consented(sdk) {
                 consented_ids.insert(id);
             } else {
                 disclosed_only.insert(id);

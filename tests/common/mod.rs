@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use kmer_consent::{ConsentManager, ManualClock, OpenOptions};
+use ed25519_dalek::{Signer, SigningKey};
+use kmer_consent::{ConsentManager, ManualClock, OpenOptions, Witness};
 use serde_json::Value;
 
 /// 2026-05-28T… UTC, a fixed "now" for every test.
@@ -47,9 +48,10 @@ impl Fixture {
     pub fn options(&self) -> OpenOptions {
         OpenOptions {
             clock: self.clock.clone(),
-            persist_clock_mark: true,
+            persist_time_marks: true,
             app_version: "5.2.0".into(),
             max_database_pages: None,
+            backend_public_key: None,
         }
     }
 
@@ -61,4 +63,82 @@ impl Fixture {
     pub fn open(&self) -> Arc<ConsentManager> {
         self.open_with(&sample_policy_json())
     }
+
+    /// Opened with `backend`'s public key, as an app with a back end opens it.
+    pub fn open_witnessed(&self, backend: &Backend) -> Arc<ConsentManager> {
+        let options = OpenOptions {
+            backend_public_key: Some(backend.public_key()),
+            ..self.options()
+        };
+        ConsentManager::open_with(&self.db(), &sample_policy_json(), "fr-CM", options)
+            .expect("open the consent store")
+    }
+}
+
+/// The app's back end, as the tests play it: it holds an Ed25519 key and signs what it receives.
+pub struct Backend {
+    key: SigningKey,
+}
+
+impl Backend {
+    pub fn new() -> Backend {
+        let mut seed = [0u8; 32];
+        getrandom_seed(&mut seed);
+        Backend {
+            key: SigningKey::from_bytes(&seed),
+        }
+    }
+
+    /// The public key the app configures (64 hex digits).
+    pub fn public_key(&self) -> String {
+        hex(self.key.verifying_key().as_bytes())
+    }
+
+    /// The back end's witness of a record: what `acknowledge_signed` takes.
+    pub fn witness(&self, record_hash: &str, at_ms: i64) -> Value {
+        let signature = self.key.sign(&Witness::message(record_hash, at_ms));
+        Witness {
+            record_hash: record_hash.to_owned(),
+            backend_time_ms: at_ms,
+            signature: signature.to_bytes(),
+        }
+        .to_value()
+    }
+
+    /// The receipt with the back end's witness in it: what another device imports.
+    pub fn countersign(&self, receipt_json: &str, at_ms: i64) -> String {
+        let mut receipt: Value = serde_json::from_str(receipt_json).expect("a receipt");
+        let hash = receipt["integrity"]["record_hash"]
+            .as_str()
+            .expect("a record hash")
+            .to_owned();
+        receipt["witness"] = self.witness(&hash, at_ms);
+        receipt.to_string()
+    }
+
+    /// Receives every pending receipt of `m` at `at_ms` and acknowledges each, signed.
+    pub fn witness_all(&self, m: &ConsentManager, at_ms: i64) {
+        for pending in m.pending_receipts(1000).expect("pending receipts") {
+            let receipt: Value = serde_json::from_str(&pending.receipt_json).expect("a receipt");
+            kmer_consent::verify_receipt(&pending.receipt_json)
+                .expect("a pending receipt verifies");
+            let hash = receipt["integrity"]["record_hash"].as_str().expect("hash");
+            m.acknowledge_signed(self.witness(hash, at_ms).to_string())
+                .expect("the acknowledgement is kept");
+        }
+    }
+}
+
+fn getrandom_seed(seed: &mut [u8; 32]) {
+    use std::hash::{BuildHasher, Hasher};
+    // Tests need distinct keys, not secret ones.
+    for chunk in seed.chunks_mut(8) {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u8(0);
+        chunk.copy_from_slice(&h.finish().to_le_bytes());
+    }
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
