@@ -68,7 +68,7 @@ pub use policy::{
     MAX_POLICY_BYTES,
 };
 pub use policy_check::{check_against as check_policy_against, StoredText};
-pub use proof::{canonical_json, record_body, sha256_hex, GENESIS, SDK_VERSION};
+pub use proof::{canonical_json, sha256_hex, GENESIS, SDK_VERSION};
 pub use receipt::{
     verify_receipt, verify_receipt_with_key, ReceiptCheck, MAX_RECEIPT_BYTES, RECEIPT_SCHEMA,
 };

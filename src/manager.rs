@@ -192,11 +192,11 @@ impl Writer {
     }
 
     /// The subject's marks from the store, with the legacy clock mark applied.
-    fn load_marks(&mut self, clock_ms: i64) -> Result<()> {
+    fn load_marks(&mut self) -> Result<()> {
         self.marks = self.store.marks(&self.subject)?;
         if let Some(legacy) = self.legacy_clock_mark_ms.filter(|_| self.persist_marks) {
             // What the older schema's mark proved: the latest decision was seen at that time.
-            let seen = self.evaluate(legacy.min(clock_ms)).marks;
+            let seen = self.evaluate(legacy).marks;
             if seen != self.marks {
                 self.marks = seen;
                 let _ = self.store.raise_marks(&self.subject, seen);
@@ -428,7 +428,7 @@ impl ConsentManager {
             sequence: 0,
         };
         writer.set_latest(opened.latest);
-        writer.load_marks(clock_ms)?;
+        writer.load_marks()?;
         writer.data_version = writer.store.data_version()?;
         let gate = Arc::new(writer.compute(clock_ms));
         Ok(Arc::new(ConsentManager {
@@ -842,7 +842,7 @@ impl ConsentManager {
             }
             writer.subject = subject;
             writer.set_latest(latest);
-            writer.load_marks(clock_ms)?;
+            writer.load_marks()?;
             Ok(())
         })?;
         Ok(gate.snapshot.status.clone())

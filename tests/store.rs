@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::{sample_policy_json, Fixture, T0};
 use kmer_consent::{
-    Category, ConsentError, ConsentManager, DecisionSource, OpenOptions, PromptReason,
+    Category, ConsentError, ConsentManager, DecisionSource, OpenOptions, PromptReason, DAY_MS,
 };
 use rusqlite::Connection;
 
@@ -107,6 +107,39 @@ fn a_version_1_database_opens_and_matches_a_fresh_one() {
     assert_eq!(m.history().unwrap()[0].decided_at_ms, T0 - 1000);
     drop(m);
 
+    drop(f.open());
+    assert_eq!(schema_of(&old), schema_of(&f.db()));
+}
+
+#[test]
+fn a_version_2_store_upgrades_to_what_a_fresh_one_is_and_keeps_what_it_knew() {
+    let f = Fixture::new();
+    let old = f.dir.path().join("v2.db");
+    Connection::open(&old)
+        .unwrap()
+        .execute_batch(include_str!("fixtures/schema-v2.sql"))
+        .unwrap();
+    // The clock now reads before the expiry the old store had seen (its clock mark).
+    f.clock.set(T0 + 10 * DAY_MS);
+    let m = ConsentManager::open_with(&old, &sample_policy_json(), "fr", f.options()).unwrap();
+    assert_eq!(
+        m.status().prompt_reason,
+        Some(PromptReason::Expired),
+        "the old clock mark still stops the clock moved back from reviving it"
+    );
+    assert!(!m.can_start("firebase_analytics".into()));
+    assert!(m.verify_history().unwrap().intact);
+    // The adoption that the old version queued is not sent to the back end.
+    let pending: Vec<i64> = m
+        .pending_receipts(10)
+        .unwrap()
+        .iter()
+        .map(|p| p.id)
+        .collect();
+    assert_eq!(pending, [1]);
+    kmer_consent::verify_receipt(&m.pending_receipts(1).unwrap()[0].receipt_json)
+        .expect("an old record's receipt verifies: its policy text was stored");
+    drop(m);
     drop(f.open());
     assert_eq!(schema_of(&old), schema_of(&f.db()));
 }

@@ -55,6 +55,9 @@ struct Cli {
     /// receipt use it.
     #[arg(long, global = true, value_name = "KEY|FILE")]
     backend_key: Option<String>,
+    /// Who is logged in for this run (an account id); default: the anonymous device.
+    #[arg(long, global = true, value_name = "ACCOUNT")]
+    subject: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -450,6 +453,9 @@ fn open_store(cli: &Cli, read_only: bool) -> Result<Arc<ConsentManager>, Failure
     let manager = ConsentManager::open_with(db, &json, "", options)
         .map_err(|e| Failure::from(ConsentError::from(e)))?;
     manager.set_tracking_authorization(cli.att);
+    if cli.subject.is_some() {
+        manager.set_subject(cli.subject.clone())?;
+    }
     if manager.status().store_recovered {
         eprintln!(
             "kmer-consent: warning: {} was unreadable; it was moved aside and a fresh store created",
@@ -506,7 +512,18 @@ fn on_store(m: &ConsentManager, command: &Command) -> Result<(), Failure> {
         Command::Verify => {
             let check = m.verify_history()?;
             if check.intact {
-                say!("intact: {} records, every link verified", check.records);
+                let witnessed = match (check.last_witnessed_record, check.last_witnessed_at_ms) {
+                    (Some(id), Some(at)) => format!(
+                        "; {} witnessed by the back end, the last record #{id} at {}",
+                        check.witnessed_records,
+                        output::format_time(at)
+                    ),
+                    _ => "; none witnessed by the back end".to_owned(),
+                };
+                say!(
+                    "intact: {} records, every link verified{witnessed}",
+                    check.records
+                );
             } else {
                 say!(
                     "broken at record {}: {} ({} records verified before it)",

@@ -169,6 +169,7 @@ pub fn history(records: &[ConsentRecord], as_json: bool) {
                     "locale": r.locale,
                     "categories": categories_json(&r.categories),
                     "sdks_shown": r.sdks_shown,
+                    "witnessed_at": time_json(r.witnessed_at_ms),
                 })
             })
             .collect();

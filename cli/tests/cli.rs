@@ -724,3 +724,348 @@ fn read_only_files_and_directories_are_storage_errors() {
     assert!(stderr(&out).contains("new.db"), "{}", stderr(&out));
     assert!(!missing.exists());
 }
+
+/// The trust model from a terminal (issue 13): each way consent was granted without the user, run
+/// as the CLI runs it.
+mod trust {
+    use super::*;
+
+    fn write(cli: &Cli, name: &str, text: &str) -> PathBuf {
+        let path = cli.dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn policy_edited(cli: &Cli, name: &str, edit: impl FnOnce(&mut Value)) -> PathBuf {
+        let mut policy: Value =
+            serde_json::from_str(&std::fs::read_to_string(policy_path()).unwrap()).unwrap();
+        edit(&mut policy);
+        write(cli, name, &policy.to_string())
+    }
+
+    /// `kmer-consent --db … --policy POLICY ARGS`.
+    fn with_policy(cli: &Cli, policy: &Path, args: &[&str]) -> Output {
+        let db = cli.db();
+        let mut all = vec![
+            "--db",
+            db.to_str().unwrap(),
+            "--policy",
+            policy.to_str().unwrap(),
+        ];
+        all.extend_from_slice(args);
+        cli.bare(&all)
+    }
+
+    /// Runs the CLI, killing it if it has not finished in 20 s (a read that never ends).
+    fn within_20_s(args: &[&str]) -> Output {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kmer-consent"))
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let started = std::time::Instant::now();
+        while child.try_wait().unwrap().is_none() {
+            if started.elapsed() > std::time::Duration::from_secs(20) {
+                child.kill().unwrap();
+                panic!("kmer-consent {args:?} was still reading after 20 s");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        child.wait_with_output().unwrap()
+    }
+
+    #[test]
+    fn endless_and_huge_files_are_refused_at_their_limit() {
+        let cli = Cli::new();
+        let huge = cli.dir.path().join("huge.json");
+        std::fs::File::create(&huge)
+            .unwrap()
+            .set_len(64 << 20)
+            .unwrap();
+        let db = cli.db();
+        let db = db.to_str().unwrap();
+        let policy = policy_path();
+        let policy = policy.to_str().unwrap();
+        for file in ["/dev/zero", huge.to_str().unwrap()] {
+            for args in [
+                vec!["--db", db, "--policy", file, "status"],
+                vec!["policy", "check", file],
+                vec!["verify-receipt", file],
+                vec!["--db", db, "--policy", policy, "import", file],
+                vec!["--db", db, "--policy", policy, "acknowledge", file],
+            ] {
+                let out = within_20_s(&args);
+                assert_eq!(code(&out), 1, "{args:?}");
+                assert!(
+                    stderr(&out).contains("larger than"),
+                    "{args:?}: {}",
+                    stderr(&out)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_page_rendered_before_a_policy_edit_records_nothing() {
+        let cli = Cli::new();
+        let page = stdout(&cli.run(&["ui"]));
+        let start = page.find("data-token=\"").unwrap() + "data-token=\"".len();
+        let token = &page[start..start + page[start..].find('"').unwrap()];
+        let accept = format!(
+            r#"{{"type":"kmer-consent/ui","version":1,"token":"{token}","action":"accept_all"}}"#
+        );
+        // The same revision, with an SDK added: the page never showed it.
+        let added = policy_edited(&cli, "added.json", |p| {
+            let mut sdk = p["sdks"][3].clone();
+            sdk["id"] = "new_ads".into();
+            p["sdks"].as_array_mut().unwrap().push(sdk);
+        });
+        let out = with_policy(&cli, &added, &["apply-ui-message", &accept]);
+        assert_eq!(code(&out), 1, "{}", stdout(&out));
+        assert!(cli.history().is_empty());
+    }
+
+    #[test]
+    fn a_policy_moved_at_the_same_revision_grants_nothing_and_policy_check_says_so() {
+        let cli = Cli::new();
+        assert_eq!(code(&cli.run(&["set", "marketing=on"])), 0);
+        let moved = policy_edited(&cli, "moved.json", |p| {
+            p["sdks"][1]["category"] = "marketing".into(); // firebase_analytics
+        });
+        let out = with_policy(&cli, &moved, &["check", "firebase_analytics"]);
+        assert_eq!(code(&out), 3);
+        assert_eq!(stdout(&out).trim(), "denied: policy_mismatch");
+        let out = with_policy(&cli, &moved, &["check", "google_mobile_ads"]);
+        assert_eq!(code(&out), 3, "nothing counts on an edited text");
+
+        let db = cli.db();
+        let out = cli.bare(&[
+            "policy",
+            "check",
+            moved.to_str().unwrap(),
+            "--against",
+            db.to_str().unwrap(),
+        ]);
+        assert_eq!(code(&out), 1, "{}", stdout(&out));
+        let report = stdout(&out);
+        assert!(report.contains("PROBLEM: same revision"), "{report}");
+        assert!(
+            report.contains("widens  SDK firebase_analytics moved from statistics to marketing"),
+            "{report}"
+        );
+
+        // Under a new revision it is fine to ship, and the SDK still counts only as it was seen.
+        let next = policy_edited(&cli, "next.json", |p| {
+            p["revision"] = 2.into();
+            p["sdks"][1]["category"] = "marketing".into();
+        });
+        let out = cli.bare(&[
+            "policy",
+            "check",
+            next.to_str().unwrap(),
+            "--against",
+            db.to_str().unwrap(),
+        ]);
+        assert_eq!(code(&out), 0, "{}", stdout(&out));
+        assert!(stdout(&out).contains("is newer"));
+        let out = with_policy(&cli, &next, &["check", "firebase_analytics"]);
+        assert_eq!(stdout(&out).trim(), "denied: shown_in_another_category");
+        let out = with_policy(&cli, &next, &["check", "google_mobile_ads"]);
+        assert_eq!(
+            code(&out),
+            0,
+            "shown under marketing, and marketing was granted"
+        );
+    }
+
+    #[test]
+    fn a_clock_a_year_ahead_then_corrected_does_not_date_or_stretch_consent() {
+        let cli = Cli::new();
+        assert_eq!(
+            code(&cli.run(&["--now", "2027-06-01T10:00:00Z", "accept-all"])),
+            0
+        );
+        let status = cli.status_json(&["--now", "2026-06-01T10:00:00Z"]);
+        assert_eq!(status["needs_prompt"], true);
+        assert_eq!(status["reason"], "decision_in_the_future");
+        assert_eq!(
+            code(&cli.run(&["--now", "2026-06-01T10:00:00Z", "accept-all"])),
+            0
+        );
+        let status = cli.status_json(&["--now", "2026-06-01T10:00:00Z"]);
+        assert_eq!(
+            status["decided_at"], "2026-06-01T10:00:00Z",
+            "dated by the clock now"
+        );
+        // 391 days after the real tap it has expired, whatever the earlier clock said.
+        let out = cli.run(&[
+            "--now",
+            "2027-06-27T10:00:00Z",
+            "check",
+            "google_mobile_ads",
+        ]);
+        assert_eq!(stdout(&out).trim(), "denied: expired");
+    }
+
+    #[test]
+    fn a_9999_clock_grants_nothing_and_dates_nothing_later() {
+        let cli = Cli::new();
+        assert_eq!(
+            code(&cli.run(&["--now", "9999-12-31T00:00:00Z", "accept-all"])),
+            0
+        );
+        let out = cli.run(&[
+            "--now",
+            "9999-12-31T00:00:00Z",
+            "check",
+            "google_mobile_ads",
+        ]);
+        assert_eq!(stdout(&out).trim(), "denied: clock_not_trusted");
+        assert_eq!(
+            code(&cli.run(&["--now", "2026-06-01T10:00:00Z", "accept-all"])),
+            0
+        );
+        let status = cli.status_json(&["--now", "2026-06-01T10:00:00Z"]);
+        assert_eq!(status["decided_at"], "2026-06-01T10:00:00Z");
+        let out = cli.run(&[
+            "--now",
+            "2026-06-02T10:00:00Z",
+            "check",
+            "google_mobile_ads",
+        ]);
+        assert_eq!(code(&out), 0, "{}", stdout(&out));
+    }
+
+    #[test]
+    fn receipts_flow_through_the_back_end_and_nothing_else_is_imported() {
+        let phone = Cli::new();
+        let tablet = Cli::new();
+        let key = phone.dir.path().join("backend.key");
+        let out = phone.bare(&["keygen", "--out", key.to_str().unwrap()]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        let public = stdout(&out).trim().to_owned();
+        assert_eq!(public.len(), 64);
+        assert_eq!(
+            code(&phone.bare(&["keygen", "--out", key.to_str().unwrap()])),
+            1,
+            "never overwrites a key"
+        );
+        let public_file = format!("{}.pub", key.display());
+
+        let as_user = |cli: &Cli, args: &[&str]| {
+            let mut all = vec![
+                "--subject",
+                "account-7",
+                "--backend-key",
+                public_file.as_str(),
+            ];
+            all.extend_from_slice(args);
+            cli.run(&all)
+        };
+        assert_eq!(code(&as_user(&phone, &["reject-all"])), 0);
+        assert_eq!(
+            code(&as_user(
+                &tablet,
+                &["--now", "2026-06-01T10:00:00Z", "accept-all"]
+            )),
+            0
+        );
+
+        // The tablet's receipt, as it waits in the outbox.
+        let out = as_user(&tablet, &["pending"]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        let pending: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let receipt = pending[0]["receipt"].to_string();
+        let unsigned = write(&tablet, "receipt.json", &receipt);
+        let out = tablet.bare(&["verify-receipt", unsigned.to_str().unwrap()]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        assert!(stdout(&out).contains("not witnessed"));
+
+        // Edited, hand-written, or unsigned: refused, nothing recorded on the phone.
+        let mut edited: Value = serde_json::from_str(&receipt).unwrap();
+        edited["subject"] = "someone-else".into();
+        let edited = write(&tablet, "edited.json", &edited.to_string());
+        assert_eq!(
+            code(&tablet.bare(&["verify-receipt", edited.to_str().unwrap()])),
+            1
+        );
+        for bad in [&unsigned, &edited] {
+            let out = as_user(&phone, &["import", bad.to_str().unwrap()]);
+            assert_eq!(code(&out), 1, "{}", stdout(&out));
+        }
+        let out = phone.run(&[
+            "--subject",
+            "account-7",
+            "import",
+            unsigned.to_str().unwrap(),
+        ]);
+        assert!(stderr(&out).contains("back end key"), "{}", stderr(&out));
+
+        // The back end countersigns it; the tablet keeps the acknowledgement, the phone imports.
+        let ack = tablet.dir.path().join("ack.json");
+        let out = tablet.bare(&[
+            "countersign",
+            "--key",
+            key.to_str().unwrap(),
+            "--at",
+            "2026-06-01T10:00:05Z",
+            "--ack-out",
+            ack.to_str().unwrap(),
+            unsigned.to_str().unwrap(),
+        ]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        let signed = write(&tablet, "signed.json", &stdout(&out));
+        let out = tablet.bare(&[
+            "--backend-key",
+            &public,
+            "verify-receipt",
+            signed.to_str().unwrap(),
+        ]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        assert!(stdout(&out).contains("witnessed by the back end at 2026-06-01T10:00:05Z"));
+        assert_eq!(
+            code(&as_user(&tablet, &["acknowledge", ack.to_str().unwrap()])),
+            0
+        );
+        let out = as_user(&tablet, &["verify"]);
+        assert!(
+            stdout(&out).contains("1 witnessed by the back end"),
+            "{}",
+            stdout(&out)
+        );
+        let out = as_user(
+            &phone,
+            &[
+                "--now",
+                "2026-06-01T11:00:00Z",
+                "import",
+                signed.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        let out = as_user(
+            &phone,
+            &[
+                "--now",
+                "2026-06-01T11:00:00Z",
+                "check",
+                "google_mobile_ads",
+            ],
+        );
+        assert_eq!(code(&out), 0, "{}", stdout(&out));
+        // Another key's signature is not the back end's.
+        let other_key = phone.dir.path().join("other.key");
+        assert_eq!(
+            code(&phone.bare(&["keygen", "--out", other_key.to_str().unwrap()])),
+            0
+        );
+        let out = tablet.bare(&[
+            "--backend-key",
+            &format!("{}.pub", other_key.display()),
+            "verify-receipt",
+            signed.to_str().unwrap(),
+        ]);
+        assert_eq!(code(&out), 1);
+    }
+}

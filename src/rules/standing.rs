@@ -174,22 +174,23 @@ pub fn evaluate<'a>(inputs: &Inputs<'a>) -> Evaluation<'a> {
         expires_at_ms: Some(expires_at_ms),
         ..nothing(Standing::Expired(decision), PromptReason::Expired, marks)
     };
-    if inputs.marks.expired(decision) {
-        return expired(inputs.marks);
-    }
     let not_in_force =
         |why: NotInForce, marks| nothing(Standing::NotInForce(decision, why), why.prompt(), marks);
     if inputs.tampered {
         return not_in_force(NotInForce::Tampered, inputs.marks);
     }
-    let Some(now) = now else {
-        return not_in_force(NotInForce::ClockUnknown, inputs.marks);
-    };
-    if time::is_from_the_future(decision.decided_at_ms, now) {
-        // Seen at a trusted time: the decision's date cannot be believed, now or later.
+    if now.is_some_and(|now| time::is_from_the_future(decision.decided_at_ms, now)) {
+        // Seen at a trusted time: the decision's date cannot be believed, now or later (once the
+        // clock has caught up, the mark says it expired).
         let marks = inputs.marks.raised(decision, true, false);
         return not_in_force(NotInForce::InTheFuture, marks);
     }
+    if inputs.marks.expired(decision) {
+        return expired(inputs.marks);
+    }
+    let Some(now) = now else {
+        return not_in_force(NotInForce::ClockUnknown, inputs.marks);
+    };
     let coverage = match (relation, coverage) {
         (_, Some(c)) => c,
         (Relation::LaterRevision, _) => return not_in_force(NotInForce::RolledBack, inputs.marks),
