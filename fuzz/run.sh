@@ -2,7 +2,10 @@
 # Fuzzes the parsers that take untrusted input, each for SECONDS (default 60):
 #   policy      Policy::parse             (the app's policy JSON)
 #   tc_string   TcModel::decode + re-encode round trip
-#   receipt     verify_receipt            (what import_receipt checks first)
+#   receipt     verify_receipt(_with_key) (what import_receipt checks first), and edits of a
+#               genuine countersigned receipt: one that still verifies must mean the same
+#   acknowledgement  Witness::parse + verify (what acknowledge_signed checks), and edits of a
+#               genuine acknowledgement
 # Uses cargo-fuzz (libFuzzer) with the machine's stable toolchain (RUSTC_BOOTSTRAP=1 unlocks the
 # sanitizer flags). A crash leaves its input in fuzz/artifacts/<target>/; add it to the target's
 # regression test before fixing. Usage: fuzz/run.sh [SECONDS] [TARGET...]
@@ -11,7 +14,7 @@ cd "$(dirname "$0")"
 seconds="${1:-60}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(policy tc_string receipt)
+[ ${#targets[@]} -gt 0 ] || targets=(policy tc_string receipt acknowledgement)
 
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
 
