@@ -181,7 +181,7 @@ pub(crate) fn read(json: &str, key: Option<&BackendKey>) -> Result<Verified, Str
             json.len()
         ));
     }
-    let mut given: Value = serde_json::from_str(json).map_err(|e| format!("not JSON: {e}"))?;
+    let mut given = strict_json(json)?;
     let fields = given.as_object_mut().ok_or("a receipt is a JSON object")?;
     let witness = fields.remove("witness");
     if fields.get("schema").and_then(Value::as_str) != Some(RECEIPT_SCHEMA) {
@@ -253,6 +253,68 @@ pub(crate) fn read(json: &str, key: Option<&BackendKey>) -> Result<Verified, Str
     })
 }
 
+/// Parses JSON, refusing an object that names a key twice: parsers disagree on which one counts
+/// (this one keeps the last, others the first), so such a receipt could mean one thing here and
+/// another on a back end.
+fn strict_json(json: &str) -> Result<Value, String> {
+    struct Strict(Value);
+    impl<'de> serde::Deserialize<'de> for Strict {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Strict, D::Error> {
+            d.deserialize_any(StrictVisitor).map(Strict)
+        }
+    }
+    struct StrictVisitor;
+    impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+        type Value = Value;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("JSON")
+        }
+        fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+            Ok(Value::Bool(v))
+        }
+        fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+            Ok(Value::from(v))
+        }
+        fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+            Ok(Value::from(v))
+        }
+        fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+            Ok(Value::from(v))
+        }
+        fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+            Ok(Value::String(v.to_owned()))
+        }
+        fn visit_string<E>(self, v: String) -> Result<Value, E> {
+            Ok(Value::String(v))
+        }
+        fn visit_unit<E>(self) -> Result<Value, E> {
+            Ok(Value::Null)
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+            let mut items = Vec::new();
+            while let Some(Strict(v)) = seq.next_element()? {
+                items.push(v);
+            }
+            Ok(Value::Array(items))
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+            let mut out = Map::new();
+            while let Some(key) = map.next_key::<String>()? {
+                let Strict(value) = map.next_value()?;
+                if out.insert(key.clone(), value).is_some() {
+                    return Err(serde::de::Error::custom(format!(
+                        "the key {key:?} appears twice"
+                    )));
+                }
+            }
+            Ok(Value::Object(out))
+        }
+    }
+    serde_json::from_str::<Strict>(json)
+        .map(|s| s.0)
+        .map_err(|e| format!("not JSON: {e}"))
+}
+
 /// The path of the first place where two JSON values differ (`categories[3].sdks`), for messages;
 /// `None` when they do not differ.
 fn first_difference(expected: &Value, given: &Value) -> Option<String> {
@@ -306,7 +368,19 @@ pub fn utc(ms: i64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::utc;
+    use super::{strict_json, utc};
+
+    #[test]
+    fn a_key_named_twice_is_refused_at_any_depth() {
+        assert!(strict_json(r#"{"a":{"b":[1,{"c":null}]},"d":"e"}"#).is_ok());
+        for twice in [
+            r#"{"a":1,"a":2}"#,
+            r#"{"x":{"subject":"a","subject":"b"}}"#,
+            r#"[{"k":true,"k":false}]"#,
+        ] {
+            assert!(strict_json(twice).unwrap_err().contains("twice"), "{twice}");
+        }
+    }
 
     #[test]
     fn utc_formats_known_instants() {

@@ -22,6 +22,10 @@ use crate::witness::{decode_hex, hex, Witness};
 
 /// How long a write waits for another connection (another process) to finish its own.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// The largest row, string or blob SQLite reads or writes on our connections: a policy text at its
+/// largest fits four times over; a damaged or hostile file with a larger one is refused (and moved
+/// aside) instead of being read into memory.
+const MAX_VALUE_BYTES: i32 = 4 * 1024 * 1024;
 /// Written by schema versions 1 and 2: the latest time acted on. Read once to set the time marks.
 const LEGACY_CLOCK_MARK_KEY: &str = "clock_mark_ms";
 const STORE_ID_KEY: &str = "store_id";
@@ -89,6 +93,11 @@ impl Store {
         let conn = Connection::open_with_flags(
             path,
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| Error::open(path, e))?;
+        conn.set_limit(
+            rusqlite::limits::Limit::SQLITE_LIMIT_LENGTH,
+            MAX_VALUE_BYTES,
         )
         .map_err(|e| Error::open(path, e))?;
         let version: i64 = conn
@@ -195,6 +204,11 @@ impl Store {
         let in_path = |e| Error::open(path, e);
         let mut conn = Connection::open(path).map_err(in_path)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(in_path)?;
+        conn.set_limit(
+            rusqlite::limits::Limit::SQLITE_LIMIT_LENGTH,
+            MAX_VALUE_BYTES,
+        )
+        .map_err(in_path)?;
         // Reading the journal mode is the first read of the file: a non-database fails here.
         let mode: String = conn
             .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
@@ -902,7 +916,7 @@ fn is_corruption(error: &Error) -> bool {
     };
     matches!(
         sqlite.sqlite_error_code(),
-        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt)
+        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt | ErrorCode::TooBig)
     )
 }
 

@@ -234,6 +234,27 @@ fn an_unreadable_record_is_recovered_not_trusted() {
 }
 
 #[test]
+fn a_record_too_large_to_be_one_of_ours_is_not_read_into_memory() {
+    let f = Fixture::new();
+    f.open().accept_all().unwrap();
+    {
+        // 64 MiB of SDK list: a hostile or damaged file, not anything the SDK writes.
+        let conn = Connection::open(f.db()).unwrap();
+        conn.execute_batch(
+            "DROP TRIGGER decisions_are_append_only_update; \
+             UPDATE decisions SET sdks_shown = '[\"' || hex(zeroblob(32 * 1024 * 1024)) || '\"]';",
+        )
+        .unwrap();
+    }
+    let m = f.open();
+    assert!(
+        m.status().store_recovered,
+        "moved aside, a fresh store opened"
+    );
+    assert!(!m.can_start("google_mobile_ads".into()));
+}
+
+#[test]
 fn a_path_that_cannot_be_opened_is_a_storage_error_naming_it() {
     let f = Fixture::new();
     let missing_dir = f.dir.path().join("no/such/dir/consent.db");
