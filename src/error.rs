@@ -143,8 +143,9 @@ pub enum ConsentError {
     InvalidUiMessage { reason: String },
 
     /// The consent database could not be opened, read or written. Nothing was recorded. A decision
-    /// that only takes consent away still took effect in memory (`status().not_yet_saved`); one that
-    /// grants changed nothing.
+    /// that grants nothing new (a refusal, a withdrawal, a narrower choice) does not fail with this:
+    /// it takes effect at once and is written later (`status().not_yet_saved`). A choice that grants
+    /// and refuses at once fails with this after its refusals took effect; what it grants did not.
     #[error("consent storage error: {reason}")]
     Storage { reason: String },
 

@@ -339,6 +339,20 @@ fn a_grant_that_cannot_be_written_changes_nothing_and_a_refusal_takes_effect_any
 }
 
 #[test]
+fn a_first_refusal_the_store_cannot_take_is_kept_and_written_later() {
+    let f = Fixture::new();
+    let m = f.open();
+    let blocker = Connection::open(f.db()).unwrap();
+    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let status = m.reject_all().expect("the user's answer is not lost");
+    assert!(status.not_yet_saved);
+    assert!(!status.needs_prompt, "the banner does not come back");
+    blocker.execute_batch("ROLLBACK").unwrap();
+    assert!(!m.refresh().unwrap().not_yet_saved);
+    assert_eq!(m.history().unwrap()[0].source, DecisionSource::RejectAll);
+}
+
+#[test]
 fn options_default_to_the_system_clock() {
     let f = Fixture::new();
     let m = ConsentManager::open_with(&f.db(), &sample_policy_json(), "fr", OpenOptions::default())

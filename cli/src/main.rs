@@ -468,17 +468,17 @@ fn open_store(cli: &Cli, read_only: bool) -> Result<Arc<ConsentManager>, Failure
 fn on_store(m: &ConsentManager, command: &Command) -> Result<(), Failure> {
     match command {
         Command::Status { json } => output::status(&m.snapshot(), *json),
-        Command::AcceptAll => output::recorded(&m.accept_all()?),
-        Command::RejectAll => output::recorded(&m.reject_all()?),
-        Command::Withdraw => output::recorded(&m.withdraw()?),
-        Command::Dismiss => output::recorded(&m.dismiss()?),
+        Command::AcceptAll => recorded(&m.accept_all()?)?,
+        Command::RejectAll => recorded(&m.reject_all()?)?,
+        Command::Withdraw => recorded(&m.withdraw()?)?,
+        Command::Dismiss => recorded(&m.dismiss()?)?,
         Command::Set { choices } => {
             let mut categories: HashMap<Category, bool> = m.status().categories;
             for choice in choices {
                 let (category, granted) = parse_choice(choice)?;
                 categories.insert(category, granted);
             }
-            output::recorded(&m.save(categories)?)
+            recorded(&m.save(categories)?)?
         }
         Command::Check { sdk_id } => {
             let verdict = m.check(sdk_id.clone());
@@ -559,7 +559,7 @@ fn on_store(m: &ConsentManager, command: &Command) -> Result<(), Failure> {
             if m.snapshot().sequence == before {
                 say!("Closed: nothing recorded.");
             } else {
-                output::recorded(&status);
+                recorded(&status)?;
             }
         }
         Command::Pending { limit } => {
@@ -593,6 +593,20 @@ fn on_store(m: &ConsentManager, command: &Command) -> Result<(), Failure> {
         | Command::Keygen { .. }
         | Command::Countersign { .. } => {}
     }
+    Ok(())
+}
+
+/// Prints a recorded decision. A refusal the store could not write holds only in memory, for this
+/// run, which ends now: the CLI says it was not recorded (exit 1).
+fn recorded(status: &kmer_consent::ConsentStatus) -> Result<(), Failure> {
+    if status.not_yet_saved {
+        return Err(Failure::Invalid(
+            "the store refused the write: the refusal held only for this run, which ends now; \
+             nothing was recorded"
+                .into(),
+        ));
+    }
+    output::recorded(status);
     Ok(())
 }
 

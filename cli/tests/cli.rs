@@ -938,6 +938,40 @@ mod trust {
     }
 
     #[test]
+    fn a_refusal_the_store_cannot_take_is_not_reported_as_recorded() {
+        use std::io::BufRead;
+        let cli = Cli::new();
+        assert_eq!(code(&cli.run(&["accept-all"])), 0);
+        let db = cli.db();
+        let mut holder = Command::new(env!("CARGO_BIN_EXE_kmer-consent"))
+            .args([
+                "--db",
+                db.to_str().unwrap(),
+                "hold-write-lock",
+                "--for-ms",
+                "15000",
+            ])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(holder.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "locked");
+        let out = cli.run(&["withdraw"]);
+        holder.kill().unwrap();
+        holder.wait().unwrap();
+        assert_eq!(code(&out), 1, "{}", stdout(&out));
+        assert!(
+            stderr(&out).contains("nothing was recorded"),
+            "{}",
+            stderr(&out)
+        );
+        assert_eq!(cli.sources(), ["accept_all"]);
+    }
+
+    #[test]
     fn receipts_flow_through_the_back_end_and_nothing_else_is_imported() {
         let phone = Cli::new();
         let tablet = Cli::new();
