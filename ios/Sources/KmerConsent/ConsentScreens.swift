@@ -111,8 +111,9 @@ private final class MessageRelay: NSObject, WKScriptMessageHandler {
 @available(iOSApplicationExtension, unavailable)
 extension KmerConsentSDK {
     /// Presents the banner full screen over `presenter` when consent needs a prompt (no decision,
-    /// expired, a new policy revision, a refusal reminder due) and `presenter` presents nothing else
-    /// (call it from `viewDidAppear` safely). Returns whether it did.
+    /// expired, another policy text, a refusal reminder due: `ConsentStatus.promptReason` says which)
+    /// and `presenter` presents nothing else (call it from `viewDidAppear` safely). Returns whether it
+    /// did.
     @MainActor
     @discardableResult
     public func showBannerIfNeeded(from presenter: UIViewController, locale: Locale = .current) -> Bool {

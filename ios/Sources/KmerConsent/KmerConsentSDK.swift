@@ -29,20 +29,24 @@ public final class KmerConsentSDK: Sendable {
     ///   - callbackQueue: where `whenAllowed` and listener callbacks run unless a call names another
     ///     (default: a serial queue owned by this instance, so they arrive in order).
     ///   - appVersion: recorded with each decision as proof (default: the bundle's short version).
+    ///   - backendPublicKey: the app's back end's Ed25519 public key (64 hex digits): `importReceipt`
+    ///     and `acknowledgeSigned` need it; an invalid one throws `KmerConsentError.backendKey`.
     public static func open(
         databaseURL: URL? = nil,
         policyJSON: String,
         locale: Locale = .current,
         trackingAuthorization: TrackingAuthorization? = nil,
         callbackQueue: DispatchQueue? = nil,
-        appVersion: String? = nil
+        appVersion: String? = nil,
+        backendPublicKey: String? = nil
     ) throws -> KmerConsentSDK {
         let url = try databaseURL ?? defaultDatabaseURL()
         let version = appVersion
             ?? (Bundle.main.object(forInfoDictionaryKey: "CFBundleShortVersionString") as? String) ?? ""
         let manager = try translatingErrors {
             try ConsentManager.open(
-                databasePath: url.path, policyJson: policyJSON, locale: locale.identifier, appVersion: version)
+                databasePath: url.path, policyJson: policyJSON, locale: locale.identifier, appVersion: version,
+                backendPublicKey: backendPublicKey)
         }
         manager.setTrackingAuthorization(status: trackingAuthorization ?? systemTrackingAuthorization())
         return try KmerConsentSDK(
@@ -90,7 +94,8 @@ public final class KmerConsentSDK: Sendable {
         fresh()?.status.categories[category] == true
     }
 
-    /// Where consent stands: whether to show the banner (`needsPrompt`) and why.
+    /// Where consent stands: whether to show the banner (`needsPrompt`) and why, and whether a refusal
+    /// is still waiting to be written (`notYetSaved`).
     public func status() throws -> ConsentStatus {
         try live().status
     }
@@ -107,11 +112,13 @@ public final class KmerConsentSDK: Sendable {
 
     // MARK: Decisions
 
-    /// The user chose "Accept all".
+    /// The user chose "Accept all". A grant the store cannot write throws `KmerConsentError.storage`
+    /// and changes nothing.
     @discardableResult
     public func acceptAll() throws -> ConsentStatus { try record { try $0.acceptAll() } }
 
-    /// The user chose "Reject all".
+    /// The user chose "Reject all". Like `withdraw()`, it takes effect at once even when the store
+    /// cannot write it yet (`ConsentStatus.notYetSaved`).
     @discardableResult
     public func rejectAll() throws -> ConsentStatus { try record { try $0.rejectAll() } }
 
@@ -119,11 +126,16 @@ public final class KmerConsentSDK: Sendable {
     @discardableResult
     public func dismiss() throws -> ConsentStatus { try record { try $0.dismiss() } }
 
-    /// The user withdrew consent: every optional category is refused from now on.
+    /// The user withdrew consent: every optional category is refused from now on, at once. When the
+    /// store cannot write it (full disk, locked, read-only) it still takes effect in memory (the gate
+    /// closes, listeners and `onStop` callbacks run) and returns normally with `notYetSaved` true;
+    /// every later call and `refresh()` try to write it again.
     @discardableResult
     public func withdraw() throws -> ConsentStatus { try record { try $0.withdraw() } }
 
-    /// The user saved a custom choice; categories left out are refused.
+    /// The user saved a custom choice; categories left out are refused. When the store cannot write
+    /// it, a choice that only takes consent away holds as `withdraw()` does; one that also grants
+    /// throws `KmerConsentError.storage`, after what it refuses took effect (nothing it grants does).
     @discardableResult
     public func save(statistics: Bool = false, personalization: Bool = false, marketing: Bool = false) throws
         -> ConsentStatus
@@ -132,57 +144,90 @@ public final class KmerConsentSDK: Sendable {
     }
 
     /// The user saved a custom choice; categories left out are refused, refusing essential throws.
+    /// Unwritable store: as `save(statistics:personalization:marketing:)`.
     @discardableResult
     public func save(_ choices: [Category: Bool]) throws -> ConsentStatus {
         try record { try $0.save(choices: choices) }
     }
 
-    /// Replaces the policy with a newer revision of the same policy.
+    /// Replaces the policy with another text of the same policy id. Consent is bound to the text the
+    /// user was shown: a higher revision asks again (`.policyChanged`) and until then keeps only what
+    /// the user saw as they saw it; a lower revision (`.policyRolledBack`) or the same revision with
+    /// other content (`.policyEditedInPlace`) grants nothing and asks again. Only another policy id is
+    /// refused (`KmerConsentError.policyUpdateRefused`).
     @discardableResult
     public func updatePolicy(_ policyJSON: String) throws -> ConsentStatus {
         try record { try $0.updatePolicy(policyJson: policyJSON) }
     }
 
-    /// Re-reads the store and re-applies the rules now (call when the app returns to the foreground).
+    /// Re-reads the store, writes a refusal it could not take before (`notYetSaved`), and re-applies
+    /// the rules now (call when the app returns to the foreground).
     @discardableResult
     public func refresh() throws -> ConsentStatus { try record { try $0.refresh() } }
 
-    /// Checks every link of the history's hash chain: reports the first record changed, removed or
-    /// moved behind the SDK's back (proof of consent, GDPR art. 7(1)).
+    /// Checks every link of the history's hash chain and every acknowledgement the back end signed:
+    /// reports the first record changed, removed or moved behind the SDK's back (proof of consent,
+    /// GDPR art. 7(1)), and how many records the back end witnessed.
     public func verifyHistory() throws -> HistoryCheck {
         if state.isClosed { throw KmerConsentError.closed }
         return try translatingErrors { try manager.verifyHistory() }
     }
 
-    /// The consent receipt of the decision in force, as JSON shaped after ISO/IEC TS 27560 (`nil`
-    /// before any decision). Send it to the back end as proof; `kmer-consent verify-receipt` checks it.
+    /// The consent receipt of the latest decision, as JSON shaped after ISO/IEC TS 27560 (schema
+    /// `kmer-consent-receipt/2`, carrying the policy text shown; `nil` before any decision). Send it to
+    /// the back end as proof; `kmer-consent verify-receipt` checks it.
     public func exportProof() throws -> String? {
         if state.isClosed { throw KmerConsentError.closed }
         return manager.exportProof()
     }
 
     /// Says who is logged in: an account id after login, `nil` after logout (the anonymous device).
-    /// Decisions are per user; a user with no decision of their own adopts the device's (recorded as
-    /// `.subjectLink`). Call it after `open` at each launch. The id is stored as given, never logged.
+    /// Decisions are per user. A user with no decision of their own takes the device's decision only
+    /// if it refuses everything optional (recorded as `.subjectLink`, so they are not asked twice); a
+    /// device decision that grants anything is not adopted (whoever made it may not be them): the
+    /// status is `.noDecision` and they are asked. Adoptions never enter the outbox. A consent page
+    /// rendered before the switch is refused after it. Call it after `open` at each launch. The id is
+    /// stored as given, never logged.
     @discardableResult
     public func setSubject(_ accountId: String?) throws -> ConsentStatus {
         try record { try $0.setSubject(accountId: accountId) }
     }
 
-    /// Up to `limit` receipts the back end has not acknowledged, oldest first (at least once).
+    /// Up to `limit` receipts the back end has not acknowledged, oldest first (at least once). Send
+    /// each to the back end; pass its signed acknowledgement to `acknowledgeSigned(_:)`.
     public func pendingReceipts(limit: UInt32 = 100) throws -> [PendingReceipt] {
         if state.isClosed { throw KmerConsentError.closed }
         return try translatingErrors { try manager.pendingReceipts(limit: limit) }
     }
 
-    /// Marks receipts as delivered to the back end.
+    /// Marks receipts as delivered to the back end, without its signature: nothing is witnessed.
+    /// Prefer `acknowledgeSigned(_:)` when the back end signs.
     public func acknowledge(_ ids: [Int64]) throws {
         if state.isClosed { throw KmerConsentError.closed }
         try translatingErrors { try manager.acknowledge(ids: ids) }
     }
 
-    /// Applies a receipt another device recorded for the logged-in user: verified, applied only if
-    /// newer than the local decision, never twice. Returns whether it was applied.
+    /// Keeps the back end's signed acknowledgement of one of this store's records (a witness JSON
+    /// object, as `kmer-consent countersign --ack-out` writes it) and takes that record out of the
+    /// outbox. From then on the record, and every one before it, cannot be rewritten on the device
+    /// without `verifyHistory()` saying so (`ConsentRecord.witnessedAtMs` shows when it was
+    /// witnessed), and imports are ordered against it by the back end's time. Throws
+    /// `KmerConsentError.backendKey` when `open` was given no back end key, and
+    /// `.invalidAcknowledgement` for a malformed or wrongly signed one, or one for no record here.
+    public func acknowledgeSigned(_ acknowledgementJSON: String) throws {
+        if state.isClosed { throw KmerConsentError.closed }
+        try translatingErrors { try manager.acknowledgeSigned(acknowledgementJson: acknowledgementJSON) }
+    }
+
+    /// Applies a decision another device made for the logged-in user, from a receipt the app's back
+    /// end countersigned (its `witness` field, checked with the key given to `open`). Decisions are
+    /// ordered by the back end's time: the receipt replaces the decision here when the back end saw
+    /// it later (source `.import`) and is ignored when it saw it earlier; when the decision here has
+    /// not been witnessed yet, each category keeps the more restrictive of the two
+    /// (`.importMerged`). Never applied twice. Returns whether anything was recorded. Throws
+    /// `KmerConsentError.backendKey` when `open` was given no back end key, and `.invalidReceipt` for
+    /// a receipt unsigned, wrongly signed, altered, or not for this user and policy (nothing
+    /// recorded).
     @discardableResult
     public func importReceipt(_ receiptJSON: String) throws -> Bool {
         if state.isClosed { throw KmerConsentError.closed }
@@ -218,7 +263,7 @@ public final class KmerConsentSDK: Sendable {
         return state.track(ConsentToken(onCancel: { box.timer.cancel() }))
     }
 
-    /// Every decision of the current user, oldest first.
+    /// Every decision of the current user, oldest first, with when the back end witnessed each.
     public func history() throws -> [ConsentRecord] {
         if state.isClosed { throw KmerConsentError.closed }
         return try translatingErrors { try manager.history() }
@@ -233,8 +278,9 @@ public final class KmerConsentSDK: Sendable {
     /// The consent page for a `WKWebView`: one self-contained HTML document (no network, strict CSP)
     /// in `locale`, opening on `layer`. It posts the user's action as a JSON string to the script
     /// message handler named `kmerConsent`; pass that string to `applyUIMessage(_:)`. Render it
-    /// afresh each time it is shown. `ConsentViewController` (UIKit) and `ConsentScreen` (SwiftUI)
-    /// do all of this.
+    /// afresh each time it is shown: a page answers once, for the user it was rendered for, while
+    /// nothing else has been decided, for a day. `ConsentViewController` (UIKit) and
+    /// `ConsentScreen` (SwiftUI) do all of this.
     public func consentPage(layer: ConsentPageLayer = .banner, locale: Locale = .current) throws -> String {
         if state.isClosed { throw KmerConsentError.closed }
         return manager.consentPage(locale: locale.identifier, layer: layer)
@@ -242,8 +288,10 @@ public final class KmerConsentSDK: Sendable {
 
     /// Applies the message the consent page posted: records the decision it carries (sources
     /// `.bannerAcceptAll`, `.bannerRejectAll`, `.bannerDismiss`, `.settingsSave`; closing the
-    /// preferences records nothing) and returns the status after it. A malformed or forged message
-    /// throws `KmerConsentError.invalidUIMessage` and records nothing.
+    /// preferences records nothing) and returns the status after it. A malformed or forged message,
+    /// or one from a page rendered before another decision was recorded, for another user or a day
+    /// ago or more, throws `KmerConsentError.invalidUIMessage` and records nothing: render the page
+    /// again.
     @discardableResult
     public func applyUIMessage(_ message: String) throws -> ConsentStatus {
         try record { try $0.applyUiMessage(message: message) }
@@ -265,10 +313,18 @@ public final class KmerConsentSDK: Sendable {
 
     /// Runs a recording call, then makes sure `canStart` already reflects it when this returns. The
     /// core tells the listener before the call returns, on this thread, unless another thread is busy
-    /// delivering: only then is the snapshot fetched (one more FFI crossing).
+    /// delivering: only then is the snapshot fetched (one more FFI crossing). A storage error may come
+    /// after the refusals of a choice took effect in memory: the snapshot is fetched before it is
+    /// thrown.
     private func record(_ call: (ConsentManager) throws -> ConsentStatus) throws -> ConsentStatus {
         if state.isClosed { throw KmerConsentError.closed }
-        let status = try translatingErrors { try call(manager) }
+        let status: ConsentStatus
+        do {
+            status = try translatingErrors { try call(manager) }
+        } catch let error as KmerConsentError {
+            if case .storage = error { state.publish(manager.snapshot()) }
+            throw error
+        }
         if state.openSnapshot?.status != status { state.publish(manager.snapshot()) }
         return status
     }

@@ -39,6 +39,13 @@ final class ConsentPageTests: StoreTestCase {
         XCTAssertTrue(consent.canStart("firebase_analytics"), "canStart reflects it when the call returns")
         XCTAssertFalse(consent.canStart("google_mobile_ads"))
         XCTAssertEqual(try consent.history().map(\.locale), ["en"])
+        // A page answers once: after any decision, render it again.
+        XCTAssertThrowsError(try consent.applyUIMessage(message(try token(page), "reject_all"))) { error in
+            guard case .invalidUIMessage = error as? KmerConsentError else { return XCTFail("\(error)") }
+        }
+        let fresh = try consent.consentPage(layer: .banner, locale: Locale(identifier: "en_GB"))
+        XCTAssertEqual(try consent.applyUIMessage(message(try token(fresh), "reject_all")).lastSource, .bannerRejectAll)
+        XCTAssertFalse(consent.canStart("firebase_analytics"))
     }
 
     func testAForgedOrMalformedMessageThrowsAndRecordsNothing() throws {

@@ -150,7 +150,12 @@ final class KmerConsentTests: StoreTestCase {
         try consent.acceptAll()
         try consent.updatePolicy(try policy(replacing: "\"revision\": 1", with: "\"revision\": 2"))
         XCTAssertEqual(try consent.status().promptReason, .policyChanged)
-        XCTAssertThrowsError(try consent.updatePolicy(Self.policy)) { error in
+        // A lower revision is applied: the choice made on the newer text grants nothing under it.
+        try consent.acceptAll()
+        XCTAssertEqual(try consent.updatePolicy(Self.policy).promptReason, .policyRolledBack)
+        XCTAssertFalse(consent.canStart("google_mobile_ads"))
+        let another = try policy(replacing: "\"id\": \"kmeroccase\"", with: "\"id\": \"another\"")
+        XCTAssertThrowsError(try consent.updatePolicy(another)) { error in
             guard case KmerConsentError.policyUpdateRefused = error else { return XCTFail("\(error)") }
         }
     }
@@ -219,6 +224,41 @@ final class KmerConsentTests: StoreTestCase {
         try consent.whenAllowed("kmer_session", on: queue) { session.mutate { $0 += 1 } }
         queue.sync {}
         XCTAssertEqual(session.value, 1)
+    }
+
+    func testAWithdrawalWhileTheStoreCannotBeWrittenClosesTheGate() throws {
+        let consent = try open()
+        defer { consent.close() }
+        try consent.acceptAll()
+        let stopped = expectation(description: "the SDK is told to stop")
+        try consent.whenAllowed("google_mobile_ads", onStop: { stopped.fulfill() }, onStart: {})
+        // Another process holds SQLite's write lock: the SDK's write waits out its busy timeout (5 s).
+        let db = dir.appendingPathComponent("consent.sqlite")
+        let locker = cliProcess(["--db", db.path, "hold-write-lock", "--for-ms", "15000"])
+        let output = Pipe()
+        locker.standardOutput = output
+        try locker.run()
+        do {
+            defer {
+                if locker.isRunning { locker.terminate() }
+                locker.waitUntilExit()
+            }
+            var line = Data()
+            while !line.contains(UInt8(ascii: "\n")) {
+                let chunk = output.fileHandleForReading.availableData
+                if chunk.isEmpty { break }  // it exited
+                line.append(chunk)
+            }
+            XCTAssertEqual(String(decoding: line, as: UTF8.self), "locked\n")
+            let status = try consent.withdraw()
+            XCTAssertTrue(status.notYetSaved, "it returned normally, not yet saved")
+            XCTAssertFalse(consent.canStart("google_mobile_ads"), "the gate closed at once")
+            wait(for: [stopped], timeout: 5)
+        }
+        XCTAssertFalse(try consent.refresh().notYetSaved, "written once the store allows it")
+        let fresh = try open()
+        defer { fresh.close() }
+        XCTAssertFalse(fresh.canStart("google_mobile_ads"), "read back from the file")
     }
 
     func testCallbacksRunOnTheQueueTheCallerChose() throws {
@@ -380,9 +420,10 @@ final class KmerConsentTests: StoreTestCase {
         try consent.save(statistics: true)
         let receipt = try XCTUnwrap(try consent.exportProof())
         let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(receipt.utf8)) as? [String: Any])
-        XCTAssertEqual(json["schema"] as? String, "kmer-consent-receipt/1")
+        XCTAssertEqual(json["schema"] as? String, "kmer-consent-receipt/2")
         XCTAssertEqual(json["receipt_id"] as? String, try consent.history().last?.recordHash)
         XCTAssertEqual((json["event"] as? [String: Any])?["type"] as? String, "save")
+        XCTAssertNotNil(json["policy"] as? [String: Any], "it carries the policy text shown")
     }
 
     func testTheBannerFollowsTheDeviceLocale() throws {
@@ -430,20 +471,33 @@ func samplePolicy(_ name: String) -> String {
 }
 
 /// Runs the `kmer-consent` CLI that `cargo build` put in the repository's target/debug (it records
-/// decisions at a chosen time).
-func cli(_ arguments: String...) throws {
-    let binary = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .appendingPathComponent("../../../target/debug/kmer-consent").standardized
-    let process = Process()
-    process.executableURL = binary
-    process.arguments = arguments
-    let output = Pipe()
+/// decisions at a chosen time, and plays the app's back end) and returns its standard output.
+@discardableResult
+func cli(_ arguments: String...) throws -> String {
+    try cli(arguments)
+}
+
+@discardableResult
+func cli(_ arguments: [String]) throws -> String {
+    let process = cliProcess(arguments)
+    let output = Pipe(), errors = Pipe()
     process.standardOutput = output
-    process.standardError = output
+    process.standardError = errors
     try process.run()
     let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    let problem = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     process.waitUntilExit()
-    XCTAssertEqual(process.terminationStatus, 0, "kmer-consent \(arguments.joined(separator: " ")): \(text)")
+    XCTAssertEqual(process.terminationStatus, 0, "kmer-consent \(arguments.joined(separator: " ")): \(problem)")
+    return text
+}
+
+/// The CLI as a process the test starts and drives itself.
+func cliProcess(_ arguments: [String]) -> Process {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../../../target/debug/kmer-consent").standardized
+    process.arguments = arguments
+    return process
 }
 
 /// A test case with a fresh temporary directory for its database.

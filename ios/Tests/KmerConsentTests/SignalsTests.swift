@@ -105,7 +105,10 @@ final class SignalsTests: StoreTestCase {
         XCTAssertNotNil(storage.values["IABTCF_TCString"])
         first.close()
 
-        let consent = try open(policy: KmerConsentTests.policy)
+        // The policy without its TCF section, published as a new revision (the same revision with
+        // other content would be a text edited in place: it grants nothing).
+        let revised = KmerConsentTests.policy.replacingOccurrences(of: "\"revision\": 1", with: "\"revision\": 2")
+        let consent = try open(policy: revised)
         defer { consent.close() }
         try consent.writeIabTcfKeys(to: storage, on: queue)
         queue.sync {}

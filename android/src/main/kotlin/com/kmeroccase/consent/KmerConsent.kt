@@ -127,15 +127,25 @@ class KmerConsent private constructor(
     /**
      * Runs a recording call, then makes sure [canStart] already reflects it when this returns. The
      * core tells the listener before the call returns, on this thread, unless another thread is busy
-     * delivering: only then is the snapshot fetched (one more FFI crossing).
+     * delivering: only then is the snapshot fetched (one more FFI crossing). A storage error may come
+     * after the refusals of a choice took effect in memory: the snapshot is fetched before it is
+     * thrown.
      */
     private fun record(block: ConsentManager.() -> ConsentStatus): ConsentStatus {
-        val status = call(block)
+        val status = try {
+            call(block)
+        } catch (e: KmerConsentException.Storage) {
+            publish(manager.snapshot())
+            throw e
+        }
         if (current.status != status) publish(translatingErrors { manager.snapshot() })
         return status
     }
 
-    /** Where consent stands now: whether to show the banner ([ConsentStatus.needsPrompt]) and why. */
+    /**
+     * Where consent stands now: whether to show the banner ([ConsentStatus.needsPrompt]) and why, and
+     * whether a refusal is still waiting to be written ([ConsentStatus.notYetSaved]).
+     */
     val status: ConsentStatus
         get() = liveSnapshot().status
 
@@ -152,11 +162,17 @@ class KmerConsent private constructor(
     /** Whether [category] is granted now. Essential always is; after [close], nothing is. */
     fun isGranted(category: Category): Boolean = !closed && current.status.categories[category] == true
 
-    /** The user chose "Accept all". */
+    /**
+     * The user chose "Accept all". A grant the store cannot write throws
+     * [KmerConsentException.Storage] and changes nothing.
+     */
     @Throws(KmerConsentException::class)
     fun acceptAll(): ConsentStatus = record { acceptAll() }
 
-    /** The user chose "Reject all". */
+    /**
+     * The user chose "Reject all". Like [withdraw], it takes effect at once even when the store
+     * cannot write it yet ([ConsentStatus.notYetSaved]).
+     */
     @Throws(KmerConsentException::class)
     fun rejectAll(): ConsentStatus = record { rejectAll() }
 
@@ -164,11 +180,21 @@ class KmerConsent private constructor(
     @Throws(KmerConsentException::class)
     fun dismiss(): ConsentStatus = record { dismiss() }
 
-    /** The user withdrew consent: every optional category is refused from now on. */
+    /**
+     * The user withdrew consent: every optional category is refused from now on, at once. When the
+     * store cannot write it (full disk, locked, read-only) it still takes effect in memory (the gate
+     * closes, listeners and `onStop` callbacks run) and returns normally with
+     * [ConsentStatus.notYetSaved] true; every later call and [refresh] try to write it again.
+     */
     @Throws(KmerConsentException::class)
     fun withdraw(): ConsentStatus = record { withdraw() }
 
-    /** The user saved a custom choice; categories left out are refused. */
+    /**
+     * The user saved a custom choice; categories left out are refused. When the store cannot write
+     * it, a choice that only takes consent away holds as [withdraw] does; one that also grants
+     * throws [KmerConsentException.Storage], after what it refuses took effect (nothing it grants
+     * does).
+     */
     @Throws(KmerConsentException::class)
     @JvmOverloads
     fun save(
@@ -183,41 +209,62 @@ class KmerConsent private constructor(
         ),
     )
 
-    /** The user saved a custom choice; categories left out are refused, refusing essential throws. */
+    /**
+     * The user saved a custom choice; categories left out are refused, refusing essential throws.
+     * Unwritable store: as [save] with booleans.
+     */
     @Throws(KmerConsentException::class)
     fun save(choices: Map<Category, Boolean>): ConsentStatus = record { save(choices) }
 
-    /** Replaces the policy with a newer revision of the same policy. */
+    /**
+     * Replaces the policy with another text of the same policy id. Consent is bound to the text the
+     * user was shown: a higher revision asks again (`POLICY_CHANGED`) and until then keeps only what
+     * the user saw as they saw it; a lower revision (`POLICY_ROLLED_BACK`) or the same revision with
+     * other content (`POLICY_EDITED_IN_PLACE`) grants nothing and asks again. Only another policy id
+     * is refused ([KmerConsentException.PolicyUpdateRefused]).
+     */
     @Throws(KmerConsentException::class)
     fun updatePolicy(policyJson: String): ConsentStatus = record { updatePolicy(policyJson) }
 
-    /** Re-reads the store (another process may have written) and re-applies the rules now. */
+    /**
+     * Re-reads the store (another process may have written), writes a refusal it could not take
+     * before ([ConsentStatus.notYetSaved]), and re-applies the rules now.
+     */
     @Throws(KmerConsentException::class)
     fun refresh(): ConsentStatus = record { refresh() }
 
     /**
-     * Checks every link of the history's hash chain: reports the first record changed, removed or
-     * moved behind the SDK's back (proof of consent, GDPR art. 7(1)).
+     * Checks every link of the history's hash chain and every acknowledgement the back end signed:
+     * reports the first record changed, removed or moved behind the SDK's back (proof of consent,
+     * GDPR art. 7(1)), and how many records the back end witnessed.
      */
     @Throws(KmerConsentException::class)
     fun verifyHistory(): HistoryCheck = call { verifyHistory() }
 
     /**
-     * The consent receipt of the decision in force, as JSON shaped after ISO/IEC TS 27560 (null
-     * before any decision). Send it to the back end as proof; `kmer-consent verify-receipt` checks it.
+     * The consent receipt of the latest decision, as JSON shaped after ISO/IEC TS 27560 (schema
+     * `kmer-consent-receipt/2`, carrying the policy text shown; null before any decision). Send it to
+     * the back end as proof; `kmer-consent verify-receipt` checks it.
      */
     @Throws(KmerConsentException::class)
     fun exportProof(): String? = call { exportProof() }
 
     /**
      * Says who is logged in: an account id after login, null after logout (the anonymous device).
-     * Decisions are per user; a user with no decision of their own adopts the device's (recorded as
-     * `SUBJECT_LINK`). Call it after [open] at each launch. The id is stored as given, never logged.
+     * Decisions are per user. A user with no decision of their own takes the device's decision only
+     * if it refuses everything optional (recorded as `SUBJECT_LINK`, so they are not asked twice); a
+     * device decision that grants anything is not adopted (whoever made it may not be them): the
+     * status is `NO_DECISION` and they are asked. Adoptions never enter the outbox. A consent page
+     * rendered before the switch is refused after it. Call it after [open] at each launch. The id is
+     * stored as given, never logged.
      */
     @Throws(KmerConsentException::class)
     fun setSubject(accountId: String?): ConsentStatus = record { setSubject(accountId) }
 
-    /** Up to [limit] receipts the back end has not acknowledged, oldest first (at least once). */
+    /**
+     * Up to [limit] receipts the back end has not acknowledged, oldest first (at least once). Send
+     * each to the back end; pass its signed acknowledgement to [acknowledgeSigned].
+     */
     @Throws(KmerConsentException::class)
     @JvmOverloads
     fun pendingReceipts(limit: Int = 100): List<PendingReceipt> {
@@ -225,13 +272,36 @@ class KmerConsent private constructor(
         return call { pendingReceipts(limit.toUInt()) }
     }
 
-    /** Marks receipts as delivered to the back end. */
+    /**
+     * Marks receipts as delivered to the back end, without its signature: nothing is witnessed.
+     * Prefer [acknowledgeSigned] when the back end signs.
+     */
     @Throws(KmerConsentException::class)
     fun acknowledge(ids: List<Long>) = call { acknowledge(ids) }
 
     /**
-     * Applies a receipt another device recorded for the logged-in user: verified, applied only if
-     * newer than the local decision, never twice. Returns whether it was applied.
+     * Keeps the back end's signed acknowledgement of one of this store's records (a witness JSON
+     * object, as `kmer-consent countersign --ack-out` writes it) and takes that record out of the
+     * outbox. From then on the record, and every one before it, cannot be rewritten on the device
+     * without [verifyHistory] saying so ([ConsentRecord.witnessedAtMs] shows when it was witnessed),
+     * and imports are ordered against it by the back end's time. Throws
+     * [KmerConsentException.BackendKey] when [open] was given no back end key, and
+     * [KmerConsentException.InvalidAcknowledgement] for a malformed or wrongly signed one, or one for
+     * no record here.
+     */
+    @Throws(KmerConsentException::class)
+    fun acknowledgeSigned(acknowledgementJson: String) = call { acknowledgeSigned(acknowledgementJson) }
+
+    /**
+     * Applies a decision another device made for the logged-in user, from a receipt the app's back
+     * end countersigned (its `witness` field, checked with the key given to [open]). Decisions are
+     * ordered by the back end's time: the receipt replaces the decision here when the back end saw it
+     * later (source `IMPORT`) and is ignored when it saw it earlier; when the decision here has not
+     * been witnessed yet, each category keeps the more restrictive of the two (`IMPORT_MERGED`).
+     * Never applied twice. Returns whether anything was recorded. Throws
+     * [KmerConsentException.BackendKey] when [open] was given no back end key, and
+     * [KmerConsentException.InvalidReceipt] for a receipt unsigned, wrongly signed, altered, or not
+     * for this user and policy (nothing recorded).
      */
     @Throws(KmerConsentException::class)
     fun importReceipt(receiptJson: String): Boolean {
@@ -278,7 +348,7 @@ class KmerConsent private constructor(
         return registration
     }
 
-    /** Every decision of the current user, oldest first. */
+    /** Every decision of the current user, oldest first, with when the back end witnessed each. */
     @Throws(KmerConsentException::class)
     fun history(): List<ConsentRecord> = call { history() }
 
@@ -290,7 +360,8 @@ class KmerConsent private constructor(
      * The consent page for a WebView: one self-contained HTML document (no network, strict CSP) in
      * [locale], opening on [layer]. It posts the user's action as a JSON string to
      * `window.KmerConsentBridge.postMessage`; pass that string to [applyUiMessage]. Render it afresh
-     * each time it is shown. On Android, `showBannerIfNeeded(activity)` and
+     * each time it is shown: a page answers once, for the user it was rendered for, while nothing
+     * else has been decided, for a day. On Android, `showBannerIfNeeded(activity)` and
      * `showPreferences(activity)` do all of this.
      */
     @JvmOverloads
@@ -300,8 +371,10 @@ class KmerConsent private constructor(
     /**
      * Applies the message the consent page posted: records the decision it carries (sources
      * `BANNER_ACCEPT_ALL`, `BANNER_REJECT_ALL`, `BANNER_DISMISS`, `SETTINGS_SAVE`; closing the
-     * preferences records nothing) and returns the status after it. A malformed or forged message
-     * throws [KmerConsentException.InvalidUiMessage] and records nothing.
+     * preferences records nothing) and returns the status after it. A malformed or forged message,
+     * or one from a page rendered before another decision was recorded, for another user or a day
+     * ago or more, throws [KmerConsentException.InvalidUiMessage] and records nothing: render the
+     * page again.
      */
     @Throws(KmerConsentException::class)
     fun applyUiMessage(message: String): ConsentStatus = record { applyUiMessage(message) }
@@ -388,7 +461,9 @@ class KmerConsent private constructor(
          * Opens the consent store at [databaseFile] (created if missing) with the app's policy JSON.
          * [appVersion] (e.g. `BuildConfig.VERSION_NAME`) is recorded with each decision as proof.
          * Callbacks run on [callbackExecutor] unless a call names another (default: one background
-         * thread owned by this instance, so they arrive in order).
+         * thread owned by this instance, so they arrive in order). [backendPublicKey] is the app's
+         * back end's Ed25519 public key (64 hex digits): [importReceipt] and [acknowledgeSigned]
+         * need it; an invalid one throws [KmerConsentException.BackendKey].
          */
         @JvmStatic
         @JvmOverloads
@@ -400,9 +475,10 @@ class KmerConsent private constructor(
             trackingAuthorization: TrackingAuthorization = TrackingAuthorization.NOT_APPLICABLE,
             callbackExecutor: Executor? = null,
             appVersion: String = "",
+            backendPublicKey: String? = null,
         ): KmerConsent {
             val manager = translatingErrors {
-                ConsentManager.open(databaseFile.path, policyJson, locale.toLanguageTag(), appVersion)
+                ConsentManager.open(databaseFile.path, policyJson, locale.toLanguageTag(), appVersion, backendPublicKey)
             }
             manager.setTrackingAuthorization(trackingAuthorization)
             val owned = if (callbackExecutor == null) {

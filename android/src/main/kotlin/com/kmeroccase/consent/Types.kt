@@ -4,7 +4,10 @@ package com.kmeroccase.consent
 /** A consent category: essential, statistics, personalization, marketing. */
 typealias Category = com.kmeroccase.consent.ffi.Category
 
-/** Where consent stands: whether to prompt and why, each category, dates. */
+/**
+ * Where consent stands: whether to prompt and why, each category, dates, and whether a refusal is
+ * still waiting to be written (`notYetSaved`).
+ */
 typealias ConsentStatus = com.kmeroccase.consent.ffi.ConsentStatus
 
 /** A consistent view of consent at one moment: the status and every SDK's verdict. */
@@ -22,7 +25,7 @@ typealias PromptReason = com.kmeroccase.consent.ffi.PromptReason
 /** How a decision was made. */
 typealias DecisionSource = com.kmeroccase.consent.ffi.DecisionSource
 
-/** One entry of the consent history. */
+/** One entry of the consent history, with when the back end witnessed it (`witnessedAtMs`). */
 typealias ConsentRecord = com.kmeroccase.consent.ffi.ConsentRecord
 
 /** The banner's texts, categories and SDKs in one locale. */
@@ -34,7 +37,7 @@ typealias TrackingAuthorization = com.kmeroccase.consent.ffi.TrackingAuthorizati
 /** A receipt waiting to be sent to the app's back end. */
 typealias PendingReceipt = com.kmeroccase.consent.ffi.PendingReceipt
 
-/** What checking the history's hash chain found. */
+/** What checking the history's hash chain and the back end's acknowledgements found. */
 typealias HistoryCheck = com.kmeroccase.consent.ffi.HistoryCheck
 
 /** Which layer the consent page opens on: the banner, or the preferences alone. */

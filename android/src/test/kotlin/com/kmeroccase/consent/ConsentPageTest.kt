@@ -32,6 +32,13 @@ class ConsentPageTest {
         assertTrue(consent.canStart("firebase_analytics"), "canStart reflects it when the call returns")
         assertFalse(consent.canStart("google_mobile_ads"))
         assertEquals("en", consent.history().single().locale)
+        // A page answers once: after any decision, render it again.
+        assertFailsWith<KmerConsentException.InvalidUiMessage> {
+            consent.applyUiMessage(message(tokenOf(page), "reject_all"))
+        }
+        val fresh = consent.consentPage(ConsentPageLayer.BANNER, Locale.ENGLISH)
+        assertEquals(DecisionSource.BANNER_REJECT_ALL, consent.applyUiMessage(message(tokenOf(fresh), "reject_all")).lastSource)
+        assertFalse(consent.canStart("firebase_analytics"))
     }
 
     @Test

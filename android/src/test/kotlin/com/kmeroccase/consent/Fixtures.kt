@@ -17,13 +17,19 @@ fun policyWith(from: String, to: String): String {
     return POLICY.replaceFirst(from, to)
 }
 
-fun openIn(dir: File, executor: Executor? = DIRECT, name: String = "consent.db"): KmerConsent =
+fun openIn(
+    dir: File,
+    executor: Executor? = DIRECT,
+    name: String = "consent.db",
+    backendPublicKey: String? = null,
+): KmerConsent =
     KmerConsent.open(
         databaseFile = File(dir, name),
         policyJson = POLICY,
         locale = java.util.Locale.forLanguageTag("fr-CM"),
         callbackExecutor = executor,
         appVersion = "5.2.0",
+        backendPublicKey = backendPublicKey,
     )
 
 /** Runs [block] on another thread; fails the test if it has not finished in [seconds] (a deadlock). */
@@ -38,11 +44,25 @@ fun <T> finishesWithin(seconds: Long, block: () -> T): T {
     return result!!.getOrThrow()
 }
 
-/** Runs the `kmer-consent` CLI built by `cargo build` (to record decisions at a chosen time). */
-fun cli(vararg args: String) {
+/**
+ * Runs the `kmer-consent` CLI built by `cargo build` (to record decisions at a chosen time, or to play
+ * the app's back end) and returns its standard output.
+ */
+fun cli(vararg args: String): String {
+    val errors = File.createTempFile("kmer-consent", ".stderr")
+    try {
+        val process = cliProcess(*args).redirectError(errors).start()
+        val output = process.inputStream.bufferedReader().readText()
+        check(process.waitFor() == 0) { "kmer-consent ${args.joinToString(" ")} failed: ${errors.readText()}" }
+        return output
+    } finally {
+        errors.delete()
+    }
+}
+
+/** The CLI's command line, for a process the test drives itself. */
+fun cliProcess(vararg args: String): ProcessBuilder {
     val binary = File("target/debug/kmer-consent")
     check(binary.canExecute()) { "build the CLI first: cargo build -p kmer-consent-cli" }
-    val process = ProcessBuilder(binary.path, *args).redirectErrorStream(true).start()
-    val output = process.inputStream.bufferedReader().readText()
-    check(process.waitFor() == 0) { "kmer-consent ${args.joinToString(" ")} failed: $output" }
+    return ProcessBuilder(binary.path, *args)
 }

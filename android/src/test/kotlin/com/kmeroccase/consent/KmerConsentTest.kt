@@ -149,7 +149,13 @@ class KmerConsentTest {
         val v2 = policyWith("\"revision\": 1", "\"revision\": 2")
         consent.updatePolicy(v2)
         assertEquals(PromptReason.POLICY_CHANGED, consent.status.promptReason)
-        assertFailsWith<KmerConsentException.PolicyUpdateRefused> { consent.updatePolicy(POLICY) }
+        // A lower revision is applied: the choice made on the newer text grants nothing under it.
+        consent.acceptAll()
+        assertEquals(PromptReason.POLICY_ROLLED_BACK, consent.updatePolicy(POLICY).promptReason)
+        assertFalse(consent.canStart("google_mobile_ads"))
+        assertFailsWith<KmerConsentException.PolicyUpdateRefused> {
+            consent.updatePolicy(policyWith("\"id\": \"kmeroccase\"", "\"id\": \"another\""))
+        }
         // One sealed hierarchy: a `when` over it needs no else branch.
         val e: KmerConsentException = unknown
         val kind = when (e) {
@@ -161,6 +167,9 @@ class KmerConsentTest {
             is KmerConsentException.InvalidReceipt -> "receipt"
             is KmerConsentException.InvalidSubject -> "subject"
             is KmerConsentException.InvalidUiMessage -> "page"
+            is KmerConsentException.BackendKey -> "backend key"
+            is KmerConsentException.InvalidAcknowledgement -> "acknowledgement"
+            is KmerConsentException.NoSecureRandomness -> "randomness"
             is KmerConsentException.Internal -> "internal"
         }
         assertEquals("sdk", kind)
@@ -214,6 +223,27 @@ class KmerConsentTest {
         val session = AtomicInteger()
         consent.whenAllowed("kmer_session", DIRECT) { session.incrementAndGet() }
         assertEquals(1, session.get())
+    }
+
+    @Test
+    fun `a withdrawal while the store cannot be written closes the gate`() = open().use { consent ->
+        consent.acceptAll()
+        val stopped = CountDownLatch(1)
+        consent.whenAllowed("google_mobile_ads", DIRECT, onStop = { stopped.countDown() }) {}
+        // Another process holds SQLite's write lock: the SDK's write waits out its busy timeout (5 s).
+        val db = File(tmp.root, "consent.db")
+        val locker = cliProcess("--db", db.path, "hold-write-lock", "--for-ms", "15000").redirectErrorStream(true).start()
+        try {
+            assertEquals("locked", finishesWithin(10) { locker.inputStream.bufferedReader().readLine() })
+            val status = consent.withdraw()
+            assertTrue(status.notYetSaved, "it returned normally, not yet saved")
+            assertFalse(consent.canStart("google_mobile_ads"), "the gate closed at once")
+            assertTrue(stopped.await(5, TimeUnit.SECONDS), "the SDK was told to stop")
+        } finally {
+            locker.destroyForcibly().waitFor()
+        }
+        assertFalse(consent.refresh().notYetSaved, "written once the store allows it")
+        open().use { fresh -> assertFalse(fresh.canStart("google_mobile_ads"), "read back from the file") }
     }
 
     @Test

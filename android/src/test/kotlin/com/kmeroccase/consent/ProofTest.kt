@@ -43,8 +43,9 @@ class ProofTest {
         assertEquals(null, consent.exportProof())
         consent.save(statistics = true)
         val receipt = consent.exportProof()!!
-        assertTrue(receipt.contains("\"schema\":\"kmer-consent-receipt/1\""), receipt)
+        assertTrue(receipt.contains("\"schema\":\"kmer-consent-receipt/2\""), receipt)
         assertTrue(receipt.contains("\"receipt_id\":\"${consent.history().last().recordHash}\""))
         assertTrue(receipt.contains("\"type\":\"save\""))
+        assertTrue(receipt.contains("\"policy\":"), "it carries the policy text shown")
     }
 }

@@ -84,7 +84,9 @@ class SignalsTest {
             consent.acceptAll()
             assertNotNull(storage.values["IABTCF_TCString"])
         }
-        open(POLICY).use { consent ->
+        // The policy without its TCF section, published as a new revision (the same revision with
+        // other content would be a text edited in place: it grants nothing).
+        open(policyWith("\"revision\": 1", "\"revision\": 2")).use { consent ->
             consent.writeIabTcfKeys(storage, DIRECT)
             assertEquals(emptyList(), storage.keys().filter { it.startsWith("IABTCF_") })
             assertTrue(consent.snapshots.value.consentMode.adStorage, "Consent Mode still works")

@@ -1,6 +1,8 @@
 package com.kmeroccase.consent
 
 import java.io.File
+import java.time.Instant
+import java.time.temporal.ChronoUnit
 import kotlin.test.assertEquals
 import kotlin.test.assertFailsWith
 import kotlin.test.assertFalse
@@ -14,18 +16,28 @@ class SyncTest {
     val tmp = TemporaryFolder()
 
     @Test
-    fun `logging in adopts the device decision and logging out returns to it`() = openIn(tmp.root).use { consent ->
-        consent.save(statistics = true)
-        val status = consent.setSubject("account-42")
-        assertEquals(DecisionSource.SUBJECT_LINK, status.lastSource)
-        assertTrue(consent.canStart("firebase_analytics"), "canStart follows the switch at once")
-        consent.rejectAll()
-        assertFalse(consent.canStart("firebase_analytics"))
-        consent.setSubject(null)
-        assertTrue(consent.canStart("firebase_analytics"))
-        assertFailsWith<KmerConsentException.InvalidSubject> { consent.setSubject("") }
-        Unit
-    }
+    fun `logging in adopts only the device's refusal and logging out returns to the device decision`() =
+        openIn(tmp.root).use { consent ->
+            consent.rejectAll()
+            val adopted = consent.setSubject("account-42")
+            assertEquals(DecisionSource.SUBJECT_LINK, adopted.lastSource)
+            assertFalse(adopted.needsPrompt, "not asked twice")
+            consent.acceptAll()
+            assertTrue(consent.canStart("firebase_analytics"))
+            consent.setSubject(null)
+            assertFalse(consent.canStart("firebase_analytics"), "canStart follows the switch at once")
+            // A device decision that grants anything is not taken by an account: it is asked.
+            consent.save(statistics = true)
+            val asked = consent.setSubject("account-43")
+            assertEquals(PromptReason.NO_DECISION, asked.promptReason)
+            assertFalse(consent.canStart("firebase_analytics"))
+            // The adoption never goes to the back end; the choices do.
+            val pending = consent.pendingReceipts()
+            assertEquals(3, pending.size)
+            assertTrue(pending.none { it.receiptJson.contains("\"type\":\"subject_link\"") })
+            assertFailsWith<KmerConsentException.InvalidSubject> { consent.setSubject("") }
+            Unit
+        }
 
     @Test
     fun `the outbox survives restarts until acknowledged`() {
@@ -43,21 +55,65 @@ class SyncTest {
 
     @Test
     fun `a receipt from another device is imported once`() {
-        val receipt = openIn(tmp.newFolder("other")).use { other ->
+        val backend = Backend(tmp.root)
+        val receipt = openIn(tmp.newFolder("other"), backendPublicKey = backend.publicKey).use { other ->
             other.setSubject("account-7")
             other.acceptAll()
-            other.exportProof()!!
+            backend.countersign(other.pendingReceipts().single().receiptJson)
         }
-        openIn(tmp.newFolder("this")).use { consent ->
+        openIn(tmp.newFolder("this"), backendPublicKey = backend.publicKey).use { consent ->
             assertFailsWith<KmerConsentException.InvalidReceipt> { consent.importReceipt(receipt) }
             consent.setSubject("account-7")
             assertTrue(consent.importReceipt(receipt))
             assertEquals(DecisionSource.IMPORT, consent.status.lastSource)
             assertTrue(consent.canStart("google_mobile_ads"))
             assertFalse(consent.importReceipt(receipt), "never twice")
+            assertTrue(consent.pendingReceipts().isEmpty(), "imports are not sent back")
             assertFailsWith<KmerConsentException.InvalidReceipt> {
-                consent.importReceipt(receipt.replace("\"marketing\":true", "\"marketing\":false"))
+                consent.importReceipt(receipt.replace("\"marketing\": true", "\"marketing\": false"))
             }
+        }
+    }
+
+    @Test
+    fun `an import without the back end's signature is refused`() {
+        val backend = Backend(tmp.root)
+        // Device A: the account accepts everything; its receipt is not signed yet.
+        val unsigned = openIn(tmp.newFolder("a"), backendPublicKey = backend.publicKey).use { a ->
+            a.setSubject("account-7")
+            a.acceptAll()
+            a.pendingReceipts().single().receiptJson
+        }
+        // Device B: the same account rejects everything.
+        val b = tmp.newFolder("b")
+        val refusal = openIn(b, backendPublicKey = backend.publicKey).use { consent ->
+            consent.setSubject("account-7")
+            consent.rejectAll()
+            assertFailsWith<KmerConsentException.InvalidReceipt> { consent.importReceipt(unsigned) }
+            assertFalse(consent.canStart("google_mobile_ads"), "nothing changed")
+            assertEquals(1, consent.history().size)
+            consent.pendingReceipts().single().receiptJson
+        }
+        // The back end sees B's refusal, then A's acceptance.
+        val seen = Instant.now().truncatedTo(ChronoUnit.SECONDS)
+        val acknowledgement = File(tmp.root, "ack.json")
+        backend.countersign(refusal, at = seen, ackOut = acknowledgement)
+        val signed = backend.countersign(unsigned, at = seen.plusSeconds(1))
+        openIn(b).use { withoutKey ->
+            withoutKey.setSubject("account-7")
+            assertFailsWith<KmerConsentException.BackendKey> { withoutKey.importReceipt(signed) }
+            assertFalse(withoutKey.canStart("google_mobile_ads"))
+        }
+        openIn(b, backendPublicKey = backend.publicKey).use { consent ->
+            consent.setSubject("account-7")
+            assertFalse(consent.importReceipt(signed), "B's refusal is not witnessed here yet: the refusal wins")
+            consent.acknowledgeSigned(acknowledgement.readText())
+            assertTrue(consent.pendingReceipts().isEmpty(), "out of the outbox")
+            assertEquals(seen.toEpochMilli(), consent.history().single().witnessedAtMs)
+            assertEquals(1uL, consent.verifyHistory().witnessedRecords)
+            assertTrue(consent.importReceipt(signed), "the back end saw A's acceptance later")
+            assertEquals(DecisionSource.IMPORT, consent.status.lastSource)
+            assertTrue(consent.canStart("google_mobile_ads"))
         }
     }
 
@@ -86,5 +142,18 @@ class SyncTest {
             assertTrue(consent.canStart("firebase_analytics"), "seen without any call from the app")
             watch.close()
         }
+    }
+}
+
+/** The app's back end, as the CLI plays it: a key pair (made in [dir]), and countersignatures. */
+private class Backend(private val dir: File) {
+    private val key = File(dir, "backend.key")
+    val publicKey: String = cli("keygen", "--out", key.path).trim()
+
+    /** [receipt] countersigned as seen at [at]; the acknowledgement is written to [ackOut] if given. */
+    fun countersign(receipt: String, at: Instant = Instant.now(), ackOut: File? = null): String {
+        val file = File.createTempFile("receipt", ".json", dir).apply { writeText(receipt) }
+        val ack = ackOut?.let { arrayOf("--ack-out", it.path) } ?: emptyArray()
+        return cli("countersign", "--key", key.path, "--at", at.toString(), *ack, file.path)
     }
 }

@@ -22,7 +22,8 @@ import java.util.concurrent.Executors
 
 /**
  * Shows the consent banner over [activity] when consent needs a prompt (no decision yet, expired,
- * a new policy revision, a refusal reminder due). Call it from `onResume` of the app's first screen:
+ * another policy text, a refusal reminder due: [com.kmeroccase.consent.ConsentStatus.promptReason]
+ * says which). Call it from `onResume` of the app's first screen:
  * it does nothing while a consent screen is already showing over that activity. Returns whether it
  * showed. Call on the main thread.
  */

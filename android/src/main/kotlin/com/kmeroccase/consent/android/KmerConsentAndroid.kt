@@ -42,6 +42,8 @@ object KmerConsentAndroid {
      * [callbackExecutor] says otherwise; consent is re-read from disk whenever an activity resumes
      * (another process may have changed it, or it may have expired), the screen turns on or the clock
      * is set. Pass `BuildConfig.VERSION_NAME` as [appVersion]: it is recorded with each decision.
+     * [backendPublicKey] is the app's back end's Ed25519 public key (64 hex digits), needed to
+     * import other devices' decisions and to keep the back end's signed acknowledgements.
      */
     @JvmStatic
     @JvmOverloads
@@ -53,6 +55,7 @@ object KmerConsentAndroid {
         callbackExecutor: Executor? = null,
         databaseName: String = DATABASE_NAME,
         appVersion: String = "",
+        backendPublicKey: String? = null,
     ): KmerConsent {
         val app = context.applicationContext
         val consent = KmerConsent.open(
@@ -62,6 +65,7 @@ object KmerConsentAndroid {
             trackingAuthorization = TrackingAuthorization.NOT_APPLICABLE,
             callbackExecutor = callbackExecutor ?: mainThreadExecutor(),
             appVersion = appVersion,
+            backendPublicKey = backendPublicKey,
         )
         (app as? Application)?.registerActivityLifecycleCallbacks(RefreshOnResume(consent))
         // Time may have passed an expiry while the device slept (the deadline timer's clock stops):
