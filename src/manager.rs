@@ -90,12 +90,17 @@ pub struct ConsentManager {
     ui_key: OnceLock<[u8; 32]>,
 }
 
-/// A decision the store could not write, held in memory (see [`restriction`]).
+/// A decision the store could not write, held in memory for its subject (see [`restriction`]).
+/// Held decisions live in this process only: one the store never took is lost when it ends.
 struct Held {
-    decision: Decision,
-    /// Written as soon as the store allows (a pure restriction); otherwise it holds for this process
-    /// only, until a newer decision is recorded.
-    retry: bool,
+    /// What the rules see until it is written: the decision in force with the categories the user
+    /// refused taken away, on the text it was made on and with its date (so nothing is renewed or
+    /// widened by a choice that is not on disk), or the user's refusal when nothing was in force.
+    effect: Decision,
+    /// What is written when the store allows: the user's decision as they made it, with the policy
+    /// text it was made on. `None` when it also granted something: then only its refusals hold, for
+    /// this process, until a newer decision of the subject is recorded.
+    write: Option<(Decision, PolicyRow)>,
 }
 
 /// What only the writer touches.
@@ -112,12 +117,16 @@ struct Writer {
     shown: Option<Arc<PolicyText>>,
     /// Whether `latest` is not what the back end witnessed (see `rules::standing::witnessed_differs`).
     tampered: bool,
-    held: Option<Held>,
+    /// Per subject, oldest first: the decisions the store could not write yet.
+    held: HashMap<String, Vec<Held>>,
     /// How many decisions were held in memory so far (consent pages rendered before one are stale).
     held_count: u64,
+    /// The back end's key, to check a witness wherever one is relied on.
+    backend_key: Option<BackendKey>,
     marks: TimeMarks,
-    /// The time mark of schema versions 1 and 2, turned into marks for each subject as it is loaded.
-    legacy_clock_mark_ms: Option<i64>,
+    /// The time mark of schema versions 1 and 2 and the newest decision id it speaks of, turned into
+    /// marks for each subject as it is loaded.
+    legacy_clock_mark: Option<(i64, i64)>,
     persist_marks: bool,
     locale: String,
     tracking: TrackingAuthorization,
@@ -126,13 +135,19 @@ struct Writer {
 }
 
 impl Writer {
-    /// The decision the rules look at: one held in memory for this subject, else the latest.
+    /// The decision the rules look at: the newest one held in memory for this subject, else the
+    /// latest in the store.
     fn candidate(&self) -> Option<&Decision> {
         self.held
-            .as_ref()
-            .map(|h| &h.decision)
-            .filter(|d| d.subject == self.subject)
+            .get(&self.subject)
+            .and_then(|list| list.last())
+            .map(|h| &h.effect)
             .or(self.latest.as_ref())
+    }
+
+    /// Whether this subject has a decision held in memory.
+    fn holds(&self) -> bool {
+        self.held.get(&self.subject).is_some_and(|l| !l.is_empty())
     }
 
     /// The text `d` was made on, if it is known here.
@@ -166,12 +181,22 @@ impl Writer {
         self.latest = latest;
     }
 
+    /// Whether `latest` is not what the back end witnessed: the subject's newest witness names
+    /// another record, or does not verify. Without a back end key no witness can be checked, and
+    /// none is relied on.
     fn differs_from_witness(&self, latest: Option<&Decision>, subject: &str) -> bool {
+        let Some(key) = &self.backend_key else {
+            return false;
+        };
         match self.store.newest_witness(subject) {
-            Ok(newest) => rules::standing::witnessed_differs(
-                latest,
-                newest.as_ref().map(|(id, hash)| (*id, hash.as_str())),
-            ),
+            Ok(None) => false,
+            Ok(Some((id, witness))) => {
+                witness.verify(key).is_err()
+                    || rules::standing::witnessed_differs(
+                        latest,
+                        Some((id, witness.record_hash.as_str())),
+                    )
+            }
             Err(_) => true,
         }
     }
@@ -194,9 +219,13 @@ impl Writer {
     /// The subject's marks from the store, with the legacy clock mark applied.
     fn load_marks(&mut self) -> Result<()> {
         self.marks = self.store.marks(&self.subject)?;
-        if let Some(legacy) = self.legacy_clock_mark_ms.filter(|_| self.persist_marks) {
-            // What the older schema's mark proved: the latest decision was seen at that time.
-            let seen = self.evaluate(legacy).marks;
+        let latest_id = self.latest.as_ref().map_or(0, |d| d.id);
+        let legacy = self
+            .legacy_clock_mark
+            .filter(|(_, through)| self.persist_marks && latest_id <= *through);
+        if let Some((mark, _)) = legacy {
+            // What the older schema's mark proved: that decision was seen at that time.
+            let seen = self.evaluate(mark).marks;
             if seen != self.marks {
                 self.marks = seen;
                 let _ = self.store.raise_marks(&self.subject, seen);
@@ -245,64 +274,93 @@ impl Writer {
     ) -> Result<Option<Error>> {
         let decision = self.decision(source, grants, locale, clock_ms);
         let row = policy_row(&self.policy);
-        match self.store.record(decision.clone(), Some(&row), None) {
+        // A decision still waiting to be written goes first: this one may not overtake it.
+        let waiting = self
+            .held
+            .get(&self.subject)
+            .is_some_and(|l| l.iter().any(|h| h.write.is_some()));
+        let written = if waiting {
+            Err(Error::Io {
+                path: std::path::PathBuf::new(),
+                source: std::io::Error::other("an earlier refusal is still waiting to be written"),
+            })
+        } else {
+            self.store.record(decision.clone(), Some(&row), None)
+        };
+        match written {
             Ok(saved) => {
-                self.held = None;
+                self.held.remove(&self.subject);
                 self.set_latest(Some(saved));
                 Ok(None)
             }
             Err(error) if error.is_storage() => {
-                let in_force = self.evaluate(clock_ms).grants;
-                let next_id = self.latest.as_ref().map_or(0, |d| d.id) + 1;
-                let held = |grants, retry| Held {
-                    decision: Decision {
-                        id: next_id,
-                        grants,
-                        ..decision.clone()
-                    },
-                    retry,
-                };
-                match restriction::unwritten(in_force, grants) {
-                    Unwritten::NoEffect => return Err(error),
-                    Unwritten::Hold => self.held = Some(held(grants, true)),
-                    Unwritten::HoldRefusals(narrowed) => {
-                        self.held = Some(held(narrowed, false));
-                        self.held_count += 1;
-                        return Ok(Some(error));
-                    }
+                let evaluation = self.evaluate(clock_ms);
+                let in_force = evaluation.grants;
+                let base = evaluation.in_force().map(|(d, _)| d.clone());
+                let kind = restriction::unwritten(in_force, grants);
+                if kind == Unwritten::NoEffect {
+                    return Err(error);
                 }
+                let effect = Decision {
+                    id: self.latest.as_ref().map_or(0, |d| d.id).saturating_add(1),
+                    grants: in_force.and(grants),
+                    source,
+                    origin_hash: None,
+                    record_hash: String::new(),
+                    ..base.unwrap_or_else(|| decision.clone())
+                };
+                let write = (kind == Unwritten::Hold).then_some((decision, row));
+                self.held
+                    .entry(self.subject.clone())
+                    .or_default()
+                    .push(Held { effect, write });
                 self.held_count += 1;
-                Ok(None)
+                Ok((kind != Unwritten::Hold).then_some(error))
             }
             Err(error) => Err(error),
         }
     }
 
-    /// Writes a held restriction if the store now allows it.
+    /// Writes the held decisions the store now takes, oldest first, subject by subject. Once one is
+    /// written, the ones held before it are done with.
     fn flush_held(&mut self) {
-        let Some(held) = self.held.as_ref().filter(|h| h.retry) else {
-            return;
-        };
-        let mut decision = held.decision.clone();
-        decision.id = 0;
-        let row = (decision.policy_hash.as_deref() == Some(self.policy.hash.as_str()))
-            .then(|| policy_row(&self.policy));
-        if let Ok(saved) = self.store.record(decision, row.as_ref(), None) {
-            self.held = None;
-            if saved.subject == self.subject {
+        let subjects: Vec<String> = self.held.keys().cloned().collect();
+        for subject in subjects {
+            let Some(list) = self.held.get_mut(&subject) else {
+                continue;
+            };
+            let mut written = None;
+            for (i, held) in list.iter().enumerate() {
+                let Some((decision, row)) = &held.write else {
+                    continue;
+                };
+                match self.store.record(decision.clone(), Some(row), None) {
+                    Ok(saved) => written = Some((i, saved)),
+                    Err(_) => break,
+                }
+            }
+            let Some((last, saved)) = written else {
+                continue;
+            };
+            list.drain(..=last);
+            if list.is_empty() {
+                self.held.remove(&subject);
+            }
+            if subject == self.subject {
                 self.set_latest(Some(saved));
             }
         }
     }
 
-    /// Re-reads the subject's latest decision. A restriction held for this process only gives way to
-    /// a newer decision in the store.
+    /// Re-reads the subject's latest decision. Refusals held for this process only give way to a
+    /// newer decision of the subject in the store (another process's).
     fn reload(&mut self) -> Result<()> {
         self.flush_held();
         let latest = self.store.latest_decision(&self.subject)?;
-        if let (Some(held), Some(l)) = (&self.held, &latest) {
-            if !held.retry && l.id >= held.decision.id {
-                self.held = None;
+        if let (Some(list), Some(l)) = (self.held.get_mut(&self.subject), &latest) {
+            list.retain(|h| h.write.is_some() || h.effect.id > l.id);
+            if list.is_empty() {
+                self.held.remove(&self.subject);
             }
         }
         self.set_latest(latest);
@@ -343,15 +401,21 @@ impl Writer {
             policy_hash: self.policy.hash.clone(),
             last_decision_id,
             chain_head,
+            closed_pages: self.store.closed_pages()?,
             unwritten: self.held_count,
         })
     }
 
     /// When the back end witnessed `d`, if it did.
+    /// When the back end witnessed `d`, if it did and its signature verifies.
     fn witnessed_at(&self, d: &Decision) -> Result<Option<i64>> {
+        let Some(key) = &self.backend_key else {
+            return Ok(None);
+        };
         Ok(self
             .store
             .witness(d.witness_hash())?
+            .filter(|w| w.verify(key).is_ok())
             .map(|w| w.backend_time_ms))
     }
 
@@ -361,10 +425,7 @@ impl Writer {
             tracking: self.tracking,
             locale: &self.locale,
             store_recovered: self.store_recovered,
-            not_yet_saved: self
-                .held
-                .as_ref()
-                .is_some_and(|h| h.decision.subject == self.subject),
+            not_yet_saved: self.holds(),
         };
         let evaluation = self.evaluate(clock_ms);
         let marks = evaluation.marks;
@@ -417,10 +478,11 @@ impl ConsentManager {
             latest: None,
             shown: None,
             tampered: false,
-            held: None,
+            held: HashMap::new(),
             held_count: 0,
+            backend_key: backend_key.clone(),
             marks: opened.marks,
-            legacy_clock_mark_ms: opened.legacy_clock_mark_ms,
+            legacy_clock_mark: opened.legacy_clock_mark,
             persist_marks: options.persist_time_marks,
             locale,
             tracking: TrackingAuthorization::NotDetermined,
@@ -527,14 +589,30 @@ impl ConsentManager {
         Ok(*self.ui_key.get_or_init(|| key))
     }
 
-    /// The optional categories granted now.
+    /// The optional categories a consent screen shows switched on: granted now, and every SDK the
+    /// policy lists in them covered by the decision in force. A category with an SDK the user was
+    /// not shown there starts off: a box ticked in advance is no consent.
     fn granted_now(&self) -> Grants {
         let gate = self.current();
+        let policy = Arc::clone(&self.lock_writer().policy);
+        let snapshot = &gate.snapshot;
         let mut grants = Grants::NONE;
         for category in Category::OPTIONAL {
+            let unseen = policy
+                .policy
+                .sdks
+                .iter()
+                .filter(|s| s.category == category)
+                .filter_map(|s| snapshot.sdks.get(&s.id))
+                .any(|v| {
+                    matches!(
+                        v.reason,
+                        VerdictReason::NotShownToUser | VerdictReason::ShownInAnotherCategory
+                    )
+                });
             grants.set(
                 category,
-                gate.snapshot.status.categories.get(&category) == Some(&true),
+                snapshot.status.categories.get(&category) == Some(&true) && !unseen,
             );
         }
         grants
@@ -591,11 +669,16 @@ impl ConsentManager {
             let local = match writer.candidate() {
                 None => None,
                 Some(d) => {
-                    let held = writer.held.as_ref().is_some_and(|h| h.decision.id == d.id);
+                    let evaluation = writer.evaluate(clock_ms);
                     Some(sync::Local {
                         decision: d,
-                        in_force: writer.evaluate(clock_ms).in_force().is_some(),
-                        witnessed_at_ms: if held { None } else { writer.witnessed_at(d)? },
+                        aged_out: sync::aged_out(d, evaluation.expires_at_ms, evaluation.now_ms),
+                        // A decision held in memory has not reached the back end.
+                        witnessed_at_ms: if writer.holds() {
+                            None
+                        } else {
+                            writer.witnessed_at(d)?
+                        },
                     })
                 }
             };
@@ -634,7 +717,7 @@ impl ConsentManager {
                 row.as_ref().or(Some(&policy_row(&writer.policy))),
                 imported.then_some(&witness),
             )?;
-            writer.held = None;
+            writer.held.remove(&writer.subject.clone());
             writer.set_latest(Some(saved));
             Ok(true)
         })?;
@@ -674,9 +757,13 @@ impl ConsentManager {
     /// the back end signed: reports the first record that was changed, removed or moved behind the
     /// SDK's back, and how many records the back end witnessed.
     pub fn verify_history(&self) -> Result<HistoryCheck, ConsentError> {
-        let key = self.backend_key.as_ref();
-        let signed = |w: &Witness| key.is_some_and(|k| w.verify(k).is_ok());
-        Ok(self.lock_writer().store.verify(&signed)?)
+        let writer = self.lock_writer();
+        Ok(match &self.backend_key {
+            Some(key) => writer
+                .store
+                .verify(Some(&|w: &Witness| w.verify(key).is_ok()))?,
+            None => writer.store.verify(None)?,
+        })
     }
 
     /// Where consent stands now: whether to show the banner and why, and each category's state.
@@ -873,8 +960,9 @@ impl ConsentManager {
     /// Keeps the back end's signed acknowledgement of one of this store's records (a witness object,
     /// `kmer-consent countersign` shows the back end's side) and takes the record out of the outbox.
     /// From then on the record, and every record before it in the chain, cannot be rewritten on the
-    /// device without `verify_history` saying so, and imports are ordered against it by the back
-    /// end's time. Needs the back end key given at open (`BackendKey` otherwise); a malformed or
+    /// device without `verify_history` saying so (as long as the witness is kept: deleting it too
+    /// makes the record look unwitnessed), and imports are ordered against it by the back end's
+    /// time. Needs the back end key given at open (`BackendKey` otherwise); a malformed or
     /// unsigned acknowledgement, or one for no record here, is `InvalidAcknowledgement`.
     pub fn acknowledge_signed(&self, acknowledgement_json: String) -> Result<(), ConsentError> {
         let key = self
@@ -907,13 +995,8 @@ impl ConsentManager {
     pub fn erase_subject(&self) -> Result<ConsentStatus, ConsentError> {
         let ((), gate) = self.change(|writer, _| {
             writer.store.erase(&writer.subject)?;
-            if writer
-                .held
-                .as_ref()
-                .is_some_and(|h| h.decision.subject == writer.subject)
-            {
-                writer.held = None;
-            }
+            let subject = writer.subject.clone();
+            writer.held.remove(&subject);
             writer.set_latest(None);
             writer.marks = TimeMarks::default();
             Ok(())
@@ -991,7 +1074,12 @@ impl ConsentManager {
             )
             .map_err(Error::UiMessage)?;
             match rules::page::recorded(parsed.action, issued.layer).map_err(Error::UiMessage)? {
-                None => Ok(None),
+                // Nothing to record, but the page is answered: its token is spent (best effort: a
+                // store that cannot count it leaves the token as it was, which grants nothing).
+                None => {
+                    let _ = writer.store.close_page();
+                    Ok(None)
+                }
                 // The texts the user read are part of the record: the page's locale, not the device's.
                 Some((source, grants)) => {
                     writer.record(source, grants, Some(issued.locale), clock_ms)
@@ -1030,8 +1118,11 @@ impl ConsentManager {
         let changed = {
             let mut writer = self.lock_writer();
             let version = writer.store.data_version()?;
-            let changed =
-                version != writer.data_version || writer.held.as_ref().is_some_and(|h| h.retry);
+            let waiting = writer
+                .held
+                .values()
+                .any(|list| list.iter().any(|h| h.write.is_some()));
+            let changed = version != writer.data_version || waiting;
             writer.data_version = version;
             changed
         };

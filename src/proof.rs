@@ -182,7 +182,9 @@ pub fn record_from_body(body: &Value) -> Result<Decision, String> {
         return Err(format!("a {} record grants everything", source.as_str()));
     }
     let decided_at_ms = int("decided_at_ms")?;
-    if time::trusted(decided_at_ms).is_none() {
+    // A refusal made while the clock could not be trusted still has to reach the other devices; it
+    // cannot grant anything, whatever its date. A grant needs a plausible one.
+    if grants.any_granted() && time::trusted(decided_at_ms).is_none() {
         return Err("record.decided_at_ms is not a time between 2020 and 2100".into());
     }
     let id = int("id")?;
@@ -258,10 +260,10 @@ mod tests {
             ("a missing field", |b| {
                 b.as_object_mut().unwrap().remove("subject");
             }),
-            ("year 1", |b| {
+            ("a grant in year 1", |b| {
                 b["decided_at_ms"] = json!(-62_135_596_800_000i64)
             }),
-            ("year 9999", |b| {
+            ("a grant in year 9999", |b| {
                 b["decided_at_ms"] = json!(253_402_214_400_000i64)
             }),
             ("revision 0", |b| b["policy_revision"] = json!(0)),
@@ -293,6 +295,13 @@ mod tests {
             edit(&mut body);
             assert!(record_from_body(&body).is_err(), "{what}");
         }
+        // A refusal made under a clock that could not be trusted is still read: it grants nothing.
+        let mut refusal = record_body(&d);
+        refusal["source"] = json!("withdraw");
+        refusal["categories"] =
+            json!({"marketing": false, "personalization": false, "statistics": false});
+        refusal["decided_at_ms"] = json!(253_402_214_400_000i64);
+        assert!(record_from_body(&refusal).is_ok());
     }
 
     #[test]

@@ -105,7 +105,8 @@ pub fn receipt(shown: Option<&PolicyText>, d: &Decision) -> Value {
     json!({
         "schema": RECEIPT_SCHEMA,
         "receipt_id": d.record_hash,
-        "subject": if d.subject.is_empty() { "device" } else { d.subject.as_str() },
+        // The anonymous device has no account id: null, which no account id can be.
+        "subject": (!d.subject.is_empty()).then_some(d.subject.as_str()),
         "jurisdiction": policy.and_then(|p| p.tcf.as_ref()).map(|t| t.publisher_country_code.clone()),
         "controller": policy.map(|p| json!({
             "name": p.controller.name,

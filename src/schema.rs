@@ -88,6 +88,9 @@ CREATE TABLE witnesses (
     signature       TEXT    NOT NULL               -- Ed25519, 128 hex digits
 ) WITHOUT ROWID;
 DELETE FROM outbox WHERE decision_id IN (SELECT id FROM decisions WHERE source = 'subject_link');
+-- The old clock mark speaks only of the decisions there were when it was written.
+INSERT OR REPLACE INTO meta (key, value)
+    SELECT 'clock_mark_through_id', COALESCE(MAX(id), 0) FROM decisions;
 ";
 
 /// Creates the current schema in an empty database: version 1, then every upgrade, so a fresh

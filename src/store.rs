@@ -28,7 +28,9 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_VALUE_BYTES: i32 = 4 * 1024 * 1024;
 /// Written by schema versions 1 and 2: the latest time acted on. Read once to set the time marks.
 const LEGACY_CLOCK_MARK_KEY: &str = "clock_mark_ms";
+const LEGACY_CLOCK_MARK_THROUGH_KEY: &str = "clock_mark_through_id";
 const STORE_ID_KEY: &str = "store_id";
+const CLOSED_PAGES_KEY: &str = "pages_closed";
 const DECISION_COLUMNS: &str = "id, decided_at_ms, policy_id, policy_revision, source, locale, \
      statistics, personalization, marketing, sdks_shown, policy_hash, sdk_version, app_version, \
      prev_hash, record_hash, tracking_authorization, subject, origin_hash";
@@ -45,8 +47,9 @@ pub struct Opened {
     pub latest: Option<Decision>,
     /// What moving the clock back must not undo.
     pub marks: TimeMarks,
-    /// The time mark older schemas kept, until the manager has turned it into marks.
-    pub legacy_clock_mark_ms: Option<i64>,
+    /// The time mark older schemas kept, and the newest decision id it speaks of (those there were
+    /// at the upgrade to version 3): the manager turns it into marks for those decisions only.
+    pub legacy_clock_mark: Option<(i64, i64)>,
     /// Where the unreadable file was moved, when the store had to be recreated.
     pub recovered_from: Option<PathBuf>,
 }
@@ -107,6 +110,21 @@ impl Store {
             return Err(Error::SchemaUnknown(version));
         }
         Ok(Store { conn })
+    }
+
+    /// How many consent pages were closed without a decision.
+    pub fn closed_pages(&self) -> Result<i64> {
+        Ok(self.meta(CLOSED_PAGES_KEY)?.unwrap_or(0))
+    }
+
+    /// Counts one more consent page closed without a decision.
+    pub fn close_page(&mut self) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, 1) \
+             ON CONFLICT (key) DO UPDATE SET value = value + 1",
+            [CLOSED_PAGES_KEY],
+        )?;
+        Ok(())
     }
 
     /// A value of `meta`, if it is there.
@@ -232,12 +250,18 @@ impl Store {
         let store = Store { conn };
         let latest = store.latest_decision("")?;
         let marks = store.marks("")?;
-        let legacy_clock_mark_ms = store.meta(LEGACY_CLOCK_MARK_KEY)?;
+        let legacy_clock_mark = match store.meta(LEGACY_CLOCK_MARK_KEY)? {
+            Some(mark) => Some((
+                mark,
+                store.meta(LEGACY_CLOCK_MARK_THROUGH_KEY)?.unwrap_or(0),
+            )),
+            None => None,
+        };
         Ok(Opened {
             store,
             latest,
             marks,
-            legacy_clock_mark_ms,
+            legacy_clock_mark,
             recovered_from: None,
         })
     }
@@ -320,17 +344,26 @@ impl Store {
         Ok(row.and_then(witness_from_row))
     }
 
-    /// The newest record of `subject` the back end witnessed: its id and the hash the witness names.
-    pub fn newest_witness(&self, subject: &str) -> Result<Option<(i64, String)>> {
-        Ok(self
+    /// The newest witness of a record of `subject`, with the id of the record it names here. A row
+    /// that cannot be read as a witness comes back as one that verifies under no key.
+    pub fn newest_witness(&self, subject: &str) -> Result<Option<(i64, Witness)>> {
+        let row: Option<(i64, (String, i64, String))> = self
             .conn
             .query_row(
-                "SELECT decision_id, record_hash FROM witnesses WHERE subject = ?1 \
-                 ORDER BY decision_id DESC LIMIT 1",
+                "SELECT decision_id, record_hash, backend_time_ms, signature FROM witnesses \
+                 WHERE subject = ?1 ORDER BY decision_id DESC LIMIT 1",
                 [subject],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?))),
             )
-            .optional()?)
+            .optional()?;
+        Ok(row.map(|(id, (hash, at, signature))| {
+            let witness = witness_from_row((hash.clone(), at, signature)).unwrap_or(Witness {
+                record_hash: hash,
+                backend_time_ms: at,
+                signature: [0u8; 64],
+            });
+            (id, witness)
+        }))
     }
 
     /// When the back end witnessed each record that it did, by witness hash.
@@ -379,10 +412,10 @@ impl Store {
         Ok((last, head))
     }
 
-    /// Walks every subject's chain, recomputing every link, then checks every stored witness: its
-    /// signature (`signed`, which knows the back end's key) and that the record it names is still
-    /// there unchanged.
-    pub fn verify(&self, signed: &dyn Fn(&Witness) -> bool) -> Result<HistoryCheck> {
+    /// Walks every subject's chain, recomputing every link, then checks every stored witness: that
+    /// the record it names is still there unchanged and, when `signed` is given (it knows the back
+    /// end's key), its signature.
+    pub fn verify(&self, signed: Option<&dyn Fn(&Witness) -> bool>) -> Result<HistoryCheck> {
         let sql = format!("SELECT {DECISION_COLUMNS} FROM decisions ORDER BY id");
         let mut stmt = self.conn.prepare(&sql)?;
         let mut rows = stmt.query([])?;
@@ -499,8 +532,15 @@ impl Store {
                     "the back end witnessed this record, and it was changed or removed since",
                 ));
             }
-            if !signed(&witness) {
+            let Some(signed) = signed else {
                 continue;
+            };
+            if !signed(&witness) {
+                return Ok(broken(
+                    decision_id,
+                    count,
+                    "its witness does not verify under the back end's key: it was forged or changed",
+                ));
             }
             witnessed_records += 1;
             if last.is_none_or(|(id, _)| decision_id > id) {
@@ -813,7 +853,7 @@ pub struct HistoryCheck {
     pub problem: Option<String>,
     /// How many records the app's back end witnessed (signatures checked under the configured key;
     /// 0 without one). A witnessed record, and every record before it in its chain, cannot be
-    /// rewritten on the device without this check failing.
+    /// rewritten on the device without this check failing, as long as its witness is kept.
     pub witnessed_records: u64,
     /// The newest witnessed record, and when the back end witnessed it (its clock).
     pub last_witnessed_record: Option<i64>,

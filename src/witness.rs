@@ -4,8 +4,9 @@
 //! stop someone from rewriting its history and recomputing every hash. The app's back end can: when
 //! it receives a receipt it signs, with an Ed25519 key only it holds, the record's hash and its own
 //! time. The device stores that signature (`acknowledge_signed`); from then on that record, and
-//! every record before it in the chain, cannot be rewritten on the device unnoticed
-//! (`verify_history`). Another device imports a decision only with such a signature, and orders it
+//! every record before it in the chain, cannot be rewritten on the device without `verify_history`
+//! failing, as long as the witness is kept (someone who can also delete it makes the record look
+//! unwitnessed here; the back end's own copy shows the difference). Another device imports a decision only with such a signature, and orders it
 //! by the back end's time, never by a device clock.
 //!
 //! A witness is the JSON object

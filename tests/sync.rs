@@ -232,12 +232,19 @@ fn a_decision_the_back_end_saw_later_is_imported_once() {
         "imports are not sent back"
     );
 
-    // The back end saw this refusal before the acceptance above: it does not apply.
-    let (_phone2, refusal) = remote(&backend, "account-7", T0 + 5000, false);
+    // Seen by the back end before the acceptance above and dated before it: older, ignored.
+    let (_phone2, older) = remote(&backend, "account-7", T0 + 100, false);
     assert!(!m
-        .import_receipt(backend.countersign(&refusal, T0 + 1500))
+        .import_receipt(backend.countersign(&older, T0 + 1500))
         .unwrap());
     assert!(m.can_start("google_mobile_ads".into()));
+    // Seen before it but dated after it: the two orders disagree, and the refusal restricts.
+    let (_phone3, refusal) = remote(&backend, "account-7", T0 + 5000, false);
+    assert!(m
+        .import_receipt(backend.countersign(&refusal, T0 + 1600))
+        .unwrap());
+    assert_eq!(m.status().last_source, Some(DecisionSource::ImportMerged));
+    assert!(!m.can_start("google_mobile_ads".into()));
 }
 
 #[test]

@@ -515,3 +515,310 @@ mod finding_8_withdrawal_on_a_full_disk {
         nothing_optional_runs(&m);
     }
 }
+
+/// What the adversarial review of the trust model found, each now a guard.
+mod review {
+    use super::*;
+    use common::Backend;
+    use kmer_consent::TrackingAuthorization;
+    use std::collections::HashMap;
+
+    const HOUR: i64 = 3_600_000;
+
+    fn ads(m: &ConsentManager) -> bool {
+        m.can_start("google_mobile_ads".into())
+    }
+
+    fn choose(stats: bool, marketing: bool) -> HashMap<Category, bool> {
+        HashMap::from([
+            (Category::Statistics, stats),
+            (Category::Personalization, false),
+            (Category::Marketing, marketing),
+        ])
+    }
+
+    fn logged_in(f: &Fixture, backend: &Backend, user: &str) -> std::sync::Arc<ConsentManager> {
+        let m = f.open_witnessed(backend);
+        m.set_subject(Some(user.into())).unwrap();
+        m.set_tracking_authorization(TrackingAuthorization::NotApplicable);
+        m
+    }
+
+    fn open_on(f: &Fixture, backend: &Backend, json: &str) -> std::sync::Arc<ConsentManager> {
+        let options = OpenOptions {
+            backend_public_key: Some(backend.public_key()),
+            ..f.options()
+        };
+        let m = ConsentManager::open_with(&f.db(), json, "fr-CM", options).unwrap();
+        m.set_subject(Some("account-7".into())).unwrap();
+        m
+    }
+
+    fn lock(f: &Fixture) -> Connection {
+        let conn = Connection::open(f.db()).unwrap();
+        conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+        conn
+    }
+
+    #[test]
+    fn a_withdrawal_that_does_not_count_now_still_stands_against_an_older_import() {
+        let backend = Backend::new();
+        let tablet = Fixture::new();
+        tablet.clock.set(T0 - HOUR);
+        let t = logged_in(&tablet, &backend, "account-7");
+        t.accept_all().unwrap();
+        let acceptance = backend.countersign(
+            &t.pending_receipts(1).unwrap().remove(0).receipt_json,
+            T0 - 50 * 60_000,
+        );
+        // The phone's clock runs 2 h ahead when the user withdraws; the back end sees it after the
+        // acceptance; then network time corrects the clock and the withdrawal is "in the future".
+        let phone = Fixture::new();
+        phone.clock.set(T0 + 2 * HOUR);
+        let p = logged_in(&phone, &backend, "account-7");
+        p.withdraw().unwrap();
+        backend.witness_all(&p, T0);
+        phone.clock.set(T0 + 60_000);
+        p.refresh().unwrap();
+        p.import_receipt(acceptance).unwrap();
+        nothing_optional_runs(&p);
+    }
+
+    #[test]
+    fn a_withdrawal_on_a_rolled_back_policy_still_stands_against_an_older_import() {
+        let backend = Backend::new();
+        let tablet = Fixture::new();
+        tablet.clock.set(T0 - HOUR);
+        let t = open_on(&tablet, &backend, &sample_policy_json());
+        t.accept_all().unwrap();
+        let acceptance = backend.countersign(
+            &t.pending_receipts(1).unwrap().remove(0).receipt_json,
+            T0 - 50 * 60_000,
+        );
+        let phone = Fixture::new();
+        let p = open_on(&phone, &backend, &policy_with(|p| p["revision"] = json!(2)));
+        p.withdraw().unwrap();
+        backend.witness_all(&p, T0);
+        drop(p);
+        let p = open_on(&phone, &backend, &sample_policy_json());
+        p.import_receipt(acceptance).unwrap();
+        nothing_optional_runs(&p);
+    }
+
+    #[test]
+    fn a_stale_acceptance_that_reaches_the_back_end_late_does_not_undo_a_withdrawal() {
+        let backend = Backend::new();
+        let phone = Fixture::new();
+        phone.clock.set(T0 - DAY_MS);
+        let p = logged_in(&phone, &backend, "account-7");
+        p.accept_all().unwrap();
+        let old = p.pending_receipts(1).unwrap().remove(0).receipt_json;
+        let tablet = Fixture::new();
+        let t = logged_in(&tablet, &backend, "account-7");
+        t.withdraw().unwrap();
+        backend.witness_all(&t, T0 + 10);
+        // The phone's outbox entry arrives (or is sent again) after that.
+        let late = backend.countersign(&old, T0 + 20);
+        assert!(!t.import_receipt(late).unwrap());
+        nothing_optional_runs(&t);
+    }
+
+    #[test]
+    fn a_refusal_held_for_one_user_survives_another_users_calls() {
+        let f = Fixture::new();
+        let m = f.open();
+        m.set_subject(Some("alice".into())).unwrap();
+        m.save(choose(true, false)).unwrap();
+        m.set_subject(Some("bob".into())).unwrap();
+        m.reject_all().unwrap();
+        m.set_subject(Some("alice".into())).unwrap();
+        assert!(m.can_start("firebase_analytics".into()));
+        let held = lock(&f);
+        // Alice moves from statistics to marketing only: the write fails, the refusal holds.
+        assert!(m.save(choose(false, true)).is_err());
+        assert!(!m.can_start("firebase_analytics".into()));
+        held.execute_batch("ROLLBACK").unwrap();
+        m.set_subject(Some("bob".into())).unwrap();
+        m.refresh().unwrap();
+        m.set_subject(Some("alice".into())).unwrap();
+        assert!(
+            !m.can_start("firebase_analytics".into()),
+            "alice's refusal was lost"
+        );
+    }
+
+    #[test]
+    fn two_users_withdrawals_held_at_once_are_both_written() {
+        let f = Fixture::new();
+        let m = f.open();
+        for user in ["alice", "bob"] {
+            m.set_subject(Some(user.into())).unwrap();
+            m.accept_all().unwrap();
+        }
+        m.set_subject(Some("alice".into())).unwrap();
+        let held = lock(&f);
+        assert!(m.withdraw().unwrap().not_yet_saved);
+        m.set_subject(Some("bob".into())).unwrap();
+        assert!(m.withdraw().unwrap().not_yet_saved);
+        held.execute_batch("ROLLBACK").unwrap();
+        m.refresh().unwrap();
+        for user in ["alice", "bob"] {
+            m.set_subject(Some(user.into())).unwrap();
+            assert!(!ads(&m), "{user}");
+            let sources: Vec<_> = m.history().unwrap().iter().map(|r| r.source).collect();
+            assert_eq!(
+                sources,
+                [
+                    kmer_consent::DecisionSource::AcceptAll,
+                    kmer_consent::DecisionSource::Withdraw
+                ],
+                "{user}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_store_upgraded_from_schema_2_does_not_expire_new_decisions() {
+        let f = Fixture::new();
+        f.open().accept_all().unwrap();
+        // What schema 2 left: no version 3 tables, the old clock mark.
+        let conn = Connection::open(f.db()).unwrap();
+        conn.execute_batch(&format!(
+            "DROP TABLE time_marks; DROP TABLE witnesses; PRAGMA user_version = 2; \
+             INSERT INTO meta (key, value) VALUES ('clock_mark_ms', {T0});"
+        ))
+        .unwrap();
+        drop(conn);
+        f.clock.set(T0 + DAY_MS);
+        let m = f.open();
+        assert!(ads(&m), "the upgraded decision stands");
+        m.accept_all().unwrap();
+        drop(m);
+        f.clock.advance_ms(60_000);
+        assert!(
+            ads(&f.open()),
+            "a decision made after the upgrade stands at the next launch"
+        );
+    }
+
+    #[test]
+    fn a_held_withdrawal_written_after_a_policy_update_keeps_its_text() {
+        let f = Fixture::new();
+        let m = f.open();
+        m.accept_all().unwrap();
+        m.update_policy(policy_with(|p| p["revision"] = json!(2)))
+            .unwrap();
+        let held = lock(&f);
+        m.withdraw().unwrap();
+        m.update_policy(policy_with(|p| p["revision"] = json!(3)))
+            .unwrap();
+        held.execute_batch("ROLLBACK").unwrap();
+        m.refresh().unwrap();
+        assert!(m.verify_history().unwrap().intact);
+        let receipt = m.export_proof().unwrap();
+        kmer_consent::verify_receipt(&receipt).expect("its receipt shows the text it was made on");
+    }
+
+    #[test]
+    fn an_unwritten_narrower_choice_on_a_new_text_opens_nothing_new() {
+        let f = Fixture::new();
+        let m = f.open();
+        m.accept_all().unwrap();
+        m.update_policy(policy_with(|p| {
+            p["revision"] = json!(2);
+            let mut added = p["sdks"][3].clone();
+            added["id"] = json!("new_ads");
+            p["sdks"].as_array_mut().unwrap().push(added);
+        }))
+        .unwrap();
+        assert!(!m.can_start("new_ads".into()));
+        let held = lock(&f);
+        let _ = m.save(choose(false, true));
+        let allowed = m.can_start("new_ads".into());
+        held.execute_batch("ROLLBACK").unwrap();
+        assert!(!allowed, "nothing written allows it");
+    }
+
+    #[test]
+    fn a_category_with_an_sdk_the_user_never_saw_starts_off_on_the_page() {
+        let f = Fixture::new();
+        let m = f.open();
+        m.accept_all().unwrap();
+        m.update_policy(policy_with(|p| {
+            p["revision"] = json!(2);
+            let mut added = p["sdks"][3].clone();
+            added["id"] = json!("new_ads");
+            p["sdks"].as_array_mut().unwrap().push(added);
+        }))
+        .unwrap();
+        let page = m.consent_page("fr".into(), ConsentPageLayer::Preferences);
+        assert!(
+            page.contains("data-category=\"marketing\" aria-describedby=\"d-marketing\">"),
+            "marketing is not ticked in advance"
+        );
+        assert!(page
+            .contains("data-category=\"statistics\" aria-describedby=\"d-statistics\" checked>"));
+    }
+
+    #[test]
+    fn a_closed_page_cannot_be_answered_again() {
+        let f = Fixture::new();
+        let m = f.open();
+        m.reject_all().unwrap();
+        let token = token_of(&m.consent_page("fr".into(), ConsentPageLayer::Preferences));
+        m.apply_ui_message(ui(&token, "close")).unwrap();
+        f.clock.advance_ms(23 * HOUR);
+        assert!(m.apply_ui_message(ui(&token, "accept_all")).is_err());
+        nothing_optional_runs(&m);
+    }
+
+    #[test]
+    fn a_refusal_made_under_an_untrusted_clock_can_still_be_synced() {
+        for at in [253_402_214_400_000i64, 1_500_000_000_000] {
+            let f = Fixture::new();
+            f.clock.set(at);
+            let m = f.open();
+            m.withdraw().unwrap();
+            let pending = m.pending_receipts(10).unwrap();
+            kmer_consent::verify_receipt(&pending[0].receipt_json)
+                .unwrap_or_else(|e| panic!("clock {at}: {e}"));
+        }
+    }
+
+    #[test]
+    fn a_forged_witness_is_never_relied_on() {
+        let backend = Backend::new();
+        let phone = Fixture::new();
+        let p = logged_in(&phone, &backend, "account-7");
+        p.accept_all().unwrap();
+        backend.witness_all(&p, T0 + 1000);
+        drop(p);
+        // Someone with the files pushes the witness's time to 2099, with no valid signature.
+        Connection::open(phone.db())
+            .unwrap()
+            .execute(
+                &format!(
+                    "UPDATE witnesses SET backend_time_ms = 4070908800000, signature = '{}'",
+                    "00".repeat(64)
+                ),
+                [],
+            )
+            .unwrap();
+        let p = logged_in(&phone, &backend, "account-7");
+        let check = p.verify_history().unwrap();
+        assert!(!check.intact, "{check:?}");
+        nothing_optional_runs(&p);
+        // A genuine withdrawal from another device still gets through.
+        let tablet = Fixture::new();
+        tablet.clock.advance_ms(60_000);
+        let t = logged_in(&tablet, &backend, "account-7");
+        t.withdraw().unwrap();
+        let w = backend.countersign(
+            &t.pending_receipts(1).unwrap().remove(0).receipt_json,
+            T0 + 120_000,
+        );
+        phone.clock.advance_ms(180_000);
+        p.import_receipt(w).unwrap();
+        nothing_optional_runs(&p);
+    }
+}

@@ -96,6 +96,19 @@ pub fn countersign(
             receipt_file.display()
         ))
     })?;
+    // What a back end must check besides (docs/receipts.md): a record for an account, made on the
+    // device that sent it. The account itself is the caller's to check against its session.
+    if check.subject.is_empty() {
+        return Err(Failure::Invalid(
+            "the record is the anonymous device's: only an account's decisions are synced".into(),
+        ));
+    }
+    if matches!(check.event.as_str(), "import" | "subject_link") {
+        return Err(Failure::Invalid(format!(
+            "a {} record is not a choice made on the device that sent it",
+            check.event
+        )));
+    }
     let at = at.unwrap_or_else(|| {
         use kmer_consent::Clock;
         kmer_consent::SystemClock.now_ms()

@@ -372,7 +372,7 @@ fn check_policy(file: &Path, against: Option<&Path>) -> Result<(), Failure> {
         say!(
             "stored revision {} ({}…): {verdict}",
             text.revision,
-            &text.hash[..12]
+            text.hash.get(..12).unwrap_or(&text.hash)
         );
         for change in &text.changes {
             let mark = if change.widens { "widens" } else { "      " };

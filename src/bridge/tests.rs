@@ -115,6 +115,7 @@ fn state(last_decision_id: i64) -> PageState {
         policy_hash: "ab".repeat(32),
         last_decision_id,
         chain_head: "0".repeat(64),
+        closed_pages: 0,
         unwritten: 0,
     }
 }

@@ -32,6 +32,9 @@ pub struct PageState {
     pub last_decision_id: i64,
     /// The head of the subject's hash chain: an erasure makes the page stale too.
     pub chain_head: String,
+    /// How many pages were closed without a decision (the store counts them): closing spends a
+    /// page's token as a decision does.
+    pub closed_pages: i64,
     /// Decisions held in memory that the store could not write yet (see `restriction`).
     pub unwritten: u64,
 }
@@ -40,12 +43,14 @@ impl PageState {
     /// The canonical form the token's MAC covers, one field per line.
     pub fn canonical(&self) -> String {
         format!(
-            "{}\n{}\n{}\n{}\n{}",
+            "{}\n{}\n{}\n{}\n{}:{}:{}",
             self.subject.len(),
             self.subject,
             self.policy_hash,
             self.last_decision_id,
-            format_args!("{}:{}", self.chain_head, self.unwritten)
+            self.chain_head,
+            self.closed_pages,
+            self.unwritten
         )
     }
 }
@@ -110,6 +115,7 @@ mod tests {
             policy_hash: "h".into(),
             last_decision_id: 7,
             chain_head: "c".into(),
+            closed_pages: 0,
             unwritten: 0,
         };
         let other_subject = PageState {
@@ -129,6 +135,10 @@ mod tests {
             },
             PageState {
                 unwritten: 1,
+                ..state.clone()
+            },
+            PageState {
+                closed_pages: 1,
                 ..state.clone()
             },
         ] {

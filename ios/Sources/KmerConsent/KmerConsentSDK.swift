@@ -210,8 +210,8 @@ public final class KmerConsentSDK: Sendable {
     /// Keeps the back end's signed acknowledgement of one of this store's records (a witness JSON
     /// object, as `kmer-consent countersign --ack-out` writes it) and takes that record out of the
     /// outbox. From then on the record, and every one before it, cannot be rewritten on the device
-    /// without `verifyHistory()` saying so (`ConsentRecord.witnessedAtMs` shows when it was
-    /// witnessed), and imports are ordered against it by the back end's time. Throws
+    /// without `verifyHistory()` saying so, as long as the witness is kept
+    /// (`ConsentRecord.witnessedAtMs` shows when it was witnessed), and imports are ordered against it by the back end's time. Throws
     /// `KmerConsentError.backendKey` when `open` was given no back end key, and
     /// `.invalidAcknowledgement` for a malformed or wrongly signed one, or one for no record here.
     public func acknowledgeSigned(_ acknowledgementJSON: String) throws {
