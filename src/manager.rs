@@ -855,7 +855,9 @@ impl ConsentManager {
         }
     }
 
-    /// Whether `category` is granted now. Essential always is.
+    /// Whether `category` is granted now. Essential always is. This is the category alone: an SDK in
+    /// it may still be denied (not shown to the user in it, tracking not authorized); ask
+    /// `can_start` for an SDK.
     pub fn is_granted(&self, category: Category) -> bool {
         let gate = self.gate.load();
         let status = &gate.snapshot.status;

@@ -70,6 +70,12 @@ impl Cli {
     }
 }
 
+/// The token a consent page carries (`data-token="…"`).
+fn token_in(page: &str) -> String {
+    let start = page.find("data-token=\"").unwrap() + "data-token=\"".len();
+    page[start..start + page[start..].find('"').unwrap()].to_owned()
+}
+
 fn code(out: &Output) -> i32 {
     out.status.code().expect("exited, not killed")
 }
@@ -250,8 +256,7 @@ fn ui_writes_the_page_and_apply_ui_message_records_what_it_carries() {
         "{page}"
     );
     assert!(page.trim_end().ends_with("</html>"));
-    let start = page.find("data-token=\"").unwrap() + "data-token=\"".len();
-    let token = &page[start..start + page[start..].find('"').unwrap()];
+    let token = &token_in(&page);
     let message = |action: &str| {
         format!(r#"{{"type":"kmer-consent/ui","version":1,"token":"{token}","action":"{action}"}}"#)
     };
@@ -285,8 +290,7 @@ fn ui_writes_the_page_and_apply_ui_message_records_what_it_carries() {
     // The preferences shown alone, closed: nothing recorded, and the CLI says so.
     let prefs = stdout(&cli.run(&["ui", "--layer", "preferences"]));
     assert!(prefs.contains("<html lang=\"fr\">") && prefs.contains("data-layer=\"preferences\""));
-    let start = prefs.find("data-token=\"").unwrap() + "data-token=\"".len();
-    let token = &prefs[start..start + prefs[start..].find('"').unwrap()];
+    let token = &token_in(&prefs);
     let close =
         format!(r#"{{"type":"kmer-consent/ui","version":1,"token":"{token}","action":"close"}}"#);
     let out = cli.run(&["apply-ui-message", &close]);
@@ -813,8 +817,7 @@ mod trust {
     fn a_page_rendered_before_a_policy_edit_records_nothing() {
         let cli = Cli::new();
         let page = stdout(&cli.run(&["ui"]));
-        let start = page.find("data-token=\"").unwrap() + "data-token=\"".len();
-        let token = &page[start..start + page[start..].find('"').unwrap()];
+        let token = &token_in(&page);
         let accept = format!(
             r#"{{"type":"kmer-consent/ui","version":1,"token":"{token}","action":"accept_all"}}"#
         );

@@ -3,7 +3,7 @@
 //! text is read or refused without a panic, and a genuine one with bytes changed verifies only if
 //! it still names the same record and time with the same signature.
 use kmer_consent::Witness;
-use kmer_consent_fuzz::{genuine, key};
+use kmer_consent_fuzz::{edited, genuine, key};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -13,12 +13,7 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let ack = &genuine().acknowledgement;
-    let mut bytes = ack.clone().into_bytes();
-    for edit in data.chunks_exact(3) {
-        let at = usize::from(u16::from_le_bytes([edit[0], edit[1]])) % bytes.len();
-        bytes[at] = edit[2];
-    }
-    let Ok(text) = String::from_utf8(bytes) else {
+    let Some(text) = edited(ack, data) else {
         return;
     };
     if let Ok(w) = Witness::parse(&text) {

@@ -24,6 +24,17 @@ pub fn key() -> &'static BackendKey {
     })
 }
 
+/// `text` with the fuzzer's edits applied: `data` read as (position: 2 bytes, new byte) triples.
+/// `None` when the result is not UTF-8.
+pub fn edited(text: &str, data: &[u8]) -> Option<String> {
+    let mut bytes = text.as_bytes().to_vec();
+    for edit in data.chunks_exact(3) {
+        let at = usize::from(u16::from_le_bytes([edit[0], edit[1]])) % bytes.len();
+        bytes[at] = edit[2];
+    }
+    String::from_utf8(bytes).ok()
+}
+
 pub struct Genuine {
     /// A receipt of an "accept all" with the back end's witness in it.
     pub receipt: String,
