@@ -151,9 +151,10 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Exactly `2 * N` hex digits (either case) as bytes.
+/// Exactly `2 * N` hex digits (either case) as bytes. Nothing else is a digit here: no sign, no
+/// space (`u8::from_str_radix` alone would read "+6" as 6, so two spellings would mean one byte).
 pub fn decode_hex<const N: usize>(text: &str) -> Option<[u8; N]> {
-    if text.len() != 2 * N || !text.is_ascii() {
+    if text.len() != 2 * N || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     let mut out = [0u8; N];
@@ -232,13 +233,15 @@ mod tests {
         let good = json!({"schema": WITNESS_SCHEMA, "record_hash": "ab".repeat(32),
             "backend_time_ms": 1_780_000_000_000i64, "signature": "cd".repeat(64)});
         assert!(Witness::parse(&good.to_string()).is_ok());
-        let edits: [fn(&mut Value); 8] = [
+        let edits: [fn(&mut Value); 9] = [
             |v| v["schema"] = json!("kmer-consent-witness/0"),
             |v| v["record_hash"] = json!("AB".repeat(32)),
             |v| v["record_hash"] = json!("ab".repeat(31)),
             |v| v["backend_time_ms"] = json!(0),
             |v| v["backend_time_ms"] = json!(253_402_214_400_000i64),
             |v| v["signature"] = json!("CD".repeat(64)),
+            // Found by the fuzzer: a sign where a digit belongs read as the same byte.
+            |v| v["signature"] = json!(format!("+{}", "c".repeat(127))),
             |v| v["extra"] = json!(1),
             |v| v["backend_time_ms"] = json!("1780000000000"),
         ];

@@ -189,6 +189,7 @@ fn tokens_are_bound_to_the_key_the_policy_the_page_the_state_and_a_day() {
         check(&key, &format!("0{token}"), "kmeroccase", 3, s, now),
         check(&key, &format!("{token}0"), "kmeroccase", 3, s, now),
         check(&key, &token.to_uppercase(), "kmeroccase", 3, s, now),
+        check(&key, &plus_for_zero(&token), "kmeroccase", 3, s, now),
         check(
             &key,
             &token.replace(".en.", ".fr."),
@@ -230,6 +231,15 @@ fn tokens_are_bound_to_the_key_the_policy_the_page_the_state_and_a_day() {
     // Extreme clocks are errors, not overflows.
     assert!(check(&key, &token, "kmeroccase", 3, s, i64::MAX).is_err());
     assert!(check(&key, &token, "kmeroccase", 3, s, i64::MIN).is_err());
+}
+
+/// The token with the first `0` of its tag written `+` ("+d" and "0d" were once read as one byte).
+fn plus_for_zero(token: &str) -> String {
+    let (head, tag) = token.rsplit_once('.').unwrap();
+    let at = tag.find('0').unwrap_or(0);
+    let mut tag = tag.to_owned();
+    tag.replace_range(at..at + 1, "+");
+    format!("{head}.{tag}")
 }
 
 #[test]
