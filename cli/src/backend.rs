@@ -40,7 +40,7 @@ fn secret(file: &Path) -> Result<SigningKey, Failure> {
             file.display()
         ))
     };
-    if text.len() != 64 || !text.is_ascii() {
+    if text.len() != 64 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(bad());
     }
     let mut seed = [0u8; 32];
