@@ -280,10 +280,9 @@ impl Writer {
             .get(&self.subject)
             .is_some_and(|l| l.iter().any(|h| h.write.is_some()));
         let written = if waiting {
-            Err(Error::Io {
-                path: std::path::PathBuf::new(),
-                source: std::io::Error::other("an earlier refusal is still waiting to be written"),
-            })
+            Err(self
+                .store
+                .io_error("an earlier refusal is still waiting to be written"))
         } else {
             self.store.record(decision.clone(), Some(&row), None)
         };

@@ -38,6 +38,7 @@ const DECISION_COLUMNS: &str = "id, decided_at_ms, policy_id, policy_revision, s
 /// An open consent database.
 pub struct Store {
     conn: Connection,
+    path: PathBuf,
 }
 
 /// What opening found.
@@ -109,7 +110,10 @@ impl Store {
         if !(2..=schema::VERSION).contains(&version) {
             return Err(Error::SchemaUnknown(version));
         }
-        Ok(Store { conn })
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+        })
     }
 
     /// How many consent pages were closed without a decision.
@@ -125,6 +129,14 @@ impl Store {
             [CLOSED_PAGES_KEY],
         )?;
         Ok(())
+    }
+
+    /// A storage error about this file.
+    pub fn io_error(&self, what: &str) -> Error {
+        Error::Io {
+            path: self.path.clone(),
+            source: std::io::Error::other(what.to_owned()),
+        }
     }
 
     /// A value of `meta`, if it is there.
@@ -164,10 +176,8 @@ impl Store {
             Store::meta_insert_if_absent(&tx, &format!("ui_key.{i}"), i64::from_le_bytes(word))?;
         }
         tx.commit()?;
-        self.read_ui_key()?.ok_or(Error::Io {
-            path: PathBuf::new(),
-            source: std::io::Error::other("the page key was not stored"),
-        })
+        self.read_ui_key()?
+            .ok_or_else(|| self.io_error("the page key was not stored"))
     }
 
     fn read_ui_key(&self) -> Result<Option<[u8; 32]>> {
@@ -247,7 +257,10 @@ impl Store {
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(in_path)?;
         migrate(&mut conn, path)?;
-        let store = Store { conn };
+        let store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
         let latest = store.latest_decision("")?;
         let marks = store.marks("")?;
         let legacy_clock_mark = match store.meta(LEGACY_CLOCK_MARK_KEY)? {
