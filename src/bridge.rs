@@ -160,7 +160,7 @@ pub fn issue(key: &[u8; 32], shown: Shown<'_>, issued_at_ms: i64) -> String {
         "{issued_at_ms}.{}.{}.{}",
         shown.locale,
         shown.layer.as_str(),
-        crate::witness::hex(&tag[..TAG_BYTES])
+        crate::proof::hex(&tag[..TAG_BYTES])
     )
 }
 
@@ -200,9 +200,7 @@ pub fn check(
         .into_iter()
         .find(|l| l.as_str() == layer)
         .ok_or_else(refused)?;
-    let tag: [u8; TAG_BYTES] = crate::witness::decode_hex(tag)
-        .filter(|_| !tag.bytes().any(|b| b.is_ascii_uppercase()))
-        .ok_or_else(refused)?;
+    let tag: [u8; TAG_BYTES] = crate::proof::decode_lower_hex(tag).ok_or_else(refused)?;
     let shown = Shown {
         policy_id,
         revision,

@@ -100,7 +100,7 @@ struct Held {
     /// What is written when the store allows: the user's decision as they made it, with the policy
     /// text it was made on. `None` when it also granted something: then only its refusals hold, for
     /// this process, until a newer decision of the subject is recorded.
-    write: Option<(Decision, PolicyRow)>,
+    write: Option<(Decision, Arc<PolicyText>)>,
 }
 
 /// What only the writer touches.
@@ -169,10 +169,23 @@ impl Writer {
             .map(Arc::new)
     }
 
-    /// Makes `latest` the subject's latest decision, with the text it was made on and whether it
-    /// is what the back end witnessed (a store that cannot say counts as rewritten: fail closed).
+    /// Makes `latest`, read from the store, the subject's latest decision, with the text it was
+    /// made on and whether it is what the back end witnessed (a store that cannot say counts as
+    /// rewritten: fail closed).
     fn set_latest(&mut self, latest: Option<Decision>) {
         self.tampered = self.differs_from_witness(latest.as_ref(), &self.subject);
+        self.set_shown(latest);
+    }
+
+    /// Makes a decision this writer has just written the latest: nothing can have rewritten it, and
+    /// any witness names an older record (or, for an import, this one as it came), so the store is
+    /// not asked.
+    fn set_written(&mut self, saved: Decision) {
+        self.tampered = false;
+        self.set_shown(Some(saved));
+    }
+
+    fn set_shown(&mut self, latest: Option<Decision>) {
         self.shown = latest
             .as_ref()
             .and_then(|d| d.policy_hash.as_deref())
@@ -181,9 +194,10 @@ impl Writer {
         self.latest = latest;
     }
 
-    /// Whether `latest` is not what the back end witnessed: the subject's newest witness names
-    /// another record, or does not verify. Without a back end key no witness can be checked, and
-    /// none is relied on.
+    /// Whether `latest` is not what the back end witnessed: the subject's newest witness is for a
+    /// later record (removed since), or for this one with another hash or a signature that does not
+    /// verify. A witness of an older record says nothing about this one. Without a back end key no
+    /// witness can be checked, and none is relied on.
     fn differs_from_witness(&self, latest: Option<&Decision>, subject: &str) -> bool {
         let Some(key) = &self.backend_key else {
             return false;
@@ -191,7 +205,8 @@ impl Writer {
         match self.store.newest_witness(subject) {
             Ok(None) => false,
             Ok(Some((id, witness))) => {
-                witness.verify(key).is_err()
+                let names_latest = latest.is_some_and(|d| d.id == id);
+                (names_latest && witness.verify(key).is_err())
                     || rules::standing::witnessed_differs(
                         latest,
                         Some((id, witness.record_hash.as_str())),
@@ -273,7 +288,6 @@ impl Writer {
         clock_ms: i64,
     ) -> Result<Option<Error>> {
         let decision = self.decision(source, grants, locale, clock_ms);
-        let row = policy_row(&self.policy);
         // A decision still waiting to be written goes first: this one may not overtake it.
         let waiting = self
             .held
@@ -284,12 +298,13 @@ impl Writer {
                 .store
                 .io_error("an earlier refusal is still waiting to be written"))
         } else {
-            self.store.record(decision.clone(), Some(&row), None)
+            self.store
+                .record(decision.clone(), Some(policy_row(&self.policy)), None)
         };
         match written {
             Ok(saved) => {
                 self.held.remove(&self.subject);
-                self.set_latest(Some(saved));
+                self.set_written(saved);
                 Ok(None)
             }
             Err(error) if error.is_storage() => {
@@ -308,7 +323,7 @@ impl Writer {
                     record_hash: String::new(),
                     ..base.unwrap_or_else(|| decision.clone())
                 };
-                let write = (kind == Unwritten::Hold).then_some((decision, row));
+                let write = (kind == Unwritten::Hold).then(|| (decision, Arc::clone(&self.policy)));
                 self.held
                     .entry(self.subject.clone())
                     .or_default()
@@ -330,10 +345,13 @@ impl Writer {
             };
             let mut written = None;
             for (i, held) in list.iter().enumerate() {
-                let Some((decision, row)) = &held.write else {
+                let Some((decision, text)) = &held.write else {
                     continue;
                 };
-                match self.store.record(decision.clone(), Some(row), None) {
+                match self
+                    .store
+                    .record(decision.clone(), Some(policy_row(text)), None)
+                {
                     Ok(saved) => written = Some((i, saved)),
                     Err(_) => break,
                 }
@@ -346,7 +364,7 @@ impl Writer {
                 self.held.remove(&subject);
             }
             if subject == self.subject {
-                self.set_latest(Some(saved));
+                self.set_written(saved);
             }
         }
     }
@@ -376,10 +394,7 @@ impl Writer {
             .as_deref()
             .filter(|h| *h != self.policy.hash)
             .and_then(|h| self.load_text(h));
-        let shown = match &loaded {
-            Some(text) => Some(&**text),
-            None => self.text_of(&device),
-        };
+        let shown = loaded.as_deref().or_else(|| self.text_of(&device));
         let evaluation = rules::evaluate(&rules::Inputs {
             current: &self.policy,
             decision: Some(&device),
@@ -405,7 +420,6 @@ impl Writer {
         })
     }
 
-    /// When the back end witnessed `d`, if it did.
     /// When the back end witnessed `d`, if it did and its signature verifies.
     fn witnessed_at(&self, d: &Decision) -> Result<Option<i64>> {
         let Some(key) = &self.backend_key else {
@@ -441,12 +455,12 @@ impl Writer {
 }
 
 /// The policy text as the store keeps it beside decisions.
-fn policy_row(text: &PolicyText) -> PolicyRow {
+fn policy_row(text: &PolicyText) -> PolicyRow<'_> {
     PolicyRow {
-        hash: text.hash.clone(),
-        policy_id: text.policy.id.clone(),
+        hash: &text.hash,
+        policy_id: &text.policy.id,
         revision: text.policy.revision,
-        canonical_json: text.canonical_json.clone(),
+        canonical_json: &text.canonical_json,
     }
 }
 
@@ -708,16 +722,22 @@ impl ConsentManager {
                     }
                 }
             };
-            let row = (decision.policy_hash.as_deref() == Some(remote_text.hash.as_str()))
-                .then(|| policy_row(&remote_text));
+            // The text it was made on: the other device's, or (a merge) the one of the decision here,
+            // which is stored already unless it is the one in use.
+            let text = if decision.policy_hash.as_deref() == Some(remote_text.hash.as_str()) {
+                &remote_text
+            } else {
+                &*writer.policy
+            };
             let imported = decision.source == DecisionSource::Import;
             let saved = writer.store.record(
                 decision,
-                row.as_ref().or(Some(&policy_row(&writer.policy))),
+                Some(policy_row(text)),
                 imported.then_some(&witness),
             )?;
-            writer.held.remove(&writer.subject.clone());
-            writer.set_latest(Some(saved));
+            let subject = writer.subject.clone();
+            writer.held.remove(&subject);
+            writer.set_written(saved);
             Ok(true)
         })?;
         Ok(applied)
@@ -780,8 +800,8 @@ impl ConsentManager {
         Ok(self.record(DecisionSource::AcceptAll, Grants::ALL)?)
     }
 
-    /// The user chose "Reject all". Takes effect even when the store cannot write it
-    /// (`status().not_yet_saved`).
+    /// The user chose "Reject all". Takes effect even when the store cannot write it, held in
+    /// memory (see `ConsentStatus::not_yet_saved`).
     pub fn reject_all(&self) -> Result<ConsentStatus, ConsentError> {
         Ok(self.record(DecisionSource::RejectAll, Grants::NONE)?)
     }
@@ -801,7 +821,9 @@ impl ConsentManager {
     }
 
     /// The user withdrew consent: every optional category is refused from now on, at once, even when
-    /// the store cannot write it yet (`status().not_yet_saved`; it is written as soon as it can be).
+    /// the store cannot write it yet: then it is held in memory for this process and written by the
+    /// next call that changes consent, or `refresh`, once the store allows (see
+    /// `ConsentStatus::not_yet_saved`).
     pub fn withdraw(&self) -> Result<ConsentStatus, ConsentError> {
         Ok(self.record(DecisionSource::Withdraw, Grants::NONE)?)
     }
@@ -882,7 +904,8 @@ impl ConsentManager {
         self.gate.load().verdict(&sdk_id, self.clock.now_ms())
     }
 
-    /// The consent receipt of the latest recorded decision, as JSON shaped after ISO/IEC TS 27560 and
+    /// The consent receipt of the latest decision on disk (a refusal held in memory has none until it
+    /// is written), as JSON shaped after ISO/IEC TS 27560 and
     /// the Kantara Consent Receipt, built from the policy text that decision was made on; `None`
     /// before any decision. A server can check it without the device (`kmer-consent verify-receipt`).
     pub fn export_proof(&self) -> Option<String> {
@@ -982,11 +1005,17 @@ impl ConsentManager {
 
     /// Applies a decision another device made for the logged-in user: a receipt the app's back end
     /// countersigned (it carries the back end's witness, checked with the key given at open; without
-    /// a key this is `BackendKey`). Verified in full first; decisions are ordered by the back end's
-    /// time: applied as it is (source `Import`) when the back end saw it later than the decision here,
-    /// ignored when earlier, and when the decision here has not reached the back end yet, each
-    /// category keeps the more restrictive choice (source `ImportMerged`). Never imported twice.
-    /// Returns whether anything was recorded.
+    /// a key this is `BackendKey`). Verified in full first (`InvalidReceipt` otherwise, also for one
+    /// dated after this device's clock: import it again once the clock is right). Then:
+    /// - nothing here, an adoption at login, or a decision past its lifetime: it applies as it is
+    ///   (source `Import`);
+    /// - the decision here is witnessed: it applies when the back end saw it later and it is not
+    ///   dated earlier, and is ignored when both say it is older;
+    /// - otherwise (the decision here is not witnessed yet, or the two orders disagree) each
+    ///   category keeps the more restrictive of the two choices (source `ImportMerged`), or nothing
+    ///   is recorded when it would take nothing away.
+    ///
+    /// Never imported twice. Returns whether anything was recorded.
     pub fn import_receipt(&self, receipt_json: String) -> Result<bool, ConsentError> {
         Ok(self.import(&receipt_json)?)
     }

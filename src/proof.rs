@@ -14,7 +14,6 @@ use crate::category::Grants;
 use crate::policy::is_valid_id;
 use crate::record::{Decision, DecisionSource};
 use crate::rules::{time, TrackingAuthorization};
-use crate::witness::is_hash;
 
 /// The `prev_hash` of the first record.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -24,10 +23,37 @@ pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Lowercase hex SHA-256.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&Sha256::digest(bytes))
+}
+
+/// Lowercase hex of bytes: how the SDK writes every hash, signature and tag.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Exactly `2 * N` hex digits (either case) as bytes: keys as people paste them. Nothing else is a
+/// digit here: no sign, no space (`u8::from_str_radix` alone reads "+6" as 6, so two spellings
+/// would mean one byte).
+pub fn decode_hex<const N: usize>(text: &str) -> Option<[u8; N]> {
+    if text.len() != 2 * N || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let mut out = [0u8; N];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// [`decode_hex`] of the one spelling [`hex`] writes (lowercase): what the SDK itself wrote comes
+/// back only as it was written.
+pub fn decode_lower_hex<const N: usize>(text: &str) -> Option<[u8; N]> {
+    decode_hex(text).filter(|_| !text.bytes().any(|b| b.is_ascii_uppercase()))
+}
+
+/// A SHA-256 as [`sha256_hex`] writes it: 64 lowercase hex digits.
+pub fn is_hash(text: &str) -> bool {
+    decode_lower_hex::<32>(text).is_some()
 }
 
 /// The canonical JSON of a value (see the module documentation).

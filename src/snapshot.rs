@@ -36,8 +36,11 @@ pub struct ConsentStatus {
     pub tracking_authorization: TrackingAuthorization,
     /// True when the database was unreadable at open and was moved aside for a fresh one.
     pub store_recovered: bool,
-    /// True when the decision in force (a refusal or withdrawal) could not be written yet: it holds
-    /// for this process and is written as soon as the store allows (every later call tries).
+    /// True when the decision in force is held in memory because the store refused to write it. It
+    /// holds for this process only and is lost if the process ends first. A choice that only took
+    /// consent away is written, with its own time, by the next call that changes consent (or
+    /// `refresh` / `refresh_if_changed`) once the store allows; one that also granted holds only
+    /// its refusals and is never written: the call failed, and the choice must be made again.
     pub not_yet_saved: bool,
 }
 

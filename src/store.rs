@@ -13,12 +13,13 @@ use crate::category::Grants;
 use crate::error::{Error, Result};
 use crate::policy::MAX_POLICY_BYTES;
 use crate::proof;
+use crate::proof::{decode_lower_hex, hex};
 use crate::random;
 use crate::record::{Decision, DecisionSource};
 use crate::rules::time::TimeMarks;
 use crate::rules::TrackingAuthorization;
 use crate::schema::{self, AppendOnly};
-use crate::witness::{decode_hex, hex, Witness};
+use crate::witness::Witness;
 
 /// How long a write waits for another connection (another process) to finish its own.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -286,7 +287,7 @@ impl Store {
     pub fn record(
         &mut self,
         mut decision: Decision,
-        policy: Option<&PolicyRow>,
+        policy: Option<PolicyRow<'_>>,
         witness: Option<&Witness>,
     ) -> Result<Decision> {
         let tx = self
@@ -696,7 +697,7 @@ fn witness_from_row(
     Some(Witness {
         record_hash,
         backend_time_ms,
-        signature: decode_hex(&signature)?,
+        signature: decode_lower_hex(&signature)?,
     })
 }
 
@@ -844,13 +845,14 @@ fn select(conn: &Connection, clause: &str, params: impl rusqlite::Params) -> Res
     .collect()
 }
 
-/// A policy as stored once by hash.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PolicyRow {
-    pub hash: String,
-    pub policy_id: String,
+/// A policy as stored once by hash (borrowed from the text it is made from: recording a decision
+/// copies nothing of it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PolicyRow<'a> {
+    pub hash: &'a str,
+    pub policy_id: &'a str,
     pub revision: u32,
-    pub canonical_json: String,
+    pub canonical_json: &'a str,
 }
 
 /// What walking the hash chain found.

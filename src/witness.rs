@@ -18,6 +18,7 @@ use ed25519_dalek::{Signature, VerifyingKey};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::proof::{decode_hex, decode_lower_hex, hex, is_hash};
 use crate::rules::time;
 
 /// The witness format's version.
@@ -103,9 +104,8 @@ impl Witness {
         if time::trusted(raw.backend_time_ms).is_none() {
             return Err("backend_time_ms is not a time between 2020 and 2100".into());
         }
-        let signature = decode_hex(&raw.signature)
-            .filter(|_| raw.signature.bytes().all(|b| !b.is_ascii_uppercase()))
-            .ok_or("signature is not 128 lowercase hex digits")?;
+        let signature =
+            decode_lower_hex(&raw.signature).ok_or("signature is not 128 lowercase hex digits")?;
         Ok(Witness {
             record_hash: raw.record_hash,
             backend_time_ms: raw.backend_time_ms,
@@ -139,29 +139,6 @@ impl Witness {
             "signature": hex(&self.signature),
         })
     }
-}
-
-/// 64 lowercase hex digits.
-pub fn is_hash(text: &str) -> bool {
-    text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-}
-
-/// Lowercase hex of bytes.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Exactly `2 * N` hex digits (either case) as bytes. Nothing else is a digit here: no sign, no
-/// space (`u8::from_str_radix` alone would read "+6" as 6, so two spellings would mean one byte).
-pub fn decode_hex<const N: usize>(text: &str) -> Option<[u8; N]> {
-    if text.len() != 2 * N || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    let mut out = [0u8; N];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(out)
 }
 
 #[cfg(test)]

@@ -234,7 +234,7 @@ fn an_unreadable_record_is_recovered_not_trusted() {
 }
 
 #[test]
-fn a_record_too_large_to_be_one_of_ours_is_not_read_into_memory() {
+fn a_store_with_a_value_too_large_to_be_ours_is_moved_aside() {
     let f = Fixture::new();
     f.open().accept_all().unwrap();
     {
@@ -301,8 +301,7 @@ fn a_grant_that_cannot_be_written_changes_nothing_and_a_refusal_takes_effect_any
     let before = m.snapshot();
 
     // Another connection holds the write lock longer than the busy timeout.
-    let blocker = Connection::open(f.db()).unwrap();
-    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let blocker = f.lock_store();
     let started = std::time::Instant::now();
     let result = m.accept_all();
     assert!(
@@ -342,8 +341,7 @@ fn a_grant_that_cannot_be_written_changes_nothing_and_a_refusal_takes_effect_any
 fn a_first_refusal_the_store_cannot_take_is_kept_and_written_later() {
     let f = Fixture::new();
     let m = f.open();
-    let blocker = Connection::open(f.db()).unwrap();
-    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let blocker = f.lock_store();
     let status = m.reject_all().expect("the user's answer is not lost");
     assert!(status.not_yet_saved);
     assert!(!status.needs_prompt, "the banner does not come back");

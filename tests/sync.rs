@@ -370,15 +370,21 @@ fn erasure_removes_the_subjects_history_witnesses_and_outbox_only() {
     m.set_subject(Some("leaving-user".into())).unwrap(); // adopts: 1 record
     m.accept_all().unwrap();
     backend.witness_all(&m, T0 + 100);
-    m.withdraw().unwrap();
+    m.withdraw().unwrap(); // theirs, still to send
+    m.set_subject(None).unwrap();
+    m.dismiss().unwrap(); // the device's, still to send
+    m.set_subject(Some("leaving-user".into())).unwrap();
     let status = m.erase_subject().unwrap();
     assert_eq!(status.prompt_reason, Some(PromptReason::NoDecision));
     assert!(m.history().unwrap().is_empty());
     assert!(!m.can_start("firebase_analytics".into()));
-    assert!(
-        m.pending_receipts(10).unwrap().is_empty(),
-        "nothing of theirs left to send"
+    let pending = m.pending_receipts(10).unwrap();
+    assert_eq!(
+        pending.len(),
+        1,
+        "nothing of theirs left to send, the device's still there"
     );
+    assert!(pending[0].receipt_json.contains("\"type\":\"dismiss\""));
     let check = m.verify_history().unwrap();
     assert!(check.intact, "the other chains still verify: {check:?}");
     assert_eq!(check.witnessed_records, 1, "the device's own witness stays");

@@ -3,20 +3,11 @@
 
 mod common;
 
-use common::{policy_with, Fixture, T0};
+use common::{policy_with, token_of, Fixture, T0};
 use kmer_consent::{ConsentError, ConsentPageLayer, DecisionSource, DAY_MS};
 
-/// The token the page carries (`data-token="…"`).
-fn token_of(page: &str) -> String {
-    let start = page.find("data-token=\"").expect("a token") + "data-token=\"".len();
-    page[start..start + page[start..].find('"').expect("closing quote")].to_owned()
-}
-
 fn message(token: &str, action: &str, choices: Option<&str>) -> String {
-    let choices = choices.map_or(String::new(), |c| format!(",\"choices\":{c}"));
-    format!(
-        r#"{{"type":"kmer-consent/ui","version":1,"token":"{token}","action":"{action}"{choices}}}"#
-    )
+    common::page_message(token, action, choices)
 }
 
 #[test]

@@ -829,7 +829,16 @@ mod trust {
         });
         let out = with_policy(&cli, &added, &["apply-ui-message", &accept]);
         assert_eq!(code(&out), 1, "{}", stdout(&out));
+        assert!(
+            stderr(&out).contains("not issued by this store for this user, policy and state"),
+            "{}",
+            stderr(&out)
+        );
         assert!(cli.history().is_empty());
+        // The same page answered under the text it showed is taken: the refusal was the edit's.
+        let out = cli.run(&["apply-ui-message", &accept]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        assert_eq!(cli.sources(), ["banner_accept_all"]);
     }
 
     #[test]
@@ -1022,18 +1031,10 @@ mod trust {
         assert_eq!(code(&out), 0, "{}", stderr(&out));
         assert!(stdout(&out).contains("not witnessed"));
 
-        // Edited, hand-written, or unsigned: refused, nothing recorded on the phone.
-        let mut edited: Value = serde_json::from_str(&receipt).unwrap();
-        edited["subject"] = "someone-else".into();
-        let edited = write(&tablet, "edited.json", &edited.to_string());
-        assert_eq!(
-            code(&tablet.bare(&["verify-receipt", edited.to_str().unwrap()])),
-            1
-        );
-        for bad in [&unsigned, &edited] {
-            let out = as_user(&phone, &["import", bad.to_str().unwrap()]);
-            assert_eq!(code(&out), 1, "{}", stdout(&out));
-        }
+        // Unsigned: refused, and without a back end key nothing is imported at all.
+        let out = as_user(&phone, &["import", unsigned.to_str().unwrap()]);
+        assert_eq!(code(&out), 1, "{}", stdout(&out));
+        assert!(stderr(&out).contains("no witness"), "{}", stderr(&out));
         let out = phone.run(&[
             "--subject",
             "account-7",
@@ -1041,7 +1042,12 @@ mod trust {
             unsigned.to_str().unwrap(),
         ]);
         assert!(stderr(&out).contains("back end key"), "{}", stderr(&out));
-        assert!(phone.history().is_empty(), "nothing recorded on the phone");
+        let out = as_user(&phone, &["history", "--json"]);
+        assert_eq!(
+            stdout(&out).trim(),
+            "[]",
+            "nothing recorded for the account on the phone"
+        );
 
         // The back end countersigns it; the tablet keeps the acknowledgement, the phone imports.
         let ack = tablet.dir.path().join("ack.json");
@@ -1057,6 +1063,35 @@ mod trust {
         ]);
         assert_eq!(code(&out), 0, "{}", stderr(&out));
         let signed = write(&tablet, "signed.json", &stdout(&out));
+        // Signed, then a readable field edited: refused, by verify-receipt and by import.
+        let mut edited: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        edited["subject"] = "someone-else".into();
+        let edited = write(&tablet, "edited.json", &edited.to_string());
+        let out = tablet.bare(&[
+            "--backend-key",
+            &public,
+            "verify-receipt",
+            edited.to_str().unwrap(),
+        ]);
+        assert_eq!(code(&out), 1);
+        assert!(
+            stderr(&out).contains("subject does not say"),
+            "{}",
+            stderr(&out)
+        );
+        let out = as_user(&phone, &["import", edited.to_str().unwrap()]);
+        assert_eq!(code(&out), 1, "{}", stdout(&out));
+        assert!(
+            stderr(&out).contains("subject does not say"),
+            "{}",
+            stderr(&out)
+        );
+        let out = as_user(&phone, &["history", "--json"]);
+        assert_eq!(
+            stdout(&out).trim(),
+            "[]",
+            "nothing recorded for the account on the phone"
+        );
         let out = tablet.bare(&[
             "--backend-key",
             &public,

@@ -251,7 +251,7 @@ fn the_tag_is_hmac_sha256_as_rfc_4231_defines_it() {
     let mut mac = keyed(&key);
     mac.update(b"what do ya want for nothing?");
     assert_eq!(
-        crate::witness::hex(&mac.finalize().into_bytes()),
+        crate::proof::hex(&mac.finalize().into_bytes()),
         "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
     );
 }

@@ -66,13 +66,57 @@ impl Fixture {
 
     /// Opened with `backend`'s public key, as an app with a back end opens it.
     pub fn open_witnessed(&self, backend: &Backend) -> Arc<ConsentManager> {
+        self.open_witnessed_with(backend, &sample_policy_json())
+    }
+
+    /// [`Fixture::open_witnessed`] with another policy.
+    pub fn open_witnessed_with(&self, backend: &Backend, policy_json: &str) -> Arc<ConsentManager> {
         let options = OpenOptions {
             backend_public_key: Some(backend.public_key()),
             ..self.options()
         };
-        ConsentManager::open_with(&self.db(), &sample_policy_json(), "fr-CM", options)
+        ConsentManager::open_with(&self.db(), policy_json, "fr-CM", options)
             .expect("open the consent store")
     }
+
+    /// Opened with `backend`'s key, and `user` logged in.
+    pub fn logged_in(&self, backend: &Backend, user: &str) -> Arc<ConsentManager> {
+        let m = self.open_witnessed(backend);
+        m.set_subject(Some(user.into())).expect("log in");
+        m
+    }
+
+    /// Another connection holding the store's write lock, as a busy process would, until it is
+    /// dropped: the SDK's writes wait the busy timeout (5 s), then fail.
+    pub fn lock_store(&self) -> rusqlite::Connection {
+        let conn = rusqlite::Connection::open(self.db()).expect("open the store");
+        conn.execute_batch("BEGIN IMMEDIATE")
+            .expect("take the write lock");
+        conn
+    }
+}
+
+/// The token a consent page carries (`data-token="…"`).
+pub fn token_of(page: &str) -> String {
+    let start = page.find("data-token=\"").expect("a token") + "data-token=\"".len();
+    page[start..start + page[start..].find('"').expect("closing quote")].to_owned()
+}
+
+/// The message the page posts for `action` (with `choices`, a JSON object, for a save).
+pub fn page_message(token: &str, action: &str, choices: Option<&str>) -> String {
+    let choices = choices.map_or(String::new(), |c| format!(",\"choices\":{c}"));
+    format!(
+        r#"{{"type":"kmer-consent/ui","version":1,"token":"{token}","action":"{action}"{choices}}}"#
+    )
+}
+
+/// The record hash a receipt names.
+pub fn record_hash_of(receipt_json: &str) -> String {
+    let receipt: Value = serde_json::from_str(receipt_json).expect("a receipt");
+    receipt["integrity"]["record_hash"]
+        .as_str()
+        .expect("a record hash")
+        .to_owned()
 }
 
 /// The app's back end, as the tests play it: it holds an Ed25519 key and signs what it receives.
@@ -83,7 +127,7 @@ pub struct Backend {
 impl Backend {
     pub fn new() -> Backend {
         let mut seed = [0u8; 32];
-        getrandom_seed(&mut seed);
+        distinct_seed(&mut seed);
         Backend {
             key: SigningKey::from_bytes(&seed),
         }
@@ -108,30 +152,25 @@ impl Backend {
     /// The receipt with the back end's witness in it: what another device imports.
     pub fn countersign(&self, receipt_json: &str, at_ms: i64) -> String {
         let mut receipt: Value = serde_json::from_str(receipt_json).expect("a receipt");
-        let hash = receipt["integrity"]["record_hash"]
-            .as_str()
-            .expect("a record hash")
-            .to_owned();
-        receipt["witness"] = self.witness(&hash, at_ms);
+        receipt["witness"] = self.witness(&record_hash_of(receipt_json), at_ms);
         receipt.to_string()
     }
 
     /// Receives every pending receipt of `m` at `at_ms` and acknowledges each, signed.
     pub fn witness_all(&self, m: &ConsentManager, at_ms: i64) {
         for pending in m.pending_receipts(1000).expect("pending receipts") {
-            let receipt: Value = serde_json::from_str(&pending.receipt_json).expect("a receipt");
             kmer_consent::verify_receipt(&pending.receipt_json)
                 .expect("a pending receipt verifies");
-            let hash = receipt["integrity"]["record_hash"].as_str().expect("hash");
-            m.acknowledge_signed(self.witness(hash, at_ms).to_string())
+            let hash = record_hash_of(&pending.receipt_json);
+            m.acknowledge_signed(self.witness(&hash, at_ms).to_string())
                 .expect("the acknowledgement is kept");
         }
     }
 }
 
-fn getrandom_seed(seed: &mut [u8; 32]) {
+/// A seed no other `Backend` of the run has: tests need distinct keys, not secret ones.
+fn distinct_seed(seed: &mut [u8; 32]) {
     use std::hash::{BuildHasher, Hasher};
-    // Tests need distinct keys, not secret ones.
     for chunk in seed.chunks_mut(8) {
         let mut h = std::collections::hash_map::RandomState::new().build_hasher();
         h.write_u8(0);

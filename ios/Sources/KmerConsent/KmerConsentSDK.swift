@@ -127,9 +127,10 @@ public final class KmerConsentSDK: Sendable {
     public func dismiss() throws -> ConsentStatus { try record { try $0.dismiss() } }
 
     /// The user withdrew consent: every optional category is refused from now on, at once. When the
-    /// store cannot write it (full disk, locked, read-only) it still takes effect in memory (the gate
-    /// closes, listeners and `onStop` callbacks run) and returns normally with `notYetSaved` true;
-    /// every later call and `refresh()` try to write it again.
+    /// store cannot write it (full disk, locked, read-only) it still takes effect (the gate closes,
+    /// listeners and `onStop` callbacks run) and returns normally, held in memory for this process:
+    /// `ConsentStatus.notYetSaved` says when it is written and that it is lost if the process ends
+    /// first.
     @discardableResult
     public func withdraw() throws -> ConsentStatus { try record { try $0.withdraw() } }
 
@@ -173,7 +174,8 @@ public final class KmerConsentSDK: Sendable {
         return try translatingErrors { try manager.verifyHistory() }
     }
 
-    /// The consent receipt of the latest decision, as JSON shaped after ISO/IEC TS 27560 (schema
+    /// The consent receipt of the latest decision on disk (a refusal held in memory has none until it
+    /// is written), as JSON shaped after ISO/IEC TS 27560 (schema
     /// `kmer-consent-receipt/2`, carrying the policy text shown; `nil` before any decision). Send it to
     /// the back end as proof; `kmer-consent verify-receipt` checks it.
     public func exportProof() throws -> String? {
@@ -186,7 +188,7 @@ public final class KmerConsentSDK: Sendable {
     /// if it refuses everything optional (recorded as `.subjectLink`, so they are not asked twice); a
     /// device decision that grants anything is not adopted (whoever made it may not be them): the
     /// status is `.noDecision` and they are asked. Adoptions never enter the outbox. A consent page
-    /// rendered before the switch is refused after it. Call it after `open` at each launch. The id is
+    /// rendered for another user is refused while that user is not the one set. Call it after `open` at each launch. The id is
     /// stored as given, never logged.
     @discardableResult
     public func setSubject(_ accountId: String?) throws -> ConsentStatus {
@@ -220,11 +222,11 @@ public final class KmerConsentSDK: Sendable {
     }
 
     /// Applies a decision another device made for the logged-in user, from a receipt the app's back
-    /// end countersigned (its `witness` field, checked with the key given to `open`). Decisions are
-    /// ordered by the back end's time: the receipt replaces the decision here when the back end saw
-    /// it later (source `.import`) and is ignored when it saw it earlier; when the decision here has
-    /// not been witnessed yet, each category keeps the more restrictive of the two
-    /// (`.importMerged`). Never applied twice. Returns whether anything was recorded. Throws
+    /// end countersigned (its `witness` field, checked with the key given to `open`). How it is
+    /// ordered against the decision here is the core's rule (`ConsentManager.importReceipt`): it
+    /// replaces it (source `.import`) only when the back end saw it later and it is not dated
+    /// earlier; when the two cannot be ordered, each category keeps the more restrictive choice
+    /// (`.importMerged`), or nothing is recorded. Never applied twice. Returns whether anything was recorded. Throws
     /// `KmerConsentError.backendKey` when `open` was given no back end key, and `.invalidReceipt` for
     /// a receipt unsigned, wrongly signed, altered, or not for this user and policy (nothing
     /// recorded).

@@ -233,23 +233,7 @@ final class KmerConsentTests: StoreTestCase {
         let stopped = expectation(description: "the SDK is told to stop")
         try consent.whenAllowed("google_mobile_ads", onStop: { stopped.fulfill() }, onStart: {})
         // Another process holds SQLite's write lock: the SDK's write waits out its busy timeout (5 s).
-        let db = dir.appendingPathComponent("consent.sqlite")
-        let locker = cliProcess(["--db", db.path, "hold-write-lock", "--for-ms", "15000"])
-        let output = Pipe()
-        locker.standardOutput = output
-        try locker.run()
-        do {
-            defer {
-                if locker.isRunning { locker.terminate() }
-                locker.waitUntilExit()
-            }
-            var line = Data()
-            while !line.contains(UInt8(ascii: "\n")) {
-                let chunk = output.fileHandleForReading.availableData
-                if chunk.isEmpty { break }  // it exited
-                line.append(chunk)
-            }
-            XCTAssertEqual(String(decoding: line, as: UTF8.self), "locked\n")
+        try whileStoreLocked(dir.appendingPathComponent("consent.sqlite")) {
             let status = try consent.withdraw()
             XCTAssertTrue(status.notYetSaved, "it returned normally, not yet saved")
             XCTAssertFalse(consent.canStart("google_mobile_ads"), "the gate closed at once")
@@ -487,8 +471,61 @@ func cli(_ arguments: [String]) throws -> String {
     let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     let problem = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     process.waitUntilExit()
-    XCTAssertEqual(process.terminationStatus, 0, "kmer-consent \(arguments.joined(separator: " ")): \(problem)")
+    guard process.terminationStatus == 0 else {
+        throw CLIFailure(description: "kmer-consent \(arguments.joined(separator: " ")): \(problem)")
+    }
     return text
+}
+
+/// The CLI exited with an error: the test stops there.
+struct CLIFailure: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// Runs `body` while another process (the CLI) holds the write lock of the store at `db`: the SDK's
+/// writes wait out their busy timeout (5 s), then fail as a full disk would.
+func whileStoreLocked<T>(_ db: URL, _ body: () throws -> T) throws -> T {
+    let locker = cliProcess(["--db", db.path, "hold-write-lock", "--for-ms", "15000"])
+    let output = Pipe()
+    locker.standardOutput = output
+    try locker.run()
+    defer {
+        if locker.isRunning { locker.terminate() }
+        locker.waitUntilExit()
+    }
+    var line = Data()
+    while !line.contains(UInt8(ascii: "\n")) {
+        let chunk = output.fileHandleForReading.availableData
+        if chunk.isEmpty { break }  // it exited
+        line.append(chunk)
+    }
+    guard String(decoding: line, as: UTF8.self) == "locked\n" else {
+        throw CLIFailure(description: "the lock was not taken")
+    }
+    return try body()
+}
+
+/// The app's back end, as the CLI plays it: a key pair (made in `dir`), and countersignatures.
+struct Backend {
+    let dir: URL
+    let publicKey: String
+    private var key: URL { dir.appendingPathComponent("backend.key") }
+
+    init(in dir: URL) throws {
+        self.dir = dir
+        publicKey = try cli("keygen", "--out", dir.appendingPathComponent("backend.key").path)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// `receipt` countersigned as seen at `at`; the acknowledgement is written to `ackOut` if given.
+    @discardableResult
+    func countersign(_ receipt: String, at: Date = Date(), ackOut: URL? = nil) throws -> String {
+        let file = dir.appendingPathComponent("receipt-\(UUID().uuidString).json")
+        try receipt.write(to: file, atomically: true, encoding: .utf8)
+        let ack = ackOut.map { ["--ack-out", $0.path] } ?? []
+        let time = ISO8601DateFormatter().string(from: at)
+        return try cli(["countersign", "--key", key.path, "--at", time] + ack + [file.path])
+    }
 }
 
 /// The CLI as a process the test starts and drives itself.

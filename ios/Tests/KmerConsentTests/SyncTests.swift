@@ -166,26 +166,3 @@ final class SyncTests: StoreTestCase {
         XCTAssertTrue(consent.canStart("firebase_analytics"), "seen without any call from the app")
     }
 }
-
-/// The app's back end, as the CLI plays it: a key pair (made in `dir`), and countersignatures.
-private struct Backend {
-    let dir: URL
-    let publicKey: String
-    private var key: URL { dir.appendingPathComponent("backend.key") }
-
-    init(in dir: URL) throws {
-        self.dir = dir
-        publicKey = try cli("keygen", "--out", dir.appendingPathComponent("backend.key").path)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
-    /// `receipt` countersigned as seen at `at`; the acknowledgement is written to `ackOut` if given.
-    @discardableResult
-    func countersign(_ receipt: String, at: Date = Date(), ackOut: URL? = nil) throws -> String {
-        let file = dir.appendingPathComponent("receipt-\(UUID().uuidString).json")
-        try receipt.write(to: file, atomically: true, encoding: .utf8)
-        let ack = ackOut.map { ["--ack-out", $0.path] } ?? []
-        let time = ISO8601DateFormatter().string(from: at)
-        return try cli(["countersign", "--key", key.path, "--at", time] + ack + [file.path])
-    }
-}

@@ -182,9 +182,10 @@ class KmerConsent private constructor(
 
     /**
      * The user withdrew consent: every optional category is refused from now on, at once. When the
-     * store cannot write it (full disk, locked, read-only) it still takes effect in memory (the gate
-     * closes, listeners and `onStop` callbacks run) and returns normally with
-     * [ConsentStatus.notYetSaved] true; every later call and [refresh] try to write it again.
+     * store cannot write it (full disk, locked, read-only) it still takes effect (the gate closes,
+     * listeners and `onStop` callbacks run) and returns normally, held in memory for this process:
+     * [ConsentStatus.notYetSaved] says when it is written and that it is lost if the process ends
+     * first.
      */
     @Throws(KmerConsentException::class)
     fun withdraw(): ConsentStatus = record { withdraw() }
@@ -242,7 +243,8 @@ class KmerConsent private constructor(
     fun verifyHistory(): HistoryCheck = call { verifyHistory() }
 
     /**
-     * The consent receipt of the latest decision, as JSON shaped after ISO/IEC TS 27560 (schema
+     * The consent receipt of the latest decision on disk (a refusal held in memory has none until it
+     * is written), as JSON shaped after ISO/IEC TS 27560 (schema
      * `kmer-consent-receipt/2`, carrying the policy text shown; null before any decision). Send it to
      * the back end as proof; `kmer-consent verify-receipt` checks it.
      */
@@ -255,7 +257,7 @@ class KmerConsent private constructor(
      * if it refuses everything optional (recorded as `SUBJECT_LINK`, so they are not asked twice); a
      * device decision that grants anything is not adopted (whoever made it may not be them): the
      * status is `NO_DECISION` and they are asked. Adoptions never enter the outbox. A consent page
-     * rendered before the switch is refused after it. Call it after [open] at each launch. The id is
+     * rendered for another user is refused while that user is not the one set. Call it after [open] at each launch. The id is
      * stored as given, never logged.
      */
     @Throws(KmerConsentException::class)
@@ -295,11 +297,11 @@ class KmerConsent private constructor(
 
     /**
      * Applies a decision another device made for the logged-in user, from a receipt the app's back
-     * end countersigned (its `witness` field, checked with the key given to [open]). Decisions are
-     * ordered by the back end's time: the receipt replaces the decision here when the back end saw it
-     * later (source `IMPORT`) and is ignored when it saw it earlier; when the decision here has not
-     * been witnessed yet, each category keeps the more restrictive of the two (`IMPORT_MERGED`).
-     * Never applied twice. Returns whether anything was recorded. Throws
+     * end countersigned (its `witness` field, checked with the key given to [open]). How it is
+     * ordered against the decision here is the core's rule (`ConsentManager.importReceipt`): it
+     * replaces it (source `IMPORT`) only when the back end saw it later and it is not dated earlier;
+     * when the two cannot be ordered, each category keeps the more restrictive choice
+     * (`IMPORT_MERGED`), or nothing is recorded. Never applied twice. Returns whether anything was recorded. Throws
      * [KmerConsentException.BackendKey] when [open] was given no back end key, and
      * [KmerConsentException.InvalidReceipt] for a receipt unsigned, wrongly signed, altered, or not
      * for this user and policy (nothing recorded).

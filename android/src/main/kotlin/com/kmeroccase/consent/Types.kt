@@ -5,8 +5,8 @@ package com.kmeroccase.consent
 typealias Category = com.kmeroccase.consent.ffi.Category
 
 /**
- * Where consent stands: whether to prompt and why, each category, dates, and whether a refusal is
- * still waiting to be written (`notYetSaved`).
+ * Where consent stands: whether to prompt and why, each category, dates, and whether the decision in
+ * force is held in memory because the store refused it (`notYetSaved`, documented there).
  */
 typealias ConsentStatus = com.kmeroccase.consent.ffi.ConsentStatus
 

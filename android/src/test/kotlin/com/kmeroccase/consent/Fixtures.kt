@@ -1,6 +1,7 @@
 package com.kmeroccase.consent
 
 import java.io.File
+import java.time.Instant
 import java.util.concurrent.CountDownLatch
 import java.util.concurrent.Executor
 import java.util.concurrent.TimeUnit
@@ -65,4 +66,31 @@ fun cliProcess(vararg args: String): ProcessBuilder {
     val binary = File("target/debug/kmer-consent")
     check(binary.canExecute()) { "build the CLI first: cargo build -p kmer-consent-cli" }
     return ProcessBuilder(binary.path, *args)
+}
+
+/** The app's back end, as the CLI plays it: a key pair (made in [dir]), and countersignatures. */
+internal class Backend(private val dir: File) {
+    private val key = File(dir, "backend.key")
+    val publicKey: String = cli("keygen", "--out", key.path).trim()
+
+    /** [receipt] countersigned as seen at [at]; the acknowledgement is written to [ackOut] if given. */
+    fun countersign(receipt: String, at: Instant = Instant.now(), ackOut: File? = null): String {
+        val file = File.createTempFile("receipt", ".json", dir).apply { writeText(receipt) }
+        val ack = ackOut?.let { arrayOf("--ack-out", it.path) } ?: emptyArray()
+        return cli("countersign", "--key", key.path, "--at", at.toString(), *ack, file.path)
+    }
+}
+
+/**
+ * Runs [block] while another process (the CLI) holds the write lock of the store at [db]: the SDK's
+ * writes wait out their busy timeout (5 s), then fail as a full disk would.
+ */
+fun <T> whileStoreLocked(db: File, block: () -> T): T {
+    val locker = cliProcess("--db", db.path, "hold-write-lock", "--for-ms", "15000").redirectErrorStream(true).start()
+    try {
+        check(finishesWithin(10) { locker.inputStream.bufferedReader().readLine() } == "locked") { "the lock was not taken" }
+        return block()
+    } finally {
+        locker.destroyForcibly().waitFor()
+    }
 }

@@ -231,16 +231,11 @@ class KmerConsentTest {
         val stopped = CountDownLatch(1)
         consent.whenAllowed("google_mobile_ads", DIRECT, onStop = { stopped.countDown() }) {}
         // Another process holds SQLite's write lock: the SDK's write waits out its busy timeout (5 s).
-        val db = File(tmp.root, "consent.db")
-        val locker = cliProcess("--db", db.path, "hold-write-lock", "--for-ms", "15000").redirectErrorStream(true).start()
-        try {
-            assertEquals("locked", finishesWithin(10) { locker.inputStream.bufferedReader().readLine() })
+        whileStoreLocked(File(tmp.root, "consent.db")) {
             val status = consent.withdraw()
             assertTrue(status.notYetSaved, "it returned normally, not yet saved")
             assertFalse(consent.canStart("google_mobile_ads"), "the gate closed at once")
             assertTrue(stopped.await(5, TimeUnit.SECONDS), "the SDK was told to stop")
-        } finally {
-            locker.destroyForcibly().waitFor()
         }
         assertFalse(consent.refresh().notYetSaved, "written once the store allows it")
         open().use { fresh -> assertFalse(fresh.canStart("google_mobile_ads"), "read back from the file") }

@@ -144,16 +144,3 @@ class SyncTest {
         }
     }
 }
-
-/** The app's back end, as the CLI plays it: a key pair (made in [dir]), and countersignatures. */
-private class Backend(private val dir: File) {
-    private val key = File(dir, "backend.key")
-    val publicKey: String = cli("keygen", "--out", key.path).trim()
-
-    /** [receipt] countersigned as seen at [at]; the acknowledgement is written to [ackOut] if given. */
-    fun countersign(receipt: String, at: Instant = Instant.now(), ackOut: File? = null): String {
-        val file = File.createTempFile("receipt", ".json", dir).apply { writeText(receipt) }
-        val ack = ackOut?.let { arrayOf("--ack-out", it.path) } ?: emptyArray()
-        return cli("countersign", "--key", key.path, "--at", at.toString(), *ack, file.path)
-    }
-}
