@@ -71,6 +71,8 @@ struct State {
     listeners: Vec<(u64, Arc<dyn ConsentListener>)>,
     sdks: Vec<RegisteredSdk>,
     next_id: u64,
+    /// After [`Dispatcher::close`]: nothing is queued, registered or delivered any more.
+    closed: bool,
 }
 
 pub struct Dispatcher {
@@ -87,6 +89,7 @@ impl Dispatcher {
                 listeners: Vec::new(),
                 sdks: Vec::new(),
                 next_id: 1,
+                closed: false,
             }),
         })
     }
@@ -101,6 +104,9 @@ impl Dispatcher {
     /// Queues a new snapshot. Call [`Dispatcher::drain`] once no other lock is held.
     pub fn publish(&self, gate: Arc<Gate>) {
         let mut state = self.lock();
+        if state.closed {
+            return;
+        }
         state.latest = Arc::clone(&gate);
         state.queue.push_back(Event::Published(gate));
     }
@@ -108,6 +114,9 @@ impl Dispatcher {
     pub fn add_listener(self: &Arc<Self>, listener: Arc<dyn ConsentListener>) -> Subscription {
         let mut state = self.lock();
         let id = state.take_id();
+        if state.closed {
+            return self.subscription(id);
+        }
         state.listeners.push((id, listener));
         let gate = Arc::clone(&state.latest);
         state.queue.push_back(Event::Replay { listener: id, gate });
@@ -121,6 +130,9 @@ impl Dispatcher {
     ) -> Subscription {
         let mut state = self.lock();
         let id = state.take_id();
+        if state.closed {
+            return self.subscription(id);
+        }
         state.sdks.push(RegisteredSdk {
             id,
             sdk_id,
@@ -142,6 +154,16 @@ impl Dispatcher {
         let mut state = self.lock();
         state.listeners.retain(|(i, _)| *i != id);
         state.sdks.retain(|s| s.id != id);
+    }
+
+    /// Ends every registration and drops what is queued: no callback runs after this returns,
+    /// except one already running on another thread. SDKs already started are not told to stop.
+    pub fn close(&self) {
+        let mut state = self.lock();
+        state.closed = true;
+        state.queue.clear();
+        state.listeners.clear();
+        state.sdks.clear();
     }
 
     /// Delivers queued events, unless this or another thread is already doing so (then that thread

@@ -1,8 +1,13 @@
 //! Errors: rich internal ones for the core, one small public enum for the FFI, mapped in one place.
+//!
+//! [`KmerConsentError`] is the whole error contract of the SDK on every platform: UniFFI turns it
+//! into `KmerConsentException` (a sealed class, one subclass per variant) in Kotlin and the
+//! `KmerConsentError` enum in Swift, and its `Display` (exported) is the message both print. The
+//! platform layers add no error of their own.
 
 use std::path::{Path, PathBuf};
 
-/// Everything that can go wrong inside the core. Never crosses the FFI: see [`ConsentError`].
+/// Everything that can go wrong inside the core. Never crosses the FFI: see [`KmerConsentError`].
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("invalid policy: {0}")]
@@ -64,6 +69,9 @@ pub enum Error {
 
     #[error("the consent record {id} is unreadable: {reason}")]
     BadRecord { id: i64, reason: String },
+
+    #[error("the consent manager was shut down")]
+    Closed,
 }
 
 impl Error {
@@ -107,9 +115,12 @@ impl PolicyError {
     }
 }
 
-/// The errors the SDK reports to the app. Each carries a reason meant for logs, never for end users.
+/// Everything the SDK reports to the app, on every platform. Each carries a reason meant for logs and
+/// bug reports, never for end users; the message (`toString()` in Kotlin, `description` in Swift) is
+/// this type's `Display`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
-pub enum ConsentError {
+#[uniffi::export(Display)]
+pub enum KmerConsentError {
     /// The policy JSON was refused. `path` names the field (`sdks[2].category`), empty when the
     /// document itself is malformed (then `reason` gives the line and column).
     #[error("invalid policy: {}{reason}", if path.is_empty() { String::new() } else { format!("{path}: ") })]
@@ -162,36 +173,42 @@ pub enum ConsentError {
     /// The operating system's secure random generator failed; no weak key was made in its place.
     #[error("no secure random numbers: {reason}")]
     NoSecureRandomness { reason: String },
+
+    /// The instance was closed (`shutdown`): it records nothing, reads nothing from the store and
+    /// allows nothing any more. Open a new one.
+    #[error("the consent SDK instance is closed")]
+    Closed,
 }
 
-impl From<Error> for ConsentError {
+impl From<Error> for KmerConsentError {
     fn from(error: Error) -> Self {
         let reason = error.to_string();
         match error {
-            Error::Policy(PolicyError { path, message }) => ConsentError::InvalidPolicy {
+            Error::Policy(PolicyError { path, message }) => KmerConsentError::InvalidPolicy {
                 path,
                 reason: message,
             },
-            Error::EssentialCannotBeRefused => ConsentError::EssentialCannotBeRefused,
-            Error::UnknownSdk(sdk_id) => ConsentError::UnknownSdk { sdk_id },
-            Error::Receipt(reason) => ConsentError::InvalidReceipt { reason },
-            Error::Subject(reason) => ConsentError::InvalidSubject { reason },
-            Error::UiMessage(reason) => ConsentError::InvalidUiMessage { reason },
-            Error::PolicyUpdate(reason) => ConsentError::PolicyUpdateRefused { reason },
-            Error::BackendKey(reason) => ConsentError::BackendKey { reason },
-            Error::Acknowledgement(reason) => ConsentError::InvalidAcknowledgement { reason },
-            Error::Randomness(reason) => ConsentError::NoSecureRandomness { reason },
+            Error::EssentialCannotBeRefused => KmerConsentError::EssentialCannotBeRefused,
+            Error::UnknownSdk(sdk_id) => KmerConsentError::UnknownSdk { sdk_id },
+            Error::Receipt(reason) => KmerConsentError::InvalidReceipt { reason },
+            Error::Subject(reason) => KmerConsentError::InvalidSubject { reason },
+            Error::UiMessage(reason) => KmerConsentError::InvalidUiMessage { reason },
+            Error::PolicyUpdate(reason) => KmerConsentError::PolicyUpdateRefused { reason },
+            Error::BackendKey(reason) => KmerConsentError::BackendKey { reason },
+            Error::Acknowledgement(reason) => KmerConsentError::InvalidAcknowledgement { reason },
+            Error::Randomness(reason) => KmerConsentError::NoSecureRandomness { reason },
+            Error::Closed => KmerConsentError::Closed,
             Error::Open { .. }
             | Error::Io { .. }
             | Error::SchemaTooNew { .. }
             | Error::SchemaUnknown(_)
             | Error::Sql(_)
-            | Error::BadRecord { .. } => ConsentError::Storage { reason },
+            | Error::BadRecord { .. } => KmerConsentError::Storage { reason },
         }
     }
 }
 
-impl From<PolicyError> for ConsentError {
+impl From<PolicyError> for KmerConsentError {
     fn from(error: PolicyError) -> Self {
         Error::Policy(error).into()
     }

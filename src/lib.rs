@@ -5,12 +5,19 @@
 //! Swift with UniFFI; see `ARCHITECTURE.md` for how the pieces fit.
 //!
 //! ```
-//! use kmer_consent::{Category, ConsentManager, VerdictReason};
+//! use kmer_consent::{Category, ConsentManager, ConsentOptions, VerdictReason};
 //!
 //! let dir = tempfile::tempdir()?;
 //! let policy = include_str!("../policies/kmeroccase.json");
 //! let db = dir.path().join("consent.db").display().to_string();
-//! let consent = ConsentManager::open(db, policy.into(), "fr-CM".into(), "5.2.0".into(), None)?;
+//! let consent = ConsentManager::open(ConsentOptions {
+//!     database_path: db,
+//!     policy_json: policy.into(),
+//!     locale: "fr-CM".into(),
+//!     app_version: "5.2.0".into(),
+//!     tracking_authorization: None,
+//!     backend_public_key: None,
+//! })?;
 //!
 //! // Nothing optional runs before the user decides.
 //! assert!(consent.status().needs_prompt);
@@ -47,6 +54,7 @@ mod random;
 mod receipt;
 mod record;
 mod rules;
+mod scheduler;
 mod schema;
 mod signals;
 mod snapshot;
@@ -59,9 +67,9 @@ pub use bridge::{MAX_MESSAGE_BYTES, TOKEN_LIFETIME_MS};
 pub use category::{Category, Grants};
 pub use clock::{Clock, ManualClock, SystemClock, DAY_MS};
 pub use dispatch::{ConsentListener, SdkLifecycle, Subscription};
-pub use error::{ConsentError, Error, PolicyError};
+pub use error::{Error, KmerConsentError, PolicyError};
 pub use locale::negotiate as negotiate_locale;
-pub use manager::{ConsentManager, OpenOptions, PendingReceipt};
+pub use manager::{ConsentManager, ConsentOptions, OpenOptions, PendingReceipt};
 pub use page::ConsentPageLayer;
 pub use policy::{
     ConsentModeMapping, Controller, Policy, PolicyText, Sdk, TcfConfig, TcfPurposes,
@@ -74,8 +82,13 @@ pub use receipt::{
 };
 pub use record::{ConsentRecord, DecisionSource};
 pub use rules::coverage::PolicyChange;
-pub use rules::{PromptReason, TrackingAuthorization, Verdict, VerdictReason};
-pub use signals::{ConsentModeSignals, StoredEntry, StoredValue};
+pub use rules::{
+    may_request_tracking, PromptReason, TrackingAuthorization, Verdict, VerdictReason,
+};
+pub use scheduler::TaskHandle;
+pub use signals::{
+    iab_tcf_changes, ConsentModeSignals, IabTcfChanges, StoredEntry, StoredValue, IAB_TCF_PREFIX,
+};
 pub use snapshot::{ConsentSnapshot, ConsentStatus};
 pub use store::HistoryCheck;
 pub use witness::{BackendKey, Witness, MAX_ACKNOWLEDGEMENT_BYTES, WITNESS_SCHEMA};

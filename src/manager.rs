@@ -8,8 +8,11 @@
 //! mutex is released (see [`crate::dispatch`]).
 
 use std::collections::HashMap;
+use std::ops::{Deref, DerefMut};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::Duration;
 
 use arc_swap::ArcSwap;
 
@@ -18,7 +21,7 @@ use crate::bridge;
 use crate::category::{Category, Grants};
 use crate::clock::{Clock, SystemClock};
 use crate::dispatch::{ConsentListener, Dispatcher, SdkLifecycle, Subscription};
-use crate::error::{ConsentError, Error, Result};
+use crate::error::{Error, KmerConsentError, Result};
 use crate::locale::negotiate;
 use crate::page::{self, ConsentPageLayer};
 use crate::policy::PolicyText;
@@ -31,6 +34,7 @@ use crate::rules::restriction::{self, Unwritten};
 use crate::rules::sync::{self, Import};
 use crate::rules::time::{self, TimeMarks};
 use crate::rules::{self, Evaluation, TrackingAuthorization, Verdict, VerdictReason};
+use crate::scheduler::{Scheduler, TaskHandle, Timed};
 use crate::snapshot::{ConsentSnapshot, ConsentStatus, Gate, Inputs};
 use crate::store::{HistoryCheck, PolicyRow, Store};
 use crate::witness::{BackendKey, Witness};
@@ -62,6 +66,8 @@ pub struct OpenOptions {
     /// The app's back end's Ed25519 public key (64 hex digits): needed to import other devices'
     /// decisions and to keep the back end's acknowledgements. `None`: no back end.
     pub backend_public_key: Option<String>,
+    /// The OS tracking authorization at open (default `NotDetermined`: SDKs that need it stay off).
+    pub tracking_authorization: TrackingAuthorization,
 }
 
 impl Default for OpenOptions {
@@ -72,6 +78,47 @@ impl Default for OpenOptions {
             app_version: String::new(),
             max_database_pages: None,
             backend_public_key: None,
+            tracking_authorization: TrackingAuthorization::NotDetermined,
+        }
+    }
+}
+
+/// How the app opens the SDK: everything but the database path and the policy has a default, so an
+/// option added later breaks no caller.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ConsentOptions {
+    /// The SQLite file of the consent store (created if missing), at a path the app owns.
+    pub database_path: String,
+    /// The app's policy JSON (`policies/kmeroccase.json` shows the format).
+    pub policy_json: String,
+    /// The device locale (`fr-CM`, `en_US`, …): decisions are recorded in the policy locale it
+    /// negotiates to. Empty: the policy's default locale.
+    #[uniffi(default = "")]
+    pub locale: String,
+    /// The app's version, recorded with each decision (proof of what the user saw).
+    #[uniffi(default = "")]
+    pub app_version: String,
+    /// The OS tracking authorization for this launch (iOS: ATT's status; Android: `NotApplicable`).
+    /// `None`: not reported yet, which counts as `NotDetermined` (SDKs that need it stay denied)
+    /// until `set_tracking_authorization`.
+    #[uniffi(default = None)]
+    pub tracking_authorization: Option<TrackingAuthorization>,
+    /// The app's back end's Ed25519 public key (64 hex digits): imports and signed
+    /// acknowledgements need it; an invalid one is a `BackendKey` error.
+    #[uniffi(default = None)]
+    pub backend_public_key: Option<String>,
+}
+
+impl ConsentOptions {
+    /// The options with every default (Kotlin and Swift get the same defaults as named arguments).
+    pub fn new(database_path: impl Into<String>, policy_json: impl Into<String>) -> Self {
+        ConsentOptions {
+            database_path: database_path.into(),
+            policy_json: policy_json.into(),
+            locale: String::new(),
+            app_version: String::new(),
+            tracking_authorization: None,
+            backend_public_key: None,
         }
     }
 }
@@ -80,7 +127,12 @@ impl Default for OpenOptions {
 /// when that changes. Safe to use from any thread; keep one per database file.
 #[derive(uniffi::Object)]
 pub struct ConsentManager {
-    writer: Mutex<Writer>,
+    /// `None` once shut down: the store is released.
+    writer: Mutex<Option<Writer>>,
+    /// Set by `shutdown`: nothing is allowed, every call that needs the store fails with `Closed`.
+    closed: AtomicBool,
+    /// Republishes when time alone changes the gate; runs the watches.
+    scheduler: Scheduler,
     gate: ArcSwap<Gate>,
     dispatcher: Arc<Dispatcher>,
     clock: Arc<dyn Clock>,
@@ -498,7 +550,7 @@ impl ConsentManager {
             legacy_clock_mark: opened.legacy_clock_mark,
             persist_marks: options.persist_time_marks,
             locale,
-            tracking: TrackingAuthorization::NotDetermined,
+            tracking: options.tracking_authorization,
             store_recovered: opened.recovered_from.is_some(),
             sequence: 0,
         };
@@ -506,29 +558,40 @@ impl ConsentManager {
         writer.load_marks()?;
         writer.data_version = writer.store.data_version()?;
         let gate = Arc::new(writer.compute(clock_ms));
-        Ok(Arc::new(ConsentManager {
-            writer: Mutex::new(writer),
+        let manager = Arc::new(ConsentManager {
+            writer: Mutex::new(Some(writer)),
+            closed: AtomicBool::new(false),
+            scheduler: Scheduler::new(),
             gate: ArcSwap::new(Arc::clone(&gate)),
             dispatcher: Dispatcher::new(gate),
             clock: options.clock,
             backend_key,
             ui_key: OnceLock::new(),
-        }))
+        });
+        manager.scheduler.start(Arc::downgrade(&manager));
+        Ok(manager)
     }
 
-    fn lock_writer(&self) -> MutexGuard<'_, Writer> {
+    /// The writer, or `Closed` once shut down.
+    fn lock_writer(&self) -> Result<WriterGuard<'_>> {
         // No code path panics while holding it; if one ever did, the data is still consistent
         // because every change is computed before anything is replaced.
-        self.writer
+        let guard = self
+            .writer
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if guard.is_none() {
+            return Err(Error::Closed);
+        }
+        Ok(WriterGuard(guard))
     }
 
-    /// Swaps in a gate computed by the writer and queues it for listeners.
+    /// Swaps in a gate computed by the writer, queues it for listeners and tells the timer.
     fn publish(&self, gate: Gate) -> Arc<Gate> {
         let gate = Arc::new(gate);
         self.gate.store(Arc::clone(&gate));
         self.dispatcher.publish(Arc::clone(&gate));
+        self.scheduler.nudge();
         gate
     }
 
@@ -540,7 +603,7 @@ impl ConsentManager {
         change: impl FnOnce(&mut Writer, i64) -> Result<T>,
     ) -> Result<(T, Arc<Gate>)> {
         let result = {
-            let mut writer = self.lock_writer();
+            let mut writer = self.lock_writer()?;
             let clock_ms = self.clock.now_ms();
             writer.flush_held();
             let value = change(&mut writer, clock_ms)?;
@@ -570,21 +633,13 @@ impl ConsentManager {
     }
 
     /// Records a decision of the user; a restriction the store refused still takes effect.
-    fn record(&self, source: DecisionSource, grants: Grants) -> Result<ConsentStatus> {
-        self.record_in(source, grants, None)
-    }
-
-    fn record_in(
-        &self,
-        source: DecisionSource,
-        grants: Grants,
-        locale: Option<String>,
-    ) -> Result<ConsentStatus> {
+    /// Returns the snapshot published after it.
+    fn record(&self, source: DecisionSource, grants: Grants) -> Result<ConsentSnapshot> {
         let (failed, gate) =
-            self.change(|writer, clock_ms| writer.record(source, grants, locale, clock_ms))?;
+            self.change(|writer, clock_ms| writer.record(source, grants, None, clock_ms))?;
         match failed {
             Some(error) => Err(error),
-            None => Ok(gate.snapshot.status.clone()),
+            None => Ok(gate.snapshot.clone()),
         }
     }
 
@@ -594,7 +649,7 @@ impl ConsentManager {
         if let Some(key) = self.ui_key.get() {
             return Ok(*key);
         }
-        let key = match self.lock_writer().store.ui_key() {
+        let key = match self.lock_writer()?.store.ui_key() {
             Ok(key) => key,
             Err(Error::Randomness(reason)) => return Err(Error::Randomness(reason)),
             Err(_) => random::bytes::<32>()?,
@@ -605,9 +660,9 @@ impl ConsentManager {
     /// The optional categories a consent screen shows switched on: granted now, and every SDK the
     /// policy lists in them covered by the decision in force. A category with an SDK the user was
     /// not shown there starts off: a box ticked in advance is no consent.
-    fn granted_now(&self) -> Grants {
+    fn granted_now(&self) -> Result<Grants> {
         let gate = self.current();
-        let policy = Arc::clone(&self.lock_writer().policy);
+        let policy = Arc::clone(&self.lock_writer()?.policy);
         let snapshot = &gate.snapshot;
         let mut grants = Grants::NONE;
         for category in Category::OPTIONAL {
@@ -628,12 +683,12 @@ impl ConsentManager {
                 snapshot.status.categories.get(&category) == Some(&true) && !unseen,
             );
         }
-        grants
+        Ok(grants)
     }
 
     /// The policy in use (Rust API: the CLI prints from it).
-    pub fn policy(&self) -> Arc<crate::policy::Policy> {
-        Arc::new(self.lock_writer().policy.policy.clone())
+    pub fn policy(&self) -> Result<Arc<crate::policy::Policy>, KmerConsentError> {
+        Ok(Arc::new(self.lock_writer()?.policy.policy.clone()))
     }
 
     /// The receipt of `d`, built from the policy text it was made on.
@@ -649,8 +704,9 @@ impl ConsentManager {
         receipt::receipt(text, d).to_string()
     }
 
-    /// Verifies a countersigned receipt and applies it (see `import_receipt`).
-    fn import(&self, receipt_json: &str) -> Result<bool> {
+    /// Verifies a countersigned receipt and applies it (see `import_receipt`): the snapshot
+    /// published after it, or `None` when nothing was recorded.
+    fn import(&self, receipt_json: &str) -> Result<Option<ConsentSnapshot>> {
         let key = self.backend_key.as_ref().ok_or_else(|| {
             Error::BackendKey(
                 "no back end key was configured at open: a receipt from another device is \
@@ -664,7 +720,7 @@ impl ConsentManager {
             .ok_or_else(|| Error::Receipt("it carries no witness".into()))?;
         let remote = verified.decision;
         let remote_text = verified.policy;
-        let (applied, _) = self.change(|writer, clock_ms| {
+        let (applied, gate) = self.change(|writer, clock_ms| {
             sync::may_import(&remote, &writer.subject, &writer.policy.policy.id)
                 .map_err(Error::Receipt)?;
             let decided_at_ms = sync::imported_decided_at(&remote, witness.backend_time_ms);
@@ -740,28 +796,95 @@ impl ConsentManager {
             writer.set_written(saved);
             Ok(true)
         })?;
-        Ok(applied)
+        Ok(applied.then(|| gate.snapshot.clone()))
+    }
+
+    /// Shuts down (see `shutdown`); false when it already was.
+    fn close(&self) -> bool {
+        if self.closed.swap(true, Ordering::SeqCst) {
+            return false;
+        }
+        self.scheduler.stop();
+        self.dispatcher.close();
+        let writer = self
+            .writer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
+        // The store's connection closes here, outside the lock.
+        drop(writer);
+        let closed = Gate::closed(&self.gate.load());
+        self.gate.store(Arc::new(closed));
+        true
+    }
+}
+
+/// The writer, held under its lock; made only when the manager is open.
+struct WriterGuard<'a>(MutexGuard<'a, Option<Writer>>);
+
+impl Deref for WriterGuard<'_> {
+    type Target = Writer;
+    fn deref(&self) -> &Writer {
+        match self.0.as_ref() {
+            Some(writer) => writer,
+            None => unreachable!("a WriterGuard is only made for an open manager"),
+        }
+    }
+}
+
+impl DerefMut for WriterGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Writer {
+        match self.0.as_mut() {
+            Some(writer) => writer,
+            None => unreachable!("a WriterGuard is only made for an open manager"),
+        }
+    }
+}
+
+impl Timed for ConsentManager {
+    fn deadline_ms(&self) -> Option<i64> {
+        if self.closed.load(Ordering::SeqCst) {
+            return None;
+        }
+        self.gate.load().snapshot.stale_after_ms
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    fn deadline_passed(&self) {
+        // Recomputes and publishes when the gate is stale; a store error leaves the last gate,
+        // whose cached verdicts are still checked against the clock.
+        let _ = self.current();
+    }
+
+    fn watch_tick(&self) {
+        let _ = self.refresh_if_changed();
     }
 }
 
 #[uniffi::export]
 impl ConsentManager {
-    /// Opens the consent store at `database_path` (created if missing) with the app's policy JSON,
-    /// the device locale (`fr-CM`, `en_US`, …), the app's version (recorded with each decision) and,
-    /// optionally, the app's back end's Ed25519 public key (64 hex digits), which imports and signed
-    /// acknowledgements need. An unreadable database file is moved aside and a fresh one opened
-    /// (`status().store_recovered`); a path that cannot be opened is a `Storage` error.
-    #[uniffi::constructor(default(backend_public_key = None))]
-    pub fn open(
-        database_path: String,
-        policy_json: String,
-        locale: String,
-        app_version: String,
-        backend_public_key: Option<String>,
-    ) -> Result<Arc<ConsentManager>, ConsentError> {
+    /// Opens the consent store named by `options` (created if missing) with the app's policy JSON
+    /// and the other options (see [`ConsentOptions`]). An unreadable database file is moved aside and
+    /// a fresh one opened (`status().store_recovered`); a path that cannot be opened is a `Storage`
+    /// error, a policy that does not validate `InvalidPolicy`. Starts the manager's timer, which
+    /// republishes when an expiry or a reminder falls due; `shutdown` stops it.
+    #[uniffi::constructor]
+    pub fn open(options: ConsentOptions) -> Result<Arc<ConsentManager>, KmerConsentError> {
+        let ConsentOptions {
+            database_path,
+            policy_json,
+            locale,
+            app_version,
+            tracking_authorization,
+            backend_public_key,
+        } = options;
         let options = OpenOptions {
             app_version,
             backend_public_key,
+            tracking_authorization: tracking_authorization.unwrap_or_default(),
             ..OpenOptions::default()
         };
         Ok(Self::open_with(
@@ -772,11 +895,20 @@ impl ConsentManager {
         )?)
     }
 
+    /// Closes this instance: the timer and every watch stop, every listener and SDK registration
+    /// ends (an SDK already started is not told to stop), the store is released, every SDK is
+    /// denied (`VerdictReason::Closed`) and every later call that reads the store or changes consent
+    /// fails with `Closed`. Returns the last snapshot, which allows nothing. Idempotent.
+    pub fn shutdown(&self) -> ConsentSnapshot {
+        self.close();
+        self.gate.load().snapshot.clone()
+    }
+
     /// Walks the whole consent history and checks every link of its hash chain, and every witness
     /// the back end signed: reports the first record that was changed, removed or moved behind the
     /// SDK's back, and how many records the back end witnessed.
-    pub fn verify_history(&self) -> Result<HistoryCheck, ConsentError> {
-        let writer = self.lock_writer();
+    pub fn verify_history(&self) -> Result<HistoryCheck, KmerConsentError> {
+        let writer = self.lock_writer()?;
         Ok(match &self.backend_key {
             Some(key) => writer
                 .store
@@ -786,30 +918,35 @@ impl ConsentManager {
     }
 
     /// Where consent stands now: whether to show the banner and why, and each category's state.
+    /// After `shutdown`, the last status, with nothing granted.
     pub fn status(&self) -> ConsentStatus {
         self.current().snapshot.status.clone()
     }
 
-    /// The current snapshot: the status and every SDK's verdict.
+    /// The current snapshot: the status and every SDK's verdict, recomputed first when time has
+    /// changed it. After `shutdown`, the last one, which allows nothing.
     pub fn snapshot(&self) -> ConsentSnapshot {
         self.current().snapshot.clone()
     }
 
     /// The user chose "Accept all".
-    pub fn accept_all(&self) -> Result<ConsentStatus, ConsentError> {
+    pub fn accept_all(&self) -> Result<ConsentSnapshot, KmerConsentError> {
         Ok(self.record(DecisionSource::AcceptAll, Grants::ALL)?)
     }
 
     /// The user chose "Reject all". Takes effect even when the store cannot write it, held in
     /// memory (see `ConsentStatus::not_yet_saved`).
-    pub fn reject_all(&self) -> Result<ConsentStatus, ConsentError> {
+    pub fn reject_all(&self) -> Result<ConsentSnapshot, KmerConsentError> {
         Ok(self.record(DecisionSource::RejectAll, Grants::NONE)?)
     }
 
     /// The user saved a custom choice. Categories left out are refused; refusing essential is an
     /// error (`EssentialCannotBeRefused`) and records nothing. When the store cannot write it, what it
     /// refuses still takes effect and what it grants does not.
-    pub fn save(&self, choices: HashMap<Category, bool>) -> Result<ConsentStatus, ConsentError> {
+    pub fn save(
+        &self,
+        choices: HashMap<Category, bool>,
+    ) -> Result<ConsentSnapshot, KmerConsentError> {
         if choices.get(&Category::Essential) == Some(&false) {
             return Err(Error::EssentialCannotBeRefused.into());
         }
@@ -824,12 +961,12 @@ impl ConsentManager {
     /// the store cannot write it yet: then it is held in memory for this process and written by the
     /// next call that changes consent, or `refresh`, once the store allows (see
     /// `ConsentStatus::not_yet_saved`).
-    pub fn withdraw(&self) -> Result<ConsentStatus, ConsentError> {
+    pub fn withdraw(&self) -> Result<ConsentSnapshot, KmerConsentError> {
         Ok(self.record(DecisionSource::Withdraw, Grants::NONE)?)
     }
 
     /// The user closed the banner ("continue without accepting"): recorded as a refusal.
-    pub fn dismiss(&self) -> Result<ConsentStatus, ConsentError> {
+    pub fn dismiss(&self) -> Result<ConsentSnapshot, KmerConsentError> {
         Ok(self.record(DecisionSource::Dismiss, Grants::NONE)?)
     }
 
@@ -838,7 +975,7 @@ impl ConsentManager {
     /// saw as they saw it; a lower revision (`PolicyRolledBack`) or the same revision with other
     /// content (`PolicyEditedInPlace`) grants nothing and asks again, exactly as `open` does with
     /// such a text. Another policy id is `PolicyUpdateRefused`.
-    pub fn update_policy(&self, policy_json: String) -> Result<ConsentStatus, ConsentError> {
+    pub fn update_policy(&self, policy_json: String) -> Result<ConsentSnapshot, KmerConsentError> {
         let policy = PolicyText::parse(&policy_json)?;
         let ((), gate) = self.change(|writer, _| {
             if policy.policy.id != writer.policy.policy.id {
@@ -861,25 +998,25 @@ impl ConsentManager {
             }
             Ok(())
         })?;
-        Ok(gate.snapshot.status.clone())
+        Ok(gate.snapshot.clone())
     }
 
     /// Sets the device locale decisions are recorded in (after negotiation); returns the chosen one.
-    pub fn set_locale(&self, locale: String) -> String {
-        let result = self.change(|writer, _| {
+    pub fn set_locale(&self, locale: String) -> Result<String, KmerConsentError> {
+        let ((), gate) = self.change(|writer, _| {
             writer.locale = negotiate(&locale, &writer.policy.policy);
             Ok(())
-        });
-        match result {
-            Ok(((), gate)) => gate.snapshot.status.locale.clone(),
-            Err(_) => self.gate.load().snapshot.status.locale.clone(),
-        }
+        })?;
+        Ok(gate.snapshot.status.locale.clone())
     }
 
     /// Whether `category` is granted now. Essential always is. This is the category alone: an SDK in
     /// it may still be denied (not shown to the user in it, tracking not authorized); ask
     /// `can_start` for an SDK.
     pub fn is_granted(&self, category: Category) -> bool {
+        if self.closed.load(Ordering::SeqCst) {
+            return false;
+        }
         let gate = self.gate.load();
         let status = &gate.snapshot.status;
         category == Category::Essential
@@ -908,10 +1045,12 @@ impl ConsentManager {
     /// is written), as JSON shaped after ISO/IEC TS 27560 and
     /// the Kantara Consent Receipt, built from the policy text that decision was made on; `None`
     /// before any decision. A server can check it without the device (`kmer-consent verify-receipt`).
-    pub fn export_proof(&self) -> Option<String> {
-        let writer = self.lock_writer();
-        let latest = writer.latest.as_ref()?;
-        Some(Self::receipt_of(&writer, latest))
+    pub fn export_proof(&self) -> Result<Option<String>, KmerConsentError> {
+        let writer = self.lock_writer()?;
+        Ok(writer
+            .latest
+            .as_ref()
+            .map(|latest| Self::receipt_of(&writer, latest)))
     }
 
     /// Says who is logged in: `Some(account_id)` after login, `None` after logout (the anonymous
@@ -920,7 +1059,10 @@ impl ConsentManager {
     /// so they are not asked twice); a device decision that grants anything is never adopted, since
     /// whoever made it may not be them: they are asked. Call it after `open` at each launch. The
     /// account id is stored as given and never logged.
-    pub fn set_subject(&self, account_id: Option<String>) -> Result<ConsentStatus, ConsentError> {
+    pub fn set_subject(
+        &self,
+        account_id: Option<String>,
+    ) -> Result<ConsentSnapshot, KmerConsentError> {
         let subject = match account_id {
             None => String::new(),
             Some(id) if id.is_empty() || id.len() > 512 => {
@@ -929,8 +1071,8 @@ impl ConsentManager {
             Some(id) => id,
         };
         // The usual launch (the same user as the store was opened or last set for): nothing to re-read.
-        if self.lock_writer().subject == subject {
-            return Ok(self.status());
+        if self.lock_writer()?.subject == subject {
+            return Ok(self.snapshot());
         }
         let ((), gate) = self.change(|writer, clock_ms| {
             let mut latest = writer.store.latest_decision(&subject)?;
@@ -956,15 +1098,15 @@ impl ConsentManager {
             writer.load_marks()?;
             Ok(())
         })?;
-        Ok(gate.snapshot.status.clone())
+        Ok(gate.snapshot.clone())
     }
 
     /// Up to `limit` receipts of decisions the app's back end has not acknowledged yet, oldest
     /// first. They stay pending across restarts until acknowledged: delivery is at least once.
     /// Imports and adoptions at login are never pending: they did not happen here, or were not a
     /// choice.
-    pub fn pending_receipts(&self, limit: u32) -> Result<Vec<PendingReceipt>, ConsentError> {
-        let writer = self.lock_writer();
+    pub fn pending_receipts(&self, limit: u32) -> Result<Vec<PendingReceipt>, KmerConsentError> {
+        let writer = self.lock_writer()?;
         let pending = writer.store.pending(limit)?;
         Ok(pending
             .iter()
@@ -977,8 +1119,8 @@ impl ConsentManager {
 
     /// Marks receipts as delivered (without the back end's signature: nothing is witnessed); ids not
     /// pending are ignored.
-    pub fn acknowledge(&self, ids: Vec<i64>) -> Result<(), ConsentError> {
-        Ok(self.lock_writer().store.acknowledge(&ids)?)
+    pub fn acknowledge(&self, ids: Vec<i64>) -> Result<(), KmerConsentError> {
+        Ok(self.lock_writer()?.store.acknowledge(&ids)?)
     }
 
     /// Keeps the back end's signed acknowledgement of one of this store's records (a witness object,
@@ -988,14 +1130,14 @@ impl ConsentManager {
     /// makes the record look unwitnessed), and imports are ordered against it by the back end's
     /// time. Needs the back end key given at open (`BackendKey` otherwise); a malformed or
     /// unsigned acknowledgement, or one for no record here, is `InvalidAcknowledgement`.
-    pub fn acknowledge_signed(&self, acknowledgement_json: String) -> Result<(), ConsentError> {
+    pub fn acknowledge_signed(&self, acknowledgement_json: String) -> Result<(), KmerConsentError> {
         let key = self
             .backend_key
             .as_ref()
             .ok_or_else(|| Error::BackendKey("no back end key was configured at open".into()))?;
         let witness = Witness::parse(&acknowledgement_json).map_err(Error::Acknowledgement)?;
         witness.verify(key).map_err(Error::Acknowledgement)?;
-        match self.lock_writer().store.add_witness(&witness)? {
+        match self.lock_writer()?.store.add_witness(&witness)? {
             Some(_) => Ok(()),
             None => {
                 Err(Error::Acknowledgement("no record of this store has that hash".into()).into())
@@ -1015,14 +1157,18 @@ impl ConsentManager {
     ///   category keeps the more restrictive of the two choices (source `ImportMerged`), or nothing
     ///   is recorded when it would take nothing away.
     ///
-    /// Never imported twice. Returns whether anything was recorded.
-    pub fn import_receipt(&self, receipt_json: String) -> Result<bool, ConsentError> {
+    /// Never imported twice. Returns the snapshot published after it, or `None` when nothing was
+    /// recorded.
+    pub fn import_receipt(
+        &self,
+        receipt_json: String,
+    ) -> Result<Option<ConsentSnapshot>, KmerConsentError> {
         Ok(self.import(&receipt_json)?)
     }
 
     /// Erasure: deletes the current subject's decisions, witnesses and pending receipts; consent
     /// returns to "no decision" for them. Other subjects' records are untouched.
-    pub fn erase_subject(&self) -> Result<ConsentStatus, ConsentError> {
+    pub fn erase_subject(&self) -> Result<ConsentSnapshot, KmerConsentError> {
         let ((), gate) = self.change(|writer, _| {
             writer.store.erase(&writer.subject)?;
             let subject = writer.subject.clone();
@@ -1031,12 +1177,12 @@ impl ConsentManager {
             writer.marks = TimeMarks::default();
             Ok(())
         })?;
-        Ok(gate.snapshot.status.clone())
+        Ok(gate.snapshot.clone())
     }
 
     /// Every decision of the current subject, oldest first, with when the back end witnessed each.
-    pub fn history(&self) -> Result<Vec<ConsentRecord>, ConsentError> {
-        let writer = self.lock_writer();
+    pub fn history(&self) -> Result<Vec<ConsentRecord>, KmerConsentError> {
+        let writer = self.lock_writer()?;
         let decisions = writer.store.history(&writer.subject)?;
         let witnessed = writer.store.witness_times()?;
         Ok(decisions
@@ -1046,8 +1192,12 @@ impl ConsentManager {
     }
 
     /// The banner's texts and categories for a device locale, toggles set to what is granted now.
-    pub fn banner(&self, locale: String) -> Banner {
-        banner::banner(&self.policy(), &locale, self.granted_now())
+    pub fn banner(&self, locale: String) -> Result<Banner, KmerConsentError> {
+        Ok(banner::banner(
+            &*self.policy()?,
+            &locale,
+            self.granted_now()?,
+        ))
     }
 
     /// The consent page for a WebView: one self-contained HTML document (inline CSS and JS, a strict
@@ -1057,10 +1207,14 @@ impl ConsentManager {
     /// `window.webkit.messageHandlers.kmerConsent` (iOS); hand that string to `apply_ui_message`.
     /// Render it afresh each time it is shown: it can be answered once, by this subject, for a day,
     /// and only while nothing else has been decided.
-    pub fn consent_page(&self, locale: String, layer: ConsentPageLayer) -> String {
-        let grants = self.granted_now();
+    pub fn consent_page(
+        &self,
+        locale: String,
+        layer: ConsentPageLayer,
+    ) -> Result<String, KmerConsentError> {
+        let grants = self.granted_now()?;
         let key = self.page_key();
-        let writer = self.lock_writer();
+        let writer = self.lock_writer()?;
         // One policy for the texts and the token, even if an update lands meanwhile.
         let content = banner::banner(&writer.policy.policy, &locale, grants);
         let token = match (key, writer.page_state()) {
@@ -1077,7 +1231,7 @@ impl ConsentManager {
             // No key or no state: a token that never verifies; the page says so when answered.
             _ => String::from("0.x.x.unavailable"),
         };
-        page::render(&content, layer, &token)
+        Ok(page::render(&content, layer, &token))
     }
 
     /// Applies a message from the consent page, validated as untrusted input: "accept all" and
@@ -1087,8 +1241,12 @@ impl ConsentManager {
     /// forged message, an action the page's layer does not offer, or a message from a page rendered
     /// for another subject, another policy text, before any later decision, or a day ago or more, is
     /// `InvalidUiMessage` and records nothing. Returns the status after it; the host dismisses the
-    /// page on success.
-    pub fn apply_ui_message(&self, message: String) -> Result<ConsentStatus, ConsentError> {
+    /// page on success. Returns the snapshot published after the decision, or `None` when the page
+    /// was closed without one.
+    pub fn apply_ui_message(
+        &self,
+        message: String,
+    ) -> Result<Option<ConsentSnapshot>, KmerConsentError> {
         let parsed = bridge::parse(&message).map_err(Error::UiMessage)?;
         let key = self.page_key()?;
         let (failed, gate) = self.change(|writer, clock_ms| {
@@ -1111,42 +1269,55 @@ impl ConsentManager {
                     Ok(None)
                 }
                 // The texts the user read are part of the record: the page's locale, not the device's.
-                Some((source, grants)) => {
-                    writer.record(source, grants, Some(issued.locale), clock_ms)
-                }
+                Some((source, grants)) => writer
+                    .record(source, grants, Some(issued.locale), clock_ms)
+                    .map(Some),
             }
         })?;
         match failed {
-            Some(error) => Err(error.into()),
-            None => Ok(gate.snapshot.status.clone()),
+            None => Ok(None),
+            Some(Some(error)) => Err(error.into()),
+            Some(None) => Ok(Some(gate.snapshot.clone())),
         }
     }
 
     /// Reports the OS tracking authorization for this run (iOS: ATT's status at each launch; Android:
     /// `NotApplicable`). Until reported it is `NotDetermined`, and SDKs that need it stay denied.
-    pub fn set_tracking_authorization(&self, status: TrackingAuthorization) {
-        // Cannot fail: the closure does no I/O.
-        let _ = self.change(|writer, _| {
+    /// Returns the snapshot published after it.
+    pub fn set_tracking_authorization(
+        &self,
+        status: TrackingAuthorization,
+    ) -> Result<ConsentSnapshot, KmerConsentError> {
+        let ((), gate) = self.change(|writer, _| {
             writer.tracking = status;
             Ok(())
-        });
+        })?;
+        Ok(gate.snapshot.clone())
+    }
+
+    /// Whether the app may show the system's App Tracking Transparency prompt now, given ATT's
+    /// current status: only once the user has granted marketing here, and only while ATT has not been
+    /// answered (`NotDetermined`). ATT is not consent: it never replaces the banner, and an SDK that
+    /// needs it stays off unless its category is granted too.
+    pub fn may_request_tracking_authorization(&self, system_status: TrackingAuthorization) -> bool {
+        rules::may_request_tracking(self.is_granted(Category::Marketing), system_status)
     }
 
     /// Re-reads the store (another process may have written), writes a refusal the store could not
     /// take before, and re-applies the rules at the current time. Platform layers call it when the
     /// app comes to the foreground.
-    pub fn refresh(&self) -> Result<ConsentStatus, ConsentError> {
+    pub fn refresh(&self) -> Result<ConsentSnapshot, KmerConsentError> {
         let ((), gate) = self.change(|writer, _| writer.reload())?;
-        Ok(gate.snapshot.status.clone())
+        Ok(gate.snapshot.clone())
     }
 
     /// Refreshes only if another process has written to the store since the last look (one cheap
-    /// SQLite read of `data_version`), or a refusal is waiting to be written. Returns whether it
-    /// refreshed. The platform layers call it on a timer while the app is in the foreground, so
-    /// another process's decision reaches this process's gate within that period.
-    pub fn refresh_if_changed(&self) -> Result<bool, ConsentError> {
+    /// SQLite read of `data_version`), or a refusal is waiting to be written. Returns the snapshot
+    /// after the refresh, or `None` when there was nothing to re-read. `watch_for_changes` calls it
+    /// on the manager's timer.
+    pub fn refresh_if_changed(&self) -> Result<Option<ConsentSnapshot>, KmerConsentError> {
         let changed = {
-            let mut writer = self.lock_writer();
+            let mut writer = self.lock_writer()?;
             let version = writer.store.data_version()?;
             let waiting = writer
                 .held
@@ -1156,14 +1327,28 @@ impl ConsentManager {
             writer.data_version = version;
             changed
         };
-        if changed {
-            self.refresh()?;
+        if !changed {
+            return Ok(None);
         }
-        Ok(changed)
+        self.refresh().map(Some)
+    }
+
+    /// Looks for another process's writes (an app extension, a second process) every `period_ms`
+    /// (at least 10 ms) on the manager's timer, so that its decisions reach this gate, and every
+    /// listener, within that period. The platforms start it while the app is in the foreground and
+    /// cancel the handle when it leaves. Fails with `Closed` after `shutdown`.
+    pub fn watch_for_changes(&self, period_ms: u64) -> Result<Arc<TaskHandle>, KmerConsentError> {
+        if self.closed.load(Ordering::SeqCst) {
+            return Err(KmerConsentError::Closed);
+        }
+        Ok(Arc::new(
+            self.scheduler.watch(Duration::from_millis(period_ms)),
+        ))
     }
 
     /// Adds a listener. It first receives the current snapshot, then every change. Cancel the
     /// returned subscription to remove it.
+    /// After `shutdown` it is never called.
     pub fn add_listener(&self, listener: Arc<dyn ConsentListener>) -> Arc<Subscription> {
         let subscription = self.dispatcher.add_listener(listener);
         self.dispatcher.drain();
@@ -1176,7 +1361,10 @@ impl ConsentManager {
         &self,
         sdk_id: String,
         lifecycle: Arc<dyn SdkLifecycle>,
-    ) -> Result<Arc<Subscription>, ConsentError> {
+    ) -> Result<Arc<Subscription>, KmerConsentError> {
+        if self.closed.load(Ordering::SeqCst) {
+            return Err(KmerConsentError::Closed);
+        }
         if !self.gate.load().snapshot.sdks.contains_key(&sdk_id) {
             return Err(Error::UnknownSdk(sdk_id).into());
         }

@@ -139,6 +139,30 @@ impl Gate {
         }
     }
 
+    /// The gate of a manager that was shut down, following `last`: nothing granted, every SDK
+    /// denied as `Closed`, no signal that grants anything, nothing pending.
+    pub fn closed(last: &Gate) -> Gate {
+        let mut snapshot = last.snapshot.clone();
+        snapshot.sequence = snapshot.sequence.saturating_add(1);
+        for granted in snapshot.status.categories.values_mut() {
+            *granted = false;
+        }
+        snapshot.status.needs_prompt = false;
+        snapshot.status.prompt_reason = None;
+        for verdict in snapshot.sdks.values_mut() {
+            *verdict = Verdict::deny(VerdictReason::Closed);
+        }
+        snapshot.stale_after_ms = None;
+        snapshot.consent_mode = ConsentModeSignals::DENIED;
+        snapshot.tc_string = None;
+        snapshot.iab_tcf_keys = Vec::new();
+        Gate {
+            snapshot,
+            computed_at_ms: last.computed_at_ms,
+            trusted: last.trusted,
+        }
+    }
+
     /// The verdict for `sdk_id` at `clock_ms`, from this snapshot alone.
     pub fn verdict(&self, sdk_id: &str, clock_ms: i64) -> Verdict {
         let status = &self.snapshot.status;

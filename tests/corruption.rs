@@ -29,14 +29,14 @@ fn survive(f: &Fixture) -> bool {
             let _ = m.status();
             let _ = m.history();
             let _ = m.verify_history();
-            let _ = m.export_proof();
+            let _ = m.export_proof().unwrap();
             let _ = m.pending_receipts(10);
             let _ = m.accept_all();
             let _ = m.can_start("google_mobile_ads".into());
             true
         }
         Err(e) => {
-            let message = kmer_consent::ConsentError::from(e).to_string();
+            let message = kmer_consent::KmerConsentError::from(e).to_string();
             assert!(message.contains("storage"), "{message}");
             false
         }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::Fixture;
 use kmer_consent::{
-    Category, ConsentError, ConsentListener, ConsentManager, ConsentSnapshot, SdkLifecycle,
+    Category, ConsentListener, ConsentManager, ConsentSnapshot, KmerConsentError, SdkLifecycle,
     VerdictReason,
 };
 
@@ -154,9 +154,11 @@ fn tracking_authorization_drives_the_lifecycle_too() {
         .unwrap();
     m.accept_all().unwrap();
     assert!(meta.calls().is_empty(), "ATT not determined");
-    m.set_tracking_authorization(kmer_consent::TrackingAuthorization::Authorized);
+    m.set_tracking_authorization(kmer_consent::TrackingAuthorization::Authorized)
+        .unwrap();
     assert_eq!(meta.calls(), ["start"]);
-    m.set_tracking_authorization(kmer_consent::TrackingAuthorization::Denied);
+    m.set_tracking_authorization(kmer_consent::TrackingAuthorization::Denied)
+        .unwrap();
     assert_eq!(meta.calls(), ["start", "stop"]);
 }
 
@@ -179,7 +181,7 @@ fn registering_an_unknown_sdk_is_an_error() {
     let f = Fixture::new();
     let m = f.open();
     let result = m.register_sdk("nope".into(), Arc::new(Sdk::default()));
-    assert!(matches!(result, Err(ConsentError::UnknownSdk { sdk_id }) if sdk_id == "nope"));
+    assert!(matches!(result, Err(KmerConsentError::UnknownSdk { sdk_id }) if sdk_id == "nope"));
 }
 
 /// A listener that reacts to a grant by calling back into the manager.

@@ -8,7 +8,8 @@ use std::time::Instant;
 
 use common::{policy_with, sample_policy_json, Fixture};
 use kmer_consent::{
-    Category, ConsentError, ConsentManager, OpenOptions, SdkLifecycle, TrackingAuthorization,
+    Category, ConsentManager, ConsentOptions, KmerConsentError, OpenOptions, SdkLifecycle,
+    TrackingAuthorization,
 };
 use serde_json::json;
 
@@ -43,18 +44,20 @@ fn the_gate_and_readers_fail_closed_on_hostile_ids_and_locales() {
     for s in hostile_strings() {
         assert!(!m.can_start(s.clone()));
         assert!(!m.check(s.clone()).allowed);
-        let banner = m.banner(s.clone());
+        let banner = m.banner(s.clone()).unwrap();
         assert_eq!(banner.locale, "fr", "falls back to the default locale");
-        let page = m.consent_page(s.clone(), kmer_consent::ConsentPageLayer::Banner);
+        let page = m
+            .consent_page(s.clone(), kmer_consent::ConsentPageLayer::Banner)
+            .unwrap();
         assert!(page.starts_with("<!doctype html>\n<html lang=\"fr\">"));
         assert!(matches!(
             m.register_sdk(s.clone(), Arc::new(Nothing)),
-            Err(ConsentError::UnknownSdk { .. })
+            Err(KmerConsentError::UnknownSdk { .. })
         ));
     }
     // set_locale with garbage negotiates to the default and records nothing.
     for s in hostile_strings() {
-        assert_eq!(m.set_locale(s), "fr");
+        assert_eq!(m.set_locale(s).unwrap(), "fr");
     }
     assert_eq!(m.history().unwrap().len(), 1);
 }
@@ -68,24 +71,24 @@ fn hostile_writes_are_refused_and_record_nothing() {
     for s in hostile_strings() {
         assert!(matches!(
             m.update_policy(s.clone()),
-            Err(ConsentError::InvalidPolicy { .. })
+            Err(KmerConsentError::InvalidPolicy { .. })
         ));
         assert!(matches!(
             m.import_receipt(s.clone()),
-            Err(ConsentError::InvalidReceipt { .. })
+            Err(KmerConsentError::InvalidReceipt { .. })
         ));
         assert!(matches!(
             m.apply_ui_message(s.clone()),
-            Err(ConsentError::InvalidUiMessage { .. })
+            Err(KmerConsentError::InvalidUiMessage { .. })
         ));
         assert!(matches!(
             m.acknowledge_signed(s.clone()),
-            Err(ConsentError::InvalidAcknowledgement { .. })
+            Err(KmerConsentError::InvalidAcknowledgement { .. })
         ));
     }
     assert!(matches!(
         m.save([(Category::Essential, false)].into()),
-        Err(ConsentError::EssentialCannotBeRefused)
+        Err(KmerConsentError::EssentialCannotBeRefused)
     ));
     assert!(m.set_subject(Some("x".repeat(1 << 20))).is_err());
     assert!(m.set_subject(Some(String::new())).is_err());
@@ -100,7 +103,8 @@ fn hostile_writes_are_refused_and_record_nothing() {
         assert_eq!(m.history().unwrap()[0].subject, s);
     }
     assert!(m.verify_history().unwrap().intact);
-    m.set_tracking_authorization(TrackingAuthorization::Restricted);
+    m.set_tracking_authorization(TrackingAuthorization::Restricted)
+        .unwrap();
 }
 
 #[test]
@@ -112,15 +116,12 @@ fn hostile_paths_and_policies_at_open_are_typed_errors() {
         "/proc/self/mem/consent.db",
         "/dev/null/consent.db",
     ] {
-        let result = ConsentManager::open(
-            path.into(),
-            sample_policy_json(),
-            "fr".into(),
-            "1".into(),
-            None,
-        );
+        let result = ConsentManager::open(ConsentOptions {
+            locale: "fr".into(),
+            ..ConsentOptions::new(path, sample_policy_json())
+        });
         assert!(
-            matches!(result, Err(ConsentError::Storage { .. })),
+            matches!(result, Err(KmerConsentError::Storage { .. })),
             "{path:?}: {:?}",
             result.map(|_| ())
         );
@@ -129,8 +130,8 @@ fn hostile_paths_and_policies_at_open_are_typed_errors() {
     let huge = format!("{{\"id\": \"{}\"}}", "a".repeat(100 << 20)); // 100 MB
     let result = ConsentManager::open_with(&f.db(), &huge, "fr", OpenOptions::default());
     assert!(matches!(
-        result.map_err(ConsentError::from),
-        Err(ConsentError::InvalidPolicy { .. })
+        result.map_err(KmerConsentError::from),
+        Err(KmerConsentError::InvalidPolicy { .. })
     ));
     assert!(
         started.elapsed().as_millis() < 1_000,

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use common::{policy_with, sample_policy_json, Fixture, T0};
 use kmer_consent::{
-    Category, ConsentError, ConsentManager, DecisionSource, PromptReason, TrackingAuthorization,
-    Verdict, VerdictReason, DAY_MS,
+    Category, ConsentManager, ConsentOptions, DecisionSource, KmerConsentError, PromptReason,
+    TrackingAuthorization, Verdict, VerdictReason, DAY_MS,
 };
 use serde_json::json;
 
@@ -73,7 +73,8 @@ fn unknown_sdk_ids_fail_closed() {
     let f = Fixture::new();
     let m = f.open();
     m.accept_all().unwrap();
-    m.set_tracking_authorization(TrackingAuthorization::Authorized);
+    m.set_tracking_authorization(TrackingAuthorization::Authorized)
+        .unwrap();
     for id in [
         "",
         "unknown",
@@ -91,11 +92,11 @@ fn accept_all_grants_everything_but_tracking_waits_for_att() {
     let f = Fixture::new();
     let m = f.open();
     let status = m.accept_all().unwrap();
-    assert!(!status.needs_prompt);
-    assert_eq!(status.prompt_reason, None);
-    assert!(status.categories.values().all(|g| *g));
-    assert_eq!(status.expires_at_ms, Some(T0 + 390 * DAY_MS));
-    assert_eq!(status.reprompt_at_ms, None);
+    assert!(!status.status.needs_prompt);
+    assert_eq!(status.status.prompt_reason, None);
+    assert!(status.status.categories.values().all(|g| *g));
+    assert_eq!(status.status.expires_at_ms, Some(T0 + 390 * DAY_MS));
+    assert_eq!(status.status.reprompt_at_ms, None);
     for sdk in [
         "firebase_analytics",
         "kmer_recommendations",
@@ -108,15 +109,18 @@ fn accept_all_grants_everything_but_tracking_waits_for_att() {
         VerdictReason::TrackingNotAuthorized
     );
 
-    m.set_tracking_authorization(TrackingAuthorization::Denied);
+    m.set_tracking_authorization(TrackingAuthorization::Denied)
+        .unwrap();
     assert!(!m.can_start("meta_audience_network".into()));
-    m.set_tracking_authorization(TrackingAuthorization::Authorized);
+    m.set_tracking_authorization(TrackingAuthorization::Authorized)
+        .unwrap();
     assert!(m.can_start("meta_audience_network".into()));
     assert_eq!(
         m.status().tracking_authorization,
         TrackingAuthorization::Authorized
     );
-    m.set_tracking_authorization(TrackingAuthorization::NotApplicable);
+    m.set_tracking_authorization(TrackingAuthorization::NotApplicable)
+        .unwrap();
     assert!(m.can_start("meta_audience_network".into()));
 }
 
@@ -135,9 +139,9 @@ fn every_refusing_action_refuses_and_records_its_source() {
         m.accept_all().unwrap();
         f.clock.advance_ms(1000);
         let status = action(&m).unwrap();
-        assert_eq!(status.last_source, Some(source));
-        assert!(!status.needs_prompt, "{source:?} is an answer");
-        assert_eq!(status.reprompt_at_ms, Some(T0 + 1000 + 180 * DAY_MS));
+        assert_eq!(status.status.last_source, Some(source));
+        assert!(!status.status.needs_prompt, "{source:?} is an answer");
+        assert_eq!(status.status.reprompt_at_ms, Some(T0 + 1000 + 180 * DAY_MS));
         for sdk in OPTIONAL_SDKS {
             assert_eq!(reason(&m, sdk), VerdictReason::Refused, "{source:?} {sdk}");
         }
@@ -160,13 +164,13 @@ fn save_records_a_custom_choice() {
             (Category::Marketing, false),
         ]))
         .unwrap();
-    assert!(status.categories[&Category::Statistics]);
+    assert!(status.status.categories[&Category::Statistics]);
     assert!(
-        !status.categories[&Category::Personalization],
+        !status.status.categories[&Category::Personalization],
         "left out = refused"
     );
-    assert!(!status.categories[&Category::Marketing]);
-    assert_eq!(status.last_source, Some(DecisionSource::Save));
+    assert!(!status.status.categories[&Category::Marketing]);
+    assert_eq!(status.status.last_source, Some(DecisionSource::Save));
     assert!(m.can_start("firebase_analytics".into()));
     assert_eq!(reason(&m, "kmer_recommendations"), VerdictReason::Refused);
     assert!(m.is_granted(Category::Statistics));
@@ -181,7 +185,7 @@ fn refusing_essential_is_an_error_and_records_nothing() {
         (Category::Essential, false),
         (Category::Statistics, true),
     ]));
-    assert_eq!(result, Err(ConsentError::EssentialCannotBeRefused));
+    assert_eq!(result, Err(KmerConsentError::EssentialCannotBeRefused));
     assert!(m.history().unwrap().is_empty());
     assert_eq!(m.status().prompt_reason, Some(PromptReason::NoDecision));
 }
@@ -202,7 +206,7 @@ fn a_decision_records_what_the_user_saw() {
         .contains(&"meta_audience_network".to_owned()));
     assert!(record.categories[&Category::Marketing]);
 
-    assert_eq!(m.set_locale("en-US".into()), "en");
+    assert_eq!(m.set_locale("en-US".into()).unwrap(), "en");
     m.reject_all().unwrap();
     assert_eq!(m.history().unwrap()[1].locale, "en");
 }
@@ -249,7 +253,7 @@ fn a_refusal_is_reminded_after_the_policy_delay() {
     assert_eq!(reason(&m, "firebase_analytics"), VerdictReason::Refused);
     // Answering again clears the reminder.
     let status = m.reject_all().unwrap();
-    assert!(!status.needs_prompt);
+    assert!(!status.status.needs_prompt);
 }
 
 #[test]
@@ -272,7 +276,7 @@ fn moving_the_clock_back_never_revives_an_expired_decision() {
 
     // A new decision made while the clock is behind is dated by the clock, as it reads now.
     let status = m.accept_all().unwrap();
-    assert_eq!(status.decided_at_ms, Some(T0 + 10 * DAY_MS));
+    assert_eq!(status.status.decided_at_ms, Some(T0 + 10 * DAY_MS));
     assert!(m.can_start("firebase_analytics".into()));
 }
 
@@ -295,7 +299,7 @@ fn moving_the_clock_back_before_a_decision_asks_again() {
     // Nor later, once seen: its date cannot be believed, and a restart does not forget it.
     f.clock.set(T0 + DAY_MS);
     assert!(!m.can_start("firebase_analytics".into()));
-    assert!(m.refresh().unwrap().needs_prompt);
+    assert!(m.refresh().unwrap().status.needs_prompt);
     drop(m);
     let m = f.open();
     assert!(!m.can_start("firebase_analytics".into()));
@@ -314,9 +318,12 @@ fn a_new_policy_revision_asks_again_and_gates_new_sdks() {
         p["sdks"].as_array_mut().unwrap().push(sdk);
     });
     let status = m.update_policy(v2.clone()).unwrap();
-    assert_eq!(status.prompt_reason, Some(PromptReason::PolicyChanged));
-    assert_eq!(status.policy_revision, 2);
-    assert_eq!(status.decided_policy_revision, Some(1));
+    assert_eq!(
+        status.status.prompt_reason,
+        Some(PromptReason::PolicyChanged)
+    );
+    assert_eq!(status.status.policy_revision, 2);
+    assert_eq!(status.status.decided_policy_revision, Some(1));
     assert!(
         m.can_start("firebase_analytics".into()),
         "still covered by what the user saw"
@@ -348,11 +355,11 @@ fn a_policy_update_must_be_the_same_policy_and_an_older_one_grants_nothing() {
     });
     assert!(matches!(
         m.update_policy(other),
-        Err(ConsentError::PolicyUpdateRefused { .. })
+        Err(KmerConsentError::PolicyUpdateRefused { .. })
     ));
     let invalid = policy_with(|p| p["sdks"][0]["category"] = json!("nope"));
     match m.update_policy(invalid) {
-        Err(ConsentError::InvalidPolicy { path, .. }) => assert_eq!(path, "sdks[0].category"),
+        Err(KmerConsentError::InvalidPolicy { path, .. }) => assert_eq!(path, "sdks[0].category"),
         other => panic!("{other:?}"),
     }
     assert_eq!(m.snapshot(), before, "nothing changed");
@@ -362,7 +369,10 @@ fn a_policy_update_must_be_the_same_policy_and_an_older_one_grants_nothing() {
     let status = m
         .update_policy(policy_with(|p| p["revision"] = json!(2)))
         .unwrap();
-    assert_eq!(status.prompt_reason, Some(PromptReason::PolicyRolledBack));
+    assert_eq!(
+        status.status.prompt_reason,
+        Some(PromptReason::PolicyRolledBack)
+    );
     assert!(!m.can_start("firebase_analytics".into()));
     assert_eq!(
         reason(&m, "google_mobile_ads"),
@@ -397,7 +407,7 @@ fn locales_are_negotiated() {
         ("", "fr"),
         ("zz-\u{0}", "fr"),
     ] {
-        assert_eq!(m.banner(asked.into()).locale, got, "{asked:?}");
+        assert_eq!(m.banner(asked.into()).unwrap().locale, got, "{asked:?}");
     }
 }
 
@@ -405,7 +415,7 @@ fn locales_are_negotiated() {
 fn the_banner_lists_categories_sdks_and_current_choices() {
     let f = Fixture::new();
     let m = f.open();
-    let en = m.banner("en-GB".into());
+    let en = m.banner("en-GB".into()).unwrap();
     assert!(
         m.history().unwrap().is_empty(),
         "showing the banner records nothing"
@@ -414,7 +424,7 @@ fn the_banner_lists_categories_sdks_and_current_choices() {
     assert_eq!(en.reject_all, "Reject all");
     assert_eq!(en.accept_all, "Accept all");
     assert_eq!(en.policy_url, "https://kmeroccase.com/cookies");
-    let fr = m.banner("fr".into());
+    let fr = m.banner("fr".into()).unwrap();
     assert_eq!(fr.reject_all, "Tout refuser");
     assert_eq!(
         fr.categories.iter().map(|c| c.category).collect::<Vec<_>>(),
@@ -435,7 +445,7 @@ fn the_banner_lists_categories_sdks_and_current_choices() {
 
     m.save(HashMap::from([(Category::Personalization, true)]))
         .unwrap();
-    let fr = m.banner("fr".into());
+    let fr = m.banner("fr".into()).unwrap();
     assert!(fr.categories[2].granted);
     assert!(!fr.categories[1].granted);
 }
@@ -451,7 +461,7 @@ fn refresh_sees_another_process_decision() {
         "b has not looked yet"
     );
     let status = b.refresh().unwrap();
-    assert_eq!(status.last_source, Some(DecisionSource::AcceptAll));
+    assert_eq!(status.status.last_source, Some(DecisionSource::AcceptAll));
     assert!(b.can_start("firebase_analytics".into()));
 }
 
@@ -460,17 +470,20 @@ fn refresh_if_changed_notices_another_process_and_nothing_else() {
     let f = Fixture::new();
     let a = f.open();
     let b = f.open();
-    assert!(!b.refresh_if_changed().unwrap(), "nothing written yet");
+    assert!(
+        b.refresh_if_changed().unwrap().is_none(),
+        "nothing written yet"
+    );
     b.reject_all().unwrap();
     assert!(
-        !b.refresh_if_changed().unwrap(),
+        b.refresh_if_changed().unwrap().is_none(),
         "its own write is not another process's"
     );
     a.accept_all().unwrap();
     assert!(!b.can_start("firebase_analytics".into()));
-    assert!(b.refresh_if_changed().unwrap());
+    assert!(b.refresh_if_changed().unwrap().is_some());
     assert!(b.can_start("firebase_analytics".into()));
-    assert!(!b.refresh_if_changed().unwrap(), "once");
+    assert!(b.refresh_if_changed().unwrap().is_none(), "once");
 }
 
 #[test]
@@ -484,7 +497,8 @@ fn the_snapshot_sequence_increases_with_each_change() {
     // Nothing changed: no new snapshot.
     m.refresh().unwrap();
     assert_eq!(m.snapshot().sequence, s2);
-    m.set_tracking_authorization(TrackingAuthorization::Authorized);
+    m.set_tracking_authorization(TrackingAuthorization::Authorized)
+        .unwrap();
     assert!(m.snapshot().sequence > s2);
     assert_eq!(m.snapshot().sdks.len(), 5);
 }
@@ -493,22 +507,30 @@ fn the_snapshot_sequence_increases_with_each_change() {
 fn the_ffi_constructor_reports_bad_input_as_typed_errors() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("c.db").display().to_string();
-    match ConsentManager::open(
-        db.clone(),
-        "not json".into(),
-        "fr".into(),
-        "5.2.0".into(),
-        None,
-    ) {
-        Err(ConsentError::InvalidPolicy { path, reason }) => {
+    match ConsentManager::open(ConsentOptions::new(db.clone(), "not json")) {
+        Err(KmerConsentError::InvalidPolicy { path, reason }) => {
             assert_eq!(path, "");
             assert!(reason.contains("line 1 column 2"), "{reason}");
         }
         other => panic!("{:?}", other.map(|_| ())),
     }
-    let m =
-        ConsentManager::open(db, sample_policy_json(), "en".into(), "5.2.0".into(), None).unwrap();
+    let m = ConsentManager::open(ConsentOptions {
+        locale: "en".into(),
+        app_version: "5.2.0".into(),
+        tracking_authorization: Some(TrackingAuthorization::Denied),
+        ..ConsentOptions::new(db, sample_policy_json())
+    })
+    .unwrap();
     assert_eq!(m.status().locale, "en");
+    assert_eq!(
+        m.status().tracking_authorization,
+        TrackingAuthorization::Denied
+    );
+    assert_eq!(
+        m.snapshot().sequence,
+        1,
+        "the options apply before the first snapshot: nothing is republished"
+    );
 }
 
 #[test]

@@ -254,18 +254,19 @@ mod receipts {
         let f = Fixture::new();
         let m = f.open_with(policy);
         assert_eq!(
-            m.export_proof(),
+            m.export_proof().unwrap(),
             None,
             "nothing to export before a decision"
         );
         act(&m);
-        serde_json::from_str(&m.export_proof().expect("a receipt")).unwrap()
+        serde_json::from_str(&m.export_proof().unwrap().expect("a receipt")).unwrap()
     }
 
     #[test]
     fn a_receipt_carries_what_a_privacy_officer_asks_for_and_verifies() {
         let r = exported(&tcf_policy(), |m| {
-            m.set_tracking_authorization(kmer_consent::TrackingAuthorization::Denied);
+            m.set_tracking_authorization(kmer_consent::TrackingAuthorization::Denied)
+                .unwrap();
             m.save([(Category::Statistics, true), (Category::Marketing, true)].into())
                 .unwrap();
         });

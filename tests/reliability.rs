@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::Fixture;
-use kmer_consent::{Category, ConsentError, ConsentManager, OpenOptions};
+use kmer_consent::{Category, ConsentManager, KmerConsentError, OpenOptions};
 
 #[test]
 fn a_full_disk_refuses_the_write_and_memory_does_not_claim_it() {
@@ -25,14 +25,17 @@ fn a_full_disk_refuses_the_write_and_memory_does_not_claim_it() {
         f.clock.advance_ms(1000);
         match m.accept_all() {
             Ok(status) => {
-                assert!(!status.not_yet_saved);
+                assert!(!status.status.not_yet_saved);
                 recorded += 1;
             }
             Err(e) => break e,
         }
         assert!(recorded < 10_000, "the cap was never reached");
     };
-    assert!(matches!(error, ConsentError::Storage { .. }), "{error:?}");
+    assert!(
+        matches!(error, KmerConsentError::Storage { .. }),
+        "{error:?}"
+    );
     assert!(recorded > 0, "some decisions fit before the disk filled");
     let before = m.snapshot();
     // Every further write fails the same way and changes nothing.

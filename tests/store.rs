@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::{sample_policy_json, Fixture, T0};
 use kmer_consent::{
-    Category, ConsentError, ConsentManager, DecisionSource, OpenOptions, PromptReason, DAY_MS,
+    Category, ConsentManager, DecisionSource, KmerConsentError, OpenOptions, PromptReason, DAY_MS,
 };
 use rusqlite::Connection;
 
@@ -31,8 +31,8 @@ fn schema_of(path: &Path) -> BTreeMap<String, String> {
 }
 
 fn storage_message(result: Result<std::sync::Arc<ConsentManager>, kmer_consent::Error>) -> String {
-    match result.map_err(ConsentError::from) {
-        Err(ConsentError::Storage { reason }) => reason,
+    match result.map_err(KmerConsentError::from) {
+        Err(KmerConsentError::Storage { reason }) => reason,
         Err(other) => panic!("expected a storage error, got {other:?}"),
         Ok(_) => panic!("expected a storage error, the store opened"),
     }
@@ -286,8 +286,8 @@ fn an_invalid_policy_touches_no_file() {
     let f = Fixture::new();
     let result = ConsentManager::open_with(&f.db(), "{}", "fr", f.options());
     assert!(matches!(
-        result.map_err(ConsentError::from),
-        Err(ConsentError::InvalidPolicy { .. })
+        result.map_err(KmerConsentError::from),
+        Err(KmerConsentError::InvalidPolicy { .. })
     ));
     assert!(!f.db().exists());
 }
@@ -305,7 +305,7 @@ fn a_grant_that_cannot_be_written_changes_nothing_and_a_refusal_takes_effect_any
     let started = std::time::Instant::now();
     let result = m.accept_all();
     assert!(
-        matches!(result, Err(ConsentError::Storage { .. })),
+        matches!(result, Err(KmerConsentError::Storage { .. })),
         "{result:?}"
     );
     assert!(
@@ -321,14 +321,14 @@ fn a_grant_that_cannot_be_written_changes_nothing_and_a_refusal_takes_effect_any
 
     // A refusal is not refused: it takes effect at once, and says it is not saved yet.
     let status = m.reject_all().expect("a refusal takes effect");
-    assert!(status.not_yet_saved);
+    assert!(status.status.not_yet_saved);
     assert!(!m.can_start("firebase_analytics".into()));
     assert_eq!(m.history().unwrap().len(), 1, "not on disk yet");
     blocker.execute_batch("ROLLBACK").unwrap();
 
     // Once the lock is gone it is written, with the time it was made.
     let status = m.refresh().unwrap();
-    assert!(!status.not_yet_saved);
+    assert!(!status.status.not_yet_saved);
     let history = m.history().unwrap();
     assert_eq!(history.len(), 2);
     assert_eq!(history[1].source, kmer_consent::DecisionSource::RejectAll);
@@ -343,10 +343,10 @@ fn a_first_refusal_the_store_cannot_take_is_kept_and_written_later() {
     let m = f.open();
     let blocker = f.lock_store();
     let status = m.reject_all().expect("the user's answer is not lost");
-    assert!(status.not_yet_saved);
-    assert!(!status.needs_prompt, "the banner does not come back");
+    assert!(status.status.not_yet_saved);
+    assert!(!status.status.needs_prompt, "the banner does not come back");
     blocker.execute_batch("ROLLBACK").unwrap();
-    assert!(!m.refresh().unwrap().not_yet_saved);
+    assert!(!m.refresh().unwrap().status.not_yet_saved);
     assert_eq!(m.history().unwrap()[0].source, DecisionSource::RejectAll);
 }
 

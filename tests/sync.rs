@@ -3,7 +3,9 @@
 mod common;
 
 use common::{Backend, Fixture, T0};
-use kmer_consent::{Category, ConsentError, ConsentManager, DecisionSource, PromptReason, DAY_MS};
+use kmer_consent::{
+    Category, ConsentManager, DecisionSource, KmerConsentError, PromptReason, DAY_MS,
+};
 use serde_json::Value;
 
 #[test]
@@ -14,10 +16,10 @@ fn a_user_logging_in_takes_the_devices_refusal_and_logging_out_returns_to_it() {
     f.clock.advance_ms(5_000);
 
     let status = m.set_subject(Some("account-42".into())).unwrap();
-    assert!(!status.needs_prompt, "not asked twice");
-    assert_eq!(status.last_source, Some(DecisionSource::SubjectLink));
+    assert!(!status.status.needs_prompt, "not asked twice");
+    assert_eq!(status.status.last_source, Some(DecisionSource::SubjectLink));
     assert_eq!(
-        status.decided_at_ms,
+        status.status.decided_at_ms,
         Some(T0),
         "adopting does not extend the decision's age"
     );
@@ -54,7 +56,7 @@ fn a_device_decision_that_grants_anything_is_not_taken_by_the_account() {
     let m = f.open();
     m.save([(Category::Statistics, true)].into()).unwrap();
     let status = m.set_subject(Some("account-42".into())).unwrap();
-    assert_eq!(status.prompt_reason, Some(PromptReason::NoDecision));
+    assert_eq!(status.status.prompt_reason, Some(PromptReason::NoDecision));
     assert!(!m.can_start("firebase_analytics".into()));
     assert!(m.history().unwrap().is_empty());
 }
@@ -64,15 +66,15 @@ fn a_user_with_no_decision_on_a_device_without_one_is_asked() {
     let f = Fixture::new();
     let m = f.open();
     let status = m.set_subject(Some("new-user".into())).unwrap();
-    assert_eq!(status.prompt_reason, Some(PromptReason::NoDecision));
+    assert_eq!(status.status.prompt_reason, Some(PromptReason::NoDecision));
     assert!(m.history().unwrap().is_empty());
     assert!(matches!(
         m.set_subject(Some(String::new())),
-        Err(ConsentError::InvalidSubject { .. })
+        Err(KmerConsentError::InvalidSubject { .. })
     ));
     assert!(matches!(
         m.set_subject(Some("x".repeat(513))),
-        Err(ConsentError::InvalidSubject { .. })
+        Err(KmerConsentError::InvalidSubject { .. })
     ));
 }
 
@@ -169,7 +171,7 @@ fn the_back_ends_signed_acknowledgement_witnesses_a_record() {
     ] {
         assert!(matches!(
             m.acknowledge_signed(refused.to_string()),
-            Err(ConsentError::InvalidAcknowledgement { .. })
+            Err(KmerConsentError::InvalidAcknowledgement { .. })
         ));
     }
     assert_eq!(m.pending_receipts(10).unwrap().len(), 1);
@@ -178,7 +180,7 @@ fn the_back_ends_signed_acknowledgement_witnesses_a_record() {
     assert!(matches!(
         f.open()
             .acknowledge_signed(backend.witness(&hash(1), T0).to_string()),
-        Err(ConsentError::BackendKey { .. })
+        Err(KmerConsentError::BackendKey { .. })
     ));
 }
 
@@ -213,7 +215,7 @@ fn a_decision_the_back_end_saw_later_is_imported_once() {
 
     let (_tablet, acceptance) = remote(&backend, "account-7", T0 + 500, true);
     let newer = backend.countersign(&acceptance, T0 + 2000);
-    assert!(m.import_receipt(newer.clone()).unwrap());
+    assert!(m.import_receipt(newer.clone()).unwrap().is_some());
     let status = m.status();
     assert_eq!(status.last_source, Some(DecisionSource::Import));
     assert_eq!(
@@ -222,7 +224,10 @@ fn a_decision_the_back_end_saw_later_is_imported_once() {
         "the other device's time"
     );
     assert!(m.can_start("google_mobile_ads".into()));
-    assert!(!m.import_receipt(newer).unwrap(), "never imported twice");
+    assert!(
+        m.import_receipt(newer).unwrap().is_none(),
+        "never imported twice"
+    );
     assert_eq!(m.history().unwrap().len(), 2);
     assert_eq!(m.history().unwrap()[1].witnessed_at_ms, Some(T0 + 2000));
     let check = m.verify_history().unwrap();
@@ -234,15 +239,17 @@ fn a_decision_the_back_end_saw_later_is_imported_once() {
 
     // Seen by the back end before the acceptance above and dated before it: older, ignored.
     let (_phone2, older) = remote(&backend, "account-7", T0 + 100, false);
-    assert!(!m
+    assert!(m
         .import_receipt(backend.countersign(&older, T0 + 1500))
-        .unwrap());
+        .unwrap()
+        .is_none());
     assert!(m.can_start("google_mobile_ads".into()));
     // Seen before it but dated after it: the two orders disagree, and the refusal restricts.
     let (_phone3, refusal) = remote(&backend, "account-7", T0 + 5000, false);
     assert!(m
         .import_receipt(backend.countersign(&refusal, T0 + 1600))
-        .unwrap());
+        .unwrap()
+        .is_some());
     assert_eq!(m.status().last_source, Some(DecisionSource::ImportMerged));
     assert!(!m.can_start("google_mobile_ads".into()));
 }
@@ -269,7 +276,8 @@ fn decisions_that_cannot_be_ordered_keep_the_more_restrictive_choice_per_categor
     let receipt = t.pending_receipts(1).unwrap().remove(0).receipt_json;
     assert!(m
         .import_receipt(backend.countersign(&receipt, T0 + 1000))
-        .unwrap());
+        .unwrap()
+        .is_some());
     assert!(m.can_start("firebase_analytics".into()), "both granted it");
     assert!(!m.can_start("kmer_recommendations".into()));
     assert!(!m.can_start("google_mobile_ads".into()));
@@ -291,7 +299,8 @@ fn a_first_decision_can_come_from_another_device() {
     let (_tablet, receipt) = remote(&backend, "account-7", T0, true);
     assert!(m
         .import_receipt(backend.countersign(&receipt, T0 + 10))
-        .unwrap());
+        .unwrap()
+        .is_some());
     assert!(m.can_start("google_mobile_ads".into()));
     assert!(m.verify_history().unwrap().intact);
 }
@@ -303,7 +312,10 @@ fn a_device_whose_clock_runs_ahead_cannot_stretch_a_consent() {
     let m = logged_in(&f, &backend, "account-7");
     // The tablet's clock reads 30 days ahead; the back end saw its decision now.
     let (_tablet, receipt) = remote(&backend, "account-7", T0 + 30 * DAY_MS, true);
-    assert!(m.import_receipt(backend.countersign(&receipt, T0)).unwrap());
+    assert!(m
+        .import_receipt(backend.countersign(&receipt, T0))
+        .unwrap()
+        .is_some());
     assert_eq!(
         m.status().decided_at_ms,
         Some(T0),
@@ -314,7 +326,7 @@ fn a_device_whose_clock_runs_ahead_cannot_stretch_a_consent() {
     let (_t2, receipt) = remote(&backend, "account-7", T0 + 2 * DAY_MS, false);
     assert!(matches!(
         m.import_receipt(backend.countersign(&receipt, T0 + 2 * DAY_MS)),
-        Err(ConsentError::InvalidReceipt { .. })
+        Err(KmerConsentError::InvalidReceipt { .. })
     ));
 }
 
@@ -328,14 +340,14 @@ fn a_receipt_that_does_not_verify_or_is_not_ours_is_refused() {
     assert!(
         matches!(
             m.import_receipt(signed.clone()),
-            Err(ConsentError::InvalidReceipt { .. })
+            Err(KmerConsentError::InvalidReceipt { .. })
         ),
         "not logged in"
     );
     m.set_subject(Some("someone-else".into())).unwrap();
     assert!(matches!(
         m.import_receipt(signed.clone()),
-        Err(ConsentError::InvalidReceipt { .. })
+        Err(KmerConsentError::InvalidReceipt { .. })
     ));
     m.set_subject(Some("account-7".into())).unwrap();
     let refused = [
@@ -347,7 +359,7 @@ fn a_receipt_that_does_not_verify_or_is_not_ours_is_refused() {
     for bad in refused {
         assert!(matches!(
             m.import_receipt(bad),
-            Err(ConsentError::InvalidReceipt { .. })
+            Err(KmerConsentError::InvalidReceipt { .. })
         ));
     }
     assert!(m.history().unwrap().is_empty(), "nothing recorded");
@@ -357,7 +369,7 @@ fn a_receipt_that_does_not_verify_or_is_not_ours_is_refused() {
     m.set_subject(Some("account-7".into())).unwrap();
     assert!(matches!(
         m.import_receipt(signed),
-        Err(ConsentError::BackendKey { .. })
+        Err(KmerConsentError::BackendKey { .. })
     ));
 }
 
@@ -375,7 +387,7 @@ fn erasure_removes_the_subjects_history_witnesses_and_outbox_only() {
     m.dismiss().unwrap(); // the device's, still to send
     m.set_subject(Some("leaving-user".into())).unwrap();
     let status = m.erase_subject().unwrap();
-    assert_eq!(status.prompt_reason, Some(PromptReason::NoDecision));
+    assert_eq!(status.status.prompt_reason, Some(PromptReason::NoDecision));
     assert!(m.history().unwrap().is_empty());
     assert!(!m.can_start("firebase_analytics".into()));
     let pending = m.pending_receipts(10).unwrap();

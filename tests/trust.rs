@@ -6,7 +6,7 @@ mod common;
 
 use common::{policy_with, sample_policy_json, token_of, Fixture, T0};
 use kmer_consent::{
-    canonical_json, sha256_hex, Category, ConsentError, ConsentManager, ConsentPageLayer,
+    canonical_json, sha256_hex, Category, ConsentManager, ConsentPageLayer, KmerConsentError,
     OpenOptions, DAY_MS,
 };
 use rusqlite::Connection;
@@ -36,7 +36,7 @@ fn genuine_receipt() -> Value {
     let m = f.open();
     m.set_subject(Some("account-7".into())).unwrap();
     m.accept_all().unwrap();
-    serde_json::from_str(&m.export_proof().unwrap()).unwrap()
+    serde_json::from_str(&m.export_proof().unwrap().unwrap()).unwrap()
 }
 
 /// `receipt` with its record edited by hand and every hash recomputed, as a forger would.
@@ -163,7 +163,7 @@ mod finding_1_forged_receipts {
         ] {
             assert!(matches!(
                 m.import_receipt(refused),
-                Err(ConsentError::InvalidReceipt { .. })
+                Err(KmerConsentError::InvalidReceipt { .. })
             ));
         }
         nothing_optional_runs(&m);
@@ -172,7 +172,8 @@ mod finding_1_forged_receipts {
         // came from the signature, not from something else about the receipt.
         assert!(m
             .import_receipt(backend.countersign(&genuine.to_string(), T0 + 2000))
-            .unwrap());
+            .unwrap()
+            .is_some());
         assert!(m.can_start("google_mobile_ads".into()));
     }
 
@@ -186,7 +187,7 @@ mod finding_1_forged_receipts {
         let signed = backend.countersign(&genuine_receipt().to_string(), T0 + 2000);
         assert!(matches!(
             m.import_receipt(signed),
-            Err(ConsentError::BackendKey { .. })
+            Err(KmerConsentError::BackendKey { .. })
         ));
         nothing_optional_runs(&m);
     }
@@ -279,7 +280,7 @@ mod finding_3_sync_undoes_a_withdrawal {
 
         // Synced: the back end saw the withdrawal after the acceptance.
         backend.witness_all(&p, T0 + 120_000);
-        assert!(!p.import_receipt(countersigned).unwrap());
+        assert!(p.import_receipt(countersigned).unwrap().is_none());
         nothing_optional_runs(&p);
     }
 }
@@ -313,7 +314,7 @@ mod finding_4_shared_device {
             let signed = backend.countersign(&pending.receipt_json, T0 + 120_000);
             assert!(matches!(
                 p.import_receipt(signed),
-                Err(ConsentError::InvalidReceipt { .. })
+                Err(KmerConsentError::InvalidReceipt { .. })
             ));
         }
         nothing_optional_runs(&p);
@@ -359,7 +360,7 @@ mod finding_5_policy_changed_without_a_new_revision {
         m.save([(Category::Marketing, true)].into()).unwrap();
         let status = m.update_policy(moved).unwrap();
         assert_eq!(
-            status.prompt_reason,
+            status.status.prompt_reason,
             Some(kmer_consent::PromptReason::PolicyEditedInPlace)
         );
         assert!(!m.can_start("firebase_analytics".into()));
@@ -408,7 +409,9 @@ mod finding_5_policy_changed_without_a_new_revision {
     fn a_page_rendered_before_an_update_records_nothing() {
         let f = Fixture::new();
         let m = f.open();
-        let page = m.consent_page("fr".into(), ConsentPageLayer::Banner);
+        let page = m
+            .consent_page("fr".into(), ConsentPageLayer::Banner)
+            .unwrap();
         let added = policy_with(|p| {
             let mut sdk = p["sdks"][3].clone();
             sdk["id"] = json!("new_ads");
@@ -444,13 +447,13 @@ mod finding_5_policy_changed_without_a_new_revision {
         let f = Fixture::new();
         let m = f.open();
         m.accept_all().unwrap();
-        let before: Value = serde_json::from_str(&m.export_proof().unwrap()).unwrap();
+        let before: Value = serde_json::from_str(&m.export_proof().unwrap().unwrap()).unwrap();
         m.update_policy(with_revision(2, |p| {
             p["sdks"].as_array_mut().unwrap().remove(3);
             p["controller"]["name"] = json!("KmerOccase SARL");
         }))
         .unwrap();
-        let after: Value = serde_json::from_str(&m.export_proof().unwrap()).unwrap();
+        let after: Value = serde_json::from_str(&m.export_proof().unwrap().unwrap()).unwrap();
         assert_eq!(after, before, "the receipt of one record never changes");
         assert_eq!(after["controller"]["name"], "KmerOccase");
     }
@@ -463,7 +466,9 @@ mod finding_6_page_messages {
     fn a_captured_acceptance_replayed_after_a_withdrawal_is_refused() {
         let f = Fixture::new();
         let m = f.open();
-        let page = m.consent_page("fr".into(), ConsentPageLayer::Banner);
+        let page = m
+            .consent_page("fr".into(), ConsentPageLayer::Banner)
+            .unwrap();
         let captured = ui(&token_of(&page), "accept_all");
         m.apply_ui_message(captured.clone()).unwrap();
         m.withdraw().unwrap();
@@ -479,7 +484,9 @@ mod finding_6_page_messages {
         let f = Fixture::new();
         let m = f.open();
         m.set_subject(Some("alice".into())).unwrap();
-        let page = m.consent_page("fr".into(), ConsentPageLayer::Banner);
+        let page = m
+            .consent_page("fr".into(), ConsentPageLayer::Banner)
+            .unwrap();
         m.set_subject(Some("bob".into())).unwrap();
         assert!(m
             .apply_ui_message(ui(&token_of(&page), "accept_all"))
@@ -491,11 +498,13 @@ mod finding_6_page_messages {
     fn a_token_exactly_a_day_old_is_refused() {
         let f = Fixture::new();
         let m = f.open();
-        let page = m.consent_page("fr".into(), ConsentPageLayer::Banner);
+        let page = m
+            .consent_page("fr".into(), ConsentPageLayer::Banner)
+            .unwrap();
         f.clock.advance_ms(DAY_MS);
         assert!(matches!(
             m.apply_ui_message(ui(&token_of(&page), "accept_all")),
-            Err(ConsentError::InvalidUiMessage { .. })
+            Err(KmerConsentError::InvalidUiMessage { .. })
         ));
     }
 }
@@ -516,7 +525,11 @@ mod finding_7_clock_pushed_ahead {
         );
         nothing_optional_runs(&m);
         let status = m.accept_all().unwrap();
-        assert_eq!(status.decided_at_ms, Some(T0), "dated by the clock now");
+        assert_eq!(
+            status.status.decided_at_ms,
+            Some(T0),
+            "dated by the clock now"
+        );
         // It lasts the policy's lifetime from the real tap, not from the future date.
         f.clock.advance_days(391);
         nothing_optional_runs(&m);
@@ -533,7 +546,7 @@ mod finding_7_clock_pushed_ahead {
         f.clock.set(T0);
         let m = f.open();
         let status = m.accept_all().unwrap();
-        assert_eq!(status.decided_at_ms, Some(T0));
+        assert_eq!(status.status.decided_at_ms, Some(T0));
         assert!(m.can_start("google_mobile_ads".into()));
         f.clock.advance_days(391);
         assert!(!m.can_start("google_mobile_ads".into()), "it expires");
@@ -563,7 +576,10 @@ mod finding_8_withdrawal_on_a_full_disk {
         loop {
             f.clock.advance_ms(1000);
             if let Err(error) = m.accept_all() {
-                assert!(matches!(error, ConsentError::Storage { .. }), "{error:?}");
+                assert!(
+                    matches!(error, KmerConsentError::Storage { .. }),
+                    "{error:?}"
+                );
                 break;
             }
             filler += 1;
@@ -573,8 +589,8 @@ mod finding_8_withdrawal_on_a_full_disk {
         let status = m
             .withdraw()
             .expect("a withdrawal takes effect even unwritten");
-        assert!(status.not_yet_saved);
-        assert!(!status.categories[&Category::Marketing]);
+        assert!(status.status.not_yet_saved);
+        assert!(!status.status.categories[&Category::Marketing]);
         nothing_optional_runs(&m);
     }
 }
@@ -665,7 +681,7 @@ mod review {
         backend.witness_all(&t, T0 + 10);
         // The phone's outbox entry arrives (or is sent again) after that.
         let late = backend.countersign(&old, T0 + 20);
-        assert!(!t.import_receipt(late).unwrap());
+        assert!(t.import_receipt(late).unwrap().is_none());
         nothing_optional_runs(&t);
     }
 
@@ -703,9 +719,9 @@ mod review {
         }
         m.set_subject(Some("alice".into())).unwrap();
         let held = f.lock_store();
-        assert!(m.withdraw().unwrap().not_yet_saved);
+        assert!(m.withdraw().unwrap().status.not_yet_saved);
         m.set_subject(Some("bob".into())).unwrap();
-        assert!(m.withdraw().unwrap().not_yet_saved);
+        assert!(m.withdraw().unwrap().status.not_yet_saved);
         held.execute_batch("ROLLBACK").unwrap();
         m.refresh().unwrap();
         for user in ["alice", "bob"] {
@@ -759,7 +775,7 @@ mod review {
         held.execute_batch("ROLLBACK").unwrap();
         m.refresh().unwrap();
         assert!(m.verify_history().unwrap().intact);
-        let receipt = m.export_proof().unwrap();
+        let receipt = m.export_proof().unwrap().unwrap();
         kmer_consent::verify_receipt(&receipt).expect("its receipt shows the text it was made on");
     }
 
@@ -778,7 +794,7 @@ mod review {
         assert!(!m.can_start("new_ads".into()));
         let held = f.lock_store();
         // It grants nothing that is not granted now: held, to be written later.
-        assert!(m.save(choose(false, true)).unwrap().not_yet_saved);
+        assert!(m.save(choose(false, true)).unwrap().status.not_yet_saved);
         let allowed = m.can_start("new_ads".into());
         held.execute_batch("ROLLBACK").unwrap();
         assert!(!allowed, "nothing written allows it");
@@ -796,7 +812,9 @@ mod review {
             p["sdks"].as_array_mut().unwrap().push(added);
         }))
         .unwrap();
-        let page = m.consent_page("fr".into(), ConsentPageLayer::Preferences);
+        let page = m
+            .consent_page("fr".into(), ConsentPageLayer::Preferences)
+            .unwrap();
         assert!(
             page.contains("data-category=\"marketing\" aria-describedby=\"d-marketing\">"),
             "marketing is not ticked in advance"
@@ -810,7 +828,10 @@ mod review {
         let f = Fixture::new();
         let m = f.open();
         m.reject_all().unwrap();
-        let token = token_of(&m.consent_page("fr".into(), ConsentPageLayer::Preferences));
+        let token = token_of(
+            &m.consent_page("fr".into(), ConsentPageLayer::Preferences)
+                .unwrap(),
+        );
         m.apply_ui_message(ui(&token, "close")).unwrap();
         f.clock.advance_ms(23 * HOUR);
         assert!(m.apply_ui_message(ui(&token, "accept_all")).is_err());
@@ -865,7 +886,7 @@ mod review {
             T0 + 120_000,
         );
         phone.clock.advance_ms(180_000);
-        assert!(p.import_receipt(w).unwrap());
+        assert!(p.import_receipt(w).unwrap().is_some());
         assert_eq!(
             p.status().last_source,
             Some(kmer_consent::DecisionSource::ImportMerged)

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{policy_with, token_of, Fixture, T0};
-use kmer_consent::{ConsentError, ConsentPageLayer, DecisionSource, DAY_MS};
+use kmer_consent::{ConsentPageLayer, DecisionSource, KmerConsentError, DAY_MS};
 
 fn message(token: &str, action: &str, choices: Option<&str>) -> String {
     common::page_message(token, action, choices)
@@ -43,12 +43,15 @@ fn each_action_records_its_decision_and_source() {
     for (i, (action, choices, source, [statistics, personalization, marketing])) in
         cases.into_iter().enumerate()
     {
-        let page = m.consent_page("fr-CM".into(), ConsentPageLayer::Banner);
+        let page = m
+            .consent_page("fr-CM".into(), ConsentPageLayer::Banner)
+            .unwrap();
         let status = m
             .apply_ui_message(message(&token_of(&page), action, choices))
-            .expect(action);
-        assert_eq!(status.last_source, Some(source), "{action}");
-        assert!(!status.needs_prompt, "{action}");
+            .expect(action)
+            .expect("a decision is recorded");
+        assert_eq!(status.status.last_source, Some(source), "{action}");
+        assert!(!status.status.needs_prompt, "{action}");
         assert_eq!(
             m.can_start("firebase_analytics".into()),
             statistics,
@@ -77,13 +80,17 @@ fn each_action_records_its_decision_and_source() {
 fn the_decision_records_the_language_the_page_was_shown_in() {
     let f = Fixture::new();
     let m = f.open(); // device locale fr-CM
-    let page = m.consent_page("en-GB".into(), ConsentPageLayer::Banner);
+    let page = m
+        .consent_page("en-GB".into(), ConsentPageLayer::Banner)
+        .unwrap();
     assert!(page.contains("<html lang=\"en\">"));
     m.apply_ui_message(message(&token_of(&page), "reject_all", None))
         .unwrap();
     assert_eq!(m.history().unwrap()[0].locale, "en");
     // A token whose locale was changed no longer verifies.
-    let page = m.consent_page("en".into(), ConsentPageLayer::Banner);
+    let page = m
+        .consent_page("en".into(), ConsentPageLayer::Banner)
+        .unwrap();
     let changed = token_of(&page).replace(".en.", ".fr.");
     assert!(m
         .apply_ui_message(message(&changed, "accept_all", None))
@@ -95,11 +102,17 @@ fn a_page_offers_only_its_own_ways_out() {
     // "Continue without accepting" is on the banner; "close" on the preferences shown alone.
     let f = Fixture::new();
     let m = f.open();
-    let settings = token_of(&m.consent_page("fr".into(), ConsentPageLayer::Preferences));
-    let banner = token_of(&m.consent_page("fr".into(), ConsentPageLayer::Banner));
+    let settings = token_of(
+        &m.consent_page("fr".into(), ConsentPageLayer::Preferences)
+            .unwrap(),
+    );
+    let banner = token_of(
+        &m.consent_page("fr".into(), ConsentPageLayer::Banner)
+            .unwrap(),
+    );
     for (token, action) in [(&settings, "dismiss"), (&banner, "close")] {
         match m.apply_ui_message(message(token, action, None)) {
-            Err(ConsentError::InvalidUiMessage { reason }) => {
+            Err(KmerConsentError::InvalidUiMessage { reason }) => {
                 assert!(reason.contains("not on the page"), "{reason}")
             }
             other => panic!("{action}: {other:?}"),
@@ -115,7 +128,10 @@ fn a_page_offers_only_its_own_ways_out() {
             .is_err(),
         "rendered before the decision just recorded"
     );
-    let banner = token_of(&m.consent_page("fr".into(), ConsentPageLayer::Banner));
+    let banner = token_of(
+        &m.consent_page("fr".into(), ConsentPageLayer::Banner)
+            .unwrap(),
+    );
     assert!(m
         .apply_ui_message(message(&banner, "accept_all", None))
         .is_ok());
@@ -126,11 +142,14 @@ fn a_page_offers_only_its_own_ways_out() {
 fn closing_the_preferences_records_nothing() {
     let f = Fixture::new();
     let m = f.open();
-    let page = m.consent_page("en".into(), ConsentPageLayer::Preferences);
-    let status = m
+    let page = m
+        .consent_page("en".into(), ConsentPageLayer::Preferences)
+        .unwrap();
+    let recorded = m
         .apply_ui_message(message(&token_of(&page), "close", None))
         .unwrap();
-    assert!(status.needs_prompt);
+    assert_eq!(recorded, None, "the core says nothing was recorded");
+    assert!(m.status().needs_prompt);
     assert!(m.history().unwrap().is_empty());
 }
 
@@ -138,13 +157,16 @@ fn closing_the_preferences_records_nothing() {
 fn forged_malformed_and_stale_messages_record_nothing() {
     let f = Fixture::new();
     let m = f.open();
-    let page = m.consent_page("fr".into(), ConsentPageLayer::Banner);
+    let page = m
+        .consent_page("fr".into(), ConsentPageLayer::Banner)
+        .unwrap();
     let token = token_of(&page);
     // A page of another store of the same app, with the same policy.
     let other = Fixture::new();
     let other_page = other
         .open()
-        .consent_page("fr".into(), ConsentPageLayer::Banner);
+        .consent_page("fr".into(), ConsentPageLayer::Banner)
+        .unwrap();
     let forged_tag = format!("{}.fr.banner.{}", T0, "0".repeat(32));
     let refused = [
         message(&token_of(&other_page), "accept_all", None),
@@ -169,7 +191,7 @@ fn forged_malformed_and_stale_messages_record_nothing() {
     ];
     for bad in refused {
         match m.apply_ui_message(bad.clone()) {
-            Err(ConsentError::InvalidUiMessage { reason }) => assert!(!reason.is_empty()),
+            Err(KmerConsentError::InvalidUiMessage { reason }) => assert!(!reason.is_empty()),
             other => panic!("{bad:?} gave {other:?}"),
         }
     }
@@ -180,19 +202,25 @@ fn forged_malformed_and_stale_messages_record_nothing() {
     f.clock.advance_ms(DAY_MS + 1);
     assert!(matches!(
         m.apply_ui_message(message(&token, "accept_all", None)),
-        Err(ConsentError::InvalidUiMessage { .. })
+        Err(KmerConsentError::InvalidUiMessage { .. })
     ));
-    let fresh = token_of(&m.consent_page("fr".into(), ConsentPageLayer::Banner));
+    let fresh = token_of(
+        &m.consent_page("fr".into(), ConsentPageLayer::Banner)
+            .unwrap(),
+    );
     m.update_policy(policy_with(|p| {
         p["revision"] = (p["revision"].as_u64().unwrap() + 1).into()
     }))
     .unwrap();
     assert!(matches!(
         m.apply_ui_message(message(&fresh, "accept_all", None)),
-        Err(ConsentError::InvalidUiMessage { .. })
+        Err(KmerConsentError::InvalidUiMessage { .. })
     ));
     assert!(m.history().unwrap().is_empty());
-    let current = token_of(&m.consent_page("fr".into(), ConsentPageLayer::Banner));
+    let current = token_of(
+        &m.consent_page("fr".into(), ConsentPageLayer::Banner)
+            .unwrap(),
+    );
     assert!(m
         .apply_ui_message(message(&current, "accept_all", None))
         .is_ok());
@@ -202,7 +230,11 @@ fn forged_malformed_and_stale_messages_record_nothing() {
 fn a_token_survives_a_restart_of_the_same_store() {
     // The page may be answered by another process or after the app restarted (the CLI does both).
     let f = Fixture::new();
-    let token = token_of(&f.open().consent_page("fr".into(), ConsentPageLayer::Banner));
+    let token = token_of(
+        &f.open()
+            .consent_page("fr".into(), ConsentPageLayer::Banner)
+            .unwrap(),
+    );
     let reopened = f.open();
     assert!(reopened
         .apply_ui_message(message(&token, "reject_all", None))
@@ -215,7 +247,9 @@ fn the_page_shows_what_is_granted_now() {
     let m = f.open();
     m.save([(kmer_consent::Category::Marketing, true)].into())
         .unwrap();
-    let page = m.consent_page("fr".into(), ConsentPageLayer::Preferences);
+    let page = m
+        .consent_page("fr".into(), ConsentPageLayer::Preferences)
+        .unwrap();
     assert!(page.contains("data-category=\"marketing\" aria-describedby=\"d-marketing\" checked>"));
     assert!(page.contains("data-category=\"statistics\" aria-describedby=\"d-statistics\">"));
 }

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use kmer_consent::{Category, ConsentManager, TrackingAuthorization};
+use kmer_consent::{Category, ConsentManager, ConsentOptions, TrackingAuthorization};
 
 use crate::{output, Failure, BUNDLED_POLICY};
 
@@ -15,14 +15,14 @@ pub fn run(db: Option<&Path>, lang: &str, att: TrackingAuthorization) -> Result<
         None => temp.path().join("kmer-consent-demo.db"),
     };
     let open = || -> Result<_, Failure> {
-        let m = ConsentManager::open(
-            path.display().to_string(),
-            BUNDLED_POLICY.to_owned(),
-            lang.to_owned(),
-            crate::cli_version(),
-            None,
-        )?;
-        m.set_tracking_authorization(att);
+        let m = ConsentManager::open(ConsentOptions {
+            database_path: path.display().to_string(),
+            policy_json: BUNDLED_POLICY.to_owned(),
+            locale: lang.to_owned(),
+            app_version: crate::cli_version(),
+            tracking_authorization: Some(att),
+            backend_public_key: None,
+        })?;
         Ok(m)
     };
 
@@ -34,7 +34,7 @@ pub fn run(db: Option<&Path>, lang: &str, att: TrackingAuthorization) -> Result<
     output::print_status(&m.status());
 
     step(&format!("2. The banner, as the app shows it ({lang})"));
-    output::banner(&m.banner(lang.to_owned()));
+    output::banner(&m.banner(lang.to_owned())?);
 
     step("3. The user customises: statistics on, personalization off, marketing on");
     let choices = HashMap::from([
@@ -42,7 +42,7 @@ pub fn run(db: Option<&Path>, lang: &str, att: TrackingAuthorization) -> Result<
         (Category::Personalization, false),
         (Category::Marketing, true),
     ]);
-    output::recorded(&m.save(choices)?);
+    output::recorded(&m.save(choices)?.status);
     verdicts(&m);
 
     step("4. The app restarts: the choice was saved");
@@ -52,7 +52,7 @@ pub fn run(db: Option<&Path>, lang: &str, att: TrackingAuthorization) -> Result<
     verdicts(&m);
 
     step("5. The user withdraws consent from \"Gestion des cookies\" / \"Cookie management\"");
-    output::recorded(&m.withdraw()?);
+    output::recorded(&m.withdraw()?.status);
     verdicts(&m);
 
     step("6. The consent history");

@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use clap::{CommandFactory, Parser, Subcommand};
 use kmer_consent::{
-    Category, ConsentError, ConsentManager, ConsentPageLayer, ManualClock, OpenOptions, Policy,
+    Category, ConsentManager, ConsentPageLayer, KmerConsentError, ManualClock, OpenOptions, Policy,
     SystemClock, TrackingAuthorization, MAX_ACKNOWLEDGEMENT_BYTES, MAX_POLICY_BYTES,
     MAX_RECEIPT_BYTES,
 };
@@ -234,8 +234,8 @@ pub enum Failure {
     Broken,
 }
 
-impl From<ConsentError> for Failure {
-    fn from(e: ConsentError) -> Self {
+impl From<KmerConsentError> for Failure {
+    fn from(e: KmerConsentError) -> Self {
         Failure::Invalid(e.to_string())
     }
 }
@@ -348,8 +348,9 @@ fn check_policy(file: &Path, against: Option<&Path>) -> Result<(), Failure> {
             db.display()
         )));
     }
-    let stored = kmer_consent::check_policy_against(db, &json)
-        .map_err(|e| Failure::Invalid(format!("{}: {}", db.display(), ConsentError::from(e))))?;
+    let stored = kmer_consent::check_policy_against(db, &json).map_err(|e| {
+        Failure::Invalid(format!("{}: {}", db.display(), KmerConsentError::from(e)))
+    })?;
     if stored.is_empty() {
         say!(
             "{}: no decision was made on any text of this policy yet",
@@ -440,6 +441,7 @@ fn open_store(cli: &Cli, read_only: bool) -> Result<Arc<ConsentManager>, Failure
             app_version: cli_version(),
             max_database_pages: None,
             backend_public_key: backend_public_key.clone(),
+            tracking_authorization: cli.att,
         },
         None => OpenOptions {
             clock: Arc::new(SystemClock),
@@ -447,12 +449,12 @@ fn open_store(cli: &Cli, read_only: bool) -> Result<Arc<ConsentManager>, Failure
             app_version: cli_version(),
             max_database_pages: None,
             backend_public_key: backend_public_key.clone(),
+            tracking_authorization: cli.att,
         },
     };
     // No device locale here: "" negotiates to the policy's default.
     let manager = ConsentManager::open_with(db, &json, "", options)
-        .map_err(|e| Failure::from(ConsentError::from(e)))?;
-    manager.set_tracking_authorization(cli.att);
+        .map_err(|e| Failure::from(KmerConsentError::from(e)))?;
     if cli.subject.is_some() {
         manager.set_subject(cli.subject.clone())?;
     }
@@ -468,17 +470,17 @@ fn open_store(cli: &Cli, read_only: bool) -> Result<Arc<ConsentManager>, Failure
 fn on_store(m: &ConsentManager, command: &Command) -> Result<(), Failure> {
     match command {
         Command::Status { json } => output::status(&m.snapshot(), *json),
-        Command::AcceptAll => recorded(&m.accept_all()?)?,
-        Command::RejectAll => recorded(&m.reject_all()?)?,
-        Command::Withdraw => recorded(&m.withdraw()?)?,
-        Command::Dismiss => recorded(&m.dismiss()?)?,
+        Command::AcceptAll => recorded(&m.accept_all()?.status)?,
+        Command::RejectAll => recorded(&m.reject_all()?.status)?,
+        Command::Withdraw => recorded(&m.withdraw()?.status)?,
+        Command::Dismiss => recorded(&m.dismiss()?.status)?,
         Command::Set { choices } => {
             let mut categories: HashMap<Category, bool> = m.status().categories;
             for choice in choices {
                 let (category, granted) = parse_choice(choice)?;
                 categories.insert(category, granted);
             }
-            recorded(&m.save(categories)?)?
+            recorded(&m.save(categories)?.status)?
         }
         Command::Check { sdk_id } => {
             let verdict = m.check(sdk_id.clone());
@@ -497,7 +499,7 @@ fn on_store(m: &ConsentManager, command: &Command) -> Result<(), Failure> {
                 say!("recorded {}", i + 1);
             }
         }
-        Command::Export => match m.export_proof() {
+        Command::Export => match m.export_proof()? {
             Some(receipt) => {
                 let value: serde_json::Value =
                     serde_json::from_str(&receipt).map_err(|e| Failure::Invalid(e.to_string()))?;
@@ -535,31 +537,29 @@ fn on_store(m: &ConsentManager, command: &Command) -> Result<(), Failure> {
             }
         }
         Command::Banner { lang } => {
-            let policy = m.policy();
+            let policy = m.policy()?;
             let lang = lang
                 .clone()
                 .unwrap_or_else(|| policy.default_locale.clone());
-            output::banner(&m.banner(lang));
+            output::banner(&m.banner(lang)?);
         }
         Command::Ui { lang, layer } => {
-            let lang = lang
-                .clone()
-                .unwrap_or_else(|| m.policy().default_locale.clone());
+            let lang = match lang {
+                Some(lang) => lang.clone(),
+                None => m.policy()?.default_locale.clone(),
+            };
             let layer = match layer.as_str() {
                 "preferences" => ConsentPageLayer::Preferences,
                 _ => ConsentPageLayer::Banner,
             };
-            let page = m.consent_page(lang, layer);
+            let page = m.consent_page(lang, layer)?;
             say!("{}", page.trim_end());
         }
         Command::ApplyUiMessage { message } => {
-            // A recorded decision publishes a new snapshot; "close" leaves it as it was.
-            let before = m.snapshot().sequence;
-            let status = m.apply_ui_message(message.clone())?;
-            if m.snapshot().sequence == before {
-                say!("Closed: nothing recorded.");
-            } else {
-                recorded(&status)?;
+            // "close" records nothing: the core says so by returning no snapshot.
+            match m.apply_ui_message(message.clone())? {
+                None => say!("Closed: nothing recorded."),
+                Some(snapshot) => recorded(&snapshot.status)?,
             }
         }
         Command::Pending { limit } => {
@@ -579,8 +579,8 @@ fn on_store(m: &ConsentManager, command: &Command) -> Result<(), Failure> {
             say!("Acknowledged: the record is witnessed by the back end.");
         }
         Command::Import { file } => {
-            if m.import_receipt(read_bounded(file, MAX_RECEIPT_BYTES)?)? {
-                output::recorded(&m.status());
+            if let Some(snapshot) = m.import_receipt(read_bounded(file, MAX_RECEIPT_BYTES)?)? {
+                output::recorded(&snapshot.status);
             } else {
                 say!("Not applied: the decision here is the later one, or it was imported before.");
             }

@@ -3,7 +3,7 @@
 use std::sync::OnceLock;
 
 use ed25519_dalek::{Signer, SigningKey};
-use kmer_consent::{BackendKey, ConsentManager, Witness};
+use kmer_consent::{BackendKey, ConsentManager, ConsentOptions, Witness};
 use serde_json::Value;
 
 /// A fixed key: the fuzzer needs a stable target, not a secret.
@@ -48,10 +48,15 @@ pub fn genuine() -> &'static Genuine {
         let dir = tempfile::tempdir().unwrap();
         let policy = include_str!("../../policies/kmeroccase-tcf.json");
         let db = dir.path().join("fuzz.db").display().to_string();
-        let m = ConsentManager::open(db, policy.into(), "fr".into(), "1.0".into(), None).unwrap();
+        let m = ConsentManager::open(ConsentOptions {
+            locale: "fr".into(),
+            app_version: "1.0".into(),
+            ..ConsentOptions::new(db, policy)
+        })
+        .unwrap();
         m.set_subject(Some("account-7".into())).unwrap();
         m.accept_all().unwrap();
-        let mut receipt: Value = serde_json::from_str(&m.export_proof().unwrap()).unwrap();
+        let mut receipt: Value = serde_json::from_str(&m.export_proof().unwrap().unwrap()).unwrap();
         let hash = receipt["receipt_id"].as_str().unwrap().to_owned();
         let at = 1_780_000_000_000;
         let witness = Witness {

@@ -8,6 +8,7 @@
 //! - [`page`]: what a message from the consent page may record.
 //! - [`sync`]: whether a decision from another device applies, and what login adopts.
 //! - [`restriction`]: what a decision the store could not write still does.
+//! - [`tracking`]: when the app may ask the OS for tracking authorization (ATT).
 //!
 //! The principle every rule follows: only an explicit action of this user, on this device, on the
 //! policy text as it was shown, can grant. Everything else may take consent away, never give it.
@@ -18,8 +19,10 @@ pub mod restriction;
 pub mod standing;
 pub mod sync;
 pub mod time;
+pub mod tracking;
 
 pub use standing::{evaluate, verdict, verdict_at, Evaluation, Inputs};
+pub use tracking::may_request_tracking;
 
 /// Why the app should show the consent banner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
@@ -101,6 +104,8 @@ pub enum VerdictReason {
     TrackingNotAuthorized,
     /// Denied: the policy does not list this SDK id.
     UnknownSdk,
+    /// Denied: the manager was shut down; nothing is allowed any more.
+    Closed,
 }
 
 impl VerdictReason {
@@ -119,6 +124,7 @@ impl VerdictReason {
             VerdictReason::RecordTampered => "record_tampered",
             VerdictReason::TrackingNotAuthorized => "tracking_not_authorized",
             VerdictReason::UnknownSdk => "unknown_sdk",
+            VerdictReason::Closed => "closed",
         }
     }
 }

@@ -50,8 +50,7 @@ impl Fixture {
             clock: self.clock.clone(),
             persist_time_marks: true,
             app_version: "5.2.0".into(),
-            max_database_pages: None,
-            backend_public_key: None,
+            ..OpenOptions::default()
         }
     }
 

@@ -1,0 +1,278 @@
+//! The machinery the core owns for every platform: its timer (an expiry republished by itself, the
+//! watch for another process's writes), what recording calls hand back, and shutdown. These run on
+//! the real clock, because the timer sleeps on it; waits are bounded and generous.
+
+mod common;
+
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use common::*;
+use kmer_consent::{
+    ConsentListener, ConsentManager, ConsentSnapshot, KmerConsentError, ManualClock, OpenOptions,
+    PromptReason, SdkLifecycle, SystemClock, TrackingAuthorization, VerdictReason, DAY_MS,
+};
+
+fn now_ms() -> i64 {
+    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    i64::try_from(since.as_millis()).unwrap()
+}
+
+/// Sends every snapshot it hears to a channel.
+struct Relay(Mutex<mpsc::Sender<ConsentSnapshot>>);
+
+impl ConsentListener for Relay {
+    fn on_consent_changed(&self, snapshot: ConsentSnapshot) {
+        let _ = self.0.lock().unwrap().send(snapshot);
+    }
+}
+
+fn listen(m: &ConsentManager) -> mpsc::Receiver<ConsentSnapshot> {
+    let (tx, rx) = mpsc::channel();
+    let subscription = m.add_listener(Arc::new(Relay(Mutex::new(tx))));
+    // Kept for the manager's life: the subscription ends with `cancel`, not when dropped.
+    std::mem::forget(subscription);
+    rx
+}
+
+/// Waits for a snapshot that satisfies `wanted`, for at most `within`.
+fn wait_for(
+    rx: &mpsc::Receiver<ConsentSnapshot>,
+    within: Duration,
+    wanted: impl Fn(&ConsentSnapshot) -> bool,
+) -> Option<ConsentSnapshot> {
+    let end = Instant::now() + within;
+    while let Some(left) = end.checked_duration_since(Instant::now()) {
+        match rx.recv_timeout(left) {
+            Ok(s) if wanted(&s) => return Some(s),
+            Ok(_) => continue,
+            Err(_) => return None,
+        }
+    }
+    None
+}
+
+fn one_day_policy() -> String {
+    policy_with(|p| {
+        p["consent_lifetime_days"] = 1.into();
+        p["refusal_reprompt_days"] = 1.into();
+    })
+}
+
+fn system_clock_options(f: &Fixture) -> OpenOptions {
+    OpenOptions {
+        clock: Arc::new(SystemClock),
+        ..f.options()
+    }
+}
+
+#[test]
+fn an_expiry_reaches_every_listener_with_no_call_in_between() {
+    let f = Fixture::new();
+    let policy = one_day_policy();
+    // Accepted one day minus 700 ms ago: it expires 700 ms from now.
+    let decided = now_ms() - DAY_MS + 700;
+    {
+        let options = OpenOptions {
+            clock: Arc::new(ManualClock::new(decided)),
+            ..f.options()
+        };
+        let m = ConsentManager::open_with(&f.db(), &policy, "fr", options).unwrap();
+        m.accept_all().unwrap();
+        m.shutdown();
+    }
+    let m = ConsentManager::open_with(&f.db(), &policy, "fr", system_clock_options(&f)).unwrap();
+    assert!(
+        m.can_start("firebase_analytics".into()),
+        "granted until the expiry"
+    );
+    let first = m.snapshot();
+    assert!(
+        first.stale_after_ms.is_some(),
+        "the snapshot says when it goes stale"
+    );
+    let heard = listen(&m);
+    let expired = wait_for(&heard, Duration::from_secs(10), |s| {
+        s.status.prompt_reason == Some(PromptReason::Expired)
+    })
+    .expect("the core's timer published the expiry by itself");
+    assert!(expired.sequence > first.sequence);
+    assert!(!expired.sdks["firebase_analytics"].allowed);
+    assert!(!m.can_start("firebase_analytics".into()));
+}
+
+#[test]
+fn a_watch_brings_another_process_decision_and_stops_when_cancelled() {
+    let f = Fixture::new();
+    let here = ConsentManager::open_with(
+        &f.db(),
+        &sample_policy_json(),
+        "fr",
+        system_clock_options(&f),
+    )
+    .unwrap();
+    let other = ConsentManager::open_with(
+        &f.db(),
+        &sample_policy_json(),
+        "fr",
+        system_clock_options(&f),
+    )
+    .unwrap();
+    let heard = listen(&here);
+    let watch = here.watch_for_changes(20).unwrap();
+    other.accept_all().unwrap();
+    wait_for(&heard, Duration::from_secs(5), |s| {
+        s.sdks["firebase_analytics"].allowed
+    })
+    .expect("the watch re-read the store and published the other process's decision");
+    assert!(here.can_start("firebase_analytics".into()));
+
+    watch.cancel();
+    watch.cancel(); // idempotent
+    other.reject_all().unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    assert!(
+        here.can_start("firebase_analytics".into()),
+        "no watch: nothing re-read the store (a refresh would)"
+    );
+    here.refresh().unwrap();
+    assert!(!here.can_start("firebase_analytics".into()));
+}
+
+#[test]
+fn recording_calls_hand_back_the_snapshot_they_published() {
+    let f = Fixture::new();
+    let m = f.open();
+    let heard = listen(&m);
+    let first = heard.recv_timeout(Duration::from_secs(1)).unwrap();
+    let accepted = m.accept_all().unwrap();
+    assert_eq!(
+        accepted,
+        m.snapshot(),
+        "what the call returns is what is in force"
+    );
+    assert!(accepted.sequence > first.sequence);
+    assert_eq!(
+        heard.recv_timeout(Duration::from_secs(1)).unwrap(),
+        accepted
+    );
+    // A call that changes nothing hands back the snapshot in force, and publishes nothing new.
+    let again = m.refresh().unwrap();
+    assert_eq!(again, accepted);
+    let tracked = m
+        .set_tracking_authorization(TrackingAuthorization::Denied)
+        .unwrap();
+    assert_eq!(
+        tracked.sdks["meta_audience_network"].reason,
+        VerdictReason::TrackingNotAuthorized
+    );
+    assert_eq!(m.refresh_if_changed().unwrap(), None, "nothing else wrote");
+}
+
+#[test]
+fn may_request_tracking_only_after_marketing_and_before_att_answered() {
+    let f = Fixture::new();
+    let m = f.open();
+    assert!(!m.may_request_tracking_authorization(TrackingAuthorization::NotDetermined));
+    m.save([(kmer_consent::Category::Marketing, true)].into())
+        .unwrap();
+    assert!(m.may_request_tracking_authorization(TrackingAuthorization::NotDetermined));
+    assert!(!m.may_request_tracking_authorization(TrackingAuthorization::Denied));
+    m.withdraw().unwrap();
+    assert!(!m.may_request_tracking_authorization(TrackingAuthorization::NotDetermined));
+}
+
+struct Counting(Arc<Mutex<Vec<&'static str>>>);
+
+impl SdkLifecycle for Counting {
+    fn start(&self) {
+        self.0.lock().unwrap().push("start");
+    }
+    fn stop(&self) {
+        self.0.lock().unwrap().push("stop");
+    }
+}
+
+#[test]
+fn after_shutdown_nothing_is_allowed_and_every_call_is_closed() {
+    let f = Fixture::new();
+    let m = f.open();
+    m.accept_all().unwrap();
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let _sdk = m
+        .register_sdk(
+            "google_mobile_ads".into(),
+            Arc::new(Counting(calls.clone())),
+        )
+        .unwrap();
+    let heard = listen(&m);
+    let _ = heard.recv_timeout(Duration::from_secs(1)).unwrap();
+
+    let last = m.shutdown();
+    assert_eq!(m.shutdown(), last, "idempotent");
+    assert!(last
+        .sdks
+        .values()
+        .all(|v| v.reason == VerdictReason::Closed && !v.allowed));
+    assert!(last.status.categories.values().all(|granted| !granted));
+    assert!(last.iab_tcf_keys.is_empty() && last.tc_string.is_none());
+    assert!(!m.can_start("google_mobile_ads".into()));
+    assert!(
+        !m.can_start("kmer_session".into()),
+        "not even essential SDKs"
+    );
+    assert_eq!(m.check("kmer_session".into()).reason, VerdictReason::Closed);
+    assert!(!m.is_granted(kmer_consent::Category::Essential));
+    assert_eq!(m.snapshot(), last);
+
+    assert_eq!(m.accept_all(), Err(KmerConsentError::Closed));
+    assert_eq!(m.history().map(|_| ()), Err(KmerConsentError::Closed));
+    assert_eq!(m.export_proof(), Err(KmerConsentError::Closed));
+    assert_eq!(m.set_locale("en".into()), Err(KmerConsentError::Closed));
+    assert!(matches!(
+        m.watch_for_changes(10),
+        Err(KmerConsentError::Closed)
+    ));
+    assert!(matches!(
+        m.register_sdk(
+            "google_mobile_ads".into(),
+            Arc::new(Counting(calls.clone()))
+        ),
+        Err(KmerConsentError::Closed)
+    ));
+    assert_eq!(
+        KmerConsentError::Closed.to_string(),
+        "the consent SDK instance is closed"
+    );
+    assert!(
+        heard.try_recv().is_err(),
+        "no listener hears anything after shutdown"
+    );
+    assert_eq!(
+        *calls.lock().unwrap(),
+        ["start"],
+        "no SDK callback after shutdown"
+    );
+
+    // The store was released and kept the decision.
+    let other = f.open();
+    assert!(other.can_start("google_mobile_ads".into()));
+}
+
+#[test]
+fn a_manager_dropped_without_shutdown_is_freed_and_its_timer_ends() {
+    let f = Fixture::new();
+    let m = f.open();
+    let _watch = m.watch_for_changes(10).unwrap();
+    let weak = Arc::downgrade(&m);
+    drop(m);
+    let end = Instant::now() + Duration::from_secs(5);
+    while weak.upgrade().is_some() && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(
+        weak.upgrade().is_none(),
+        "the timer holds the manager only weakly"
+    );
+}
