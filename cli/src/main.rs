@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::{CommandFactory, Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use kmer_consent::{
     Category, ConsentError, ConsentManager, ConsentPageLayer, ManualClock, OpenOptions, Policy,
     SystemClock, TrackingAuthorization, MAX_ACKNOWLEDGEMENT_BYTES, MAX_POLICY_BYTES,
@@ -183,9 +183,9 @@ enum Command {
         /// A device language tag (fr-CM, en_US, …); default: the policy's default.
         #[arg(long, value_name = "TAG")]
         lang: Option<String>,
-        /// The layer it opens on: the banner, or the preferences alone ("Cookie management").
-        #[arg(long, default_value = "banner", value_parser = ["banner", "preferences"])]
-        layer: String,
+        /// The layer it opens on.
+        #[arg(long, value_enum, default_value_t = Layer::Banner)]
+        layer: Layer,
     },
     /// Apply a message the consent page posted through its bridge (JSON): record the decision it
     /// carries. Exit 1, recording nothing, if the message is malformed or its page token is not this
@@ -194,6 +194,24 @@ enum Command {
         #[arg(value_name = "JSON")]
         message: String,
     },
+}
+
+/// `ui --layer`: the layer the consent page opens on.
+#[derive(Clone, Copy, ValueEnum)]
+enum Layer {
+    /// The banner.
+    Banner,
+    /// The preferences alone ("Cookie management").
+    Preferences,
+}
+
+impl From<Layer> for ConsentPageLayer {
+    fn from(layer: Layer) -> Self {
+        match layer {
+            Layer::Banner => ConsentPageLayer::Banner,
+            Layer::Preferences => ConsentPageLayer::Preferences,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -545,11 +563,7 @@ fn on_store(m: &ConsentManager, command: &Command) -> Result<(), Failure> {
             let lang = lang
                 .clone()
                 .unwrap_or_else(|| m.policy().default_locale.clone());
-            let layer = match layer.as_str() {
-                "preferences" => ConsentPageLayer::Preferences,
-                _ => ConsentPageLayer::Banner,
-            };
-            let page = m.consent_page(lang, layer);
+            let page = m.consent_page(lang, (*layer).into());
             say!("{}", page.trim_end());
         }
         Command::ApplyUiMessage { message } => {
