@@ -62,8 +62,18 @@ struct Cli {
     command: Command,
 }
 
+/// Every command: those that need no store, and those that open the one named by --db with --policy.
 #[derive(Subcommand)]
 enum Command {
+    #[command(flatten)]
+    Alone(AloneCommand),
+    #[command(flatten)]
+    Store(StoreCommand),
+}
+
+/// The commands that open no store (`demo` makes its own; `hold-write-lock` only locks the file).
+#[derive(Subcommand)]
+enum AloneCommand {
     /// Walk the bundled KmerOccase policy end to end in a temporary store (or --db).
     Demo {
         /// The banner's language.
@@ -80,6 +90,44 @@ enum Command {
         #[command(subcommand)]
         command: TcfCommand,
     },
+    /// Check a receipt with nothing but its contents (and, with --backend-key, the back end's
+    /// signature in it): exit 0 if it holds, 1 saying why not.
+    VerifyReceipt {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// The back end's side: make an Ed25519 key pair (FILE: the secret, FILE.pub: the public key).
+    Keygen {
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// The back end's side: check a receipt and sign it as witnessed now (or at --at); prints the
+    /// countersigned receipt (what other devices import); --ack-out writes the acknowledgement the
+    /// sending device keeps.
+    Countersign {
+        /// The secret key file `keygen` wrote.
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// The back end's time to sign (RFC 3339; default: now).
+        #[arg(long, value_name = "RFC3339", value_parser = output::parse_time)]
+        at: Option<i64>,
+        #[arg(long, value_name = "FILE")]
+        ack_out: Option<PathBuf>,
+        #[arg(value_name = "RECEIPT_FILE")]
+        file: PathBuf,
+    },
+    /// QA: hold the store's write lock from this process for MS milliseconds (prints "locked"
+    /// once held), as another busy process would; the tests use it to make writes fail.
+    #[command(hide = true)]
+    HoldWriteLock {
+        #[arg(long, value_name = "MS")]
+        for_ms: u64,
+    },
+}
+
+/// The commands that open the store named by --db with --policy.
+#[derive(Subcommand)]
+enum StoreCommand {
     /// Where consent stands: prompt needed and why, each category, dates.
     Status {
         /// Print JSON.
@@ -122,12 +170,6 @@ enum Command {
         #[arg(value_name = "COUNT")]
         count: u64,
     },
-    /// Check a receipt with nothing but its contents (and, with --backend-key, the back end's
-    /// signature in it): exit 0 if it holds, 1 saying why not.
-    VerifyReceipt {
-        #[arg(value_name = "FILE")]
-        file: PathBuf,
-    },
     /// The receipts waiting for the back end, oldest first, as JSON: [{"id": …, "receipt": {…}}].
     Pending {
         #[arg(long, default_value_t = 100)]
@@ -143,33 +185,6 @@ enum Command {
     Import {
         #[arg(value_name = "FILE")]
         file: PathBuf,
-    },
-    /// The back end's side: make an Ed25519 key pair (FILE: the secret, FILE.pub: the public key).
-    Keygen {
-        #[arg(long, value_name = "FILE")]
-        out: PathBuf,
-    },
-    /// The back end's side: check a receipt and sign it as witnessed now (or at --at); prints the
-    /// countersigned receipt (what other devices import); --ack-out writes the acknowledgement the
-    /// sending device keeps.
-    Countersign {
-        /// The secret key file `keygen` wrote.
-        #[arg(long, value_name = "FILE")]
-        key: PathBuf,
-        /// The back end's time to sign (RFC 3339; default: now).
-        #[arg(long, value_name = "RFC3339", value_parser = output::parse_time)]
-        at: Option<i64>,
-        #[arg(long, value_name = "FILE")]
-        ack_out: Option<PathBuf>,
-        #[arg(value_name = "RECEIPT_FILE")]
-        file: PathBuf,
-    },
-    /// QA: hold the store's write lock from this process for MS milliseconds (prints "locked"
-    /// once held), as another busy process would; the tests use it to make writes fail.
-    #[command(hide = true)]
-    HoldWriteLock {
-        #[arg(long, value_name = "MS")]
-        for_ms: u64,
     },
     /// The banner's texts and categories in a language.
     Banner {
@@ -273,11 +288,32 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<(), Failure> {
     match &cli.command {
-        Command::Demo { lang } => demo::run(cli.db.as_deref(), lang, cli.att),
-        Command::Policy {
+        Command::Alone(command) => alone(&cli, command),
+        Command::Store(command) => {
+            let read_only = matches!(
+                command,
+                StoreCommand::Status { .. }
+                    | StoreCommand::Check { .. }
+                    | StoreCommand::History { .. }
+                    | StoreCommand::Verify
+                    | StoreCommand::Export
+                    | StoreCommand::Banner { .. }
+                    | StoreCommand::Ui { .. }
+                    | StoreCommand::Pending { .. }
+            );
+            let manager = open_store(&cli, read_only)?;
+            on_store(&manager, command)
+        }
+    }
+}
+
+fn alone(cli: &Cli, command: &AloneCommand) -> Result<(), Failure> {
+    match command {
+        AloneCommand::Demo { lang } => demo::run(cli.db.as_deref(), lang, cli.att),
+        AloneCommand::Policy {
             command: PolicyCommand::Check { file, against },
         } => check_policy(file, against.as_deref()),
-        Command::VerifyReceipt { file } => {
+        AloneCommand::VerifyReceipt { file } => {
             let json = read_bounded(file, MAX_RECEIPT_BYTES)?;
             let key = cli
                 .backend_key
@@ -306,14 +342,14 @@ fn run(cli: Cli) -> Result<(), Failure> {
             );
             Ok(())
         }
-        Command::Keygen { out } => backend::keygen(out),
-        Command::Countersign {
+        AloneCommand::Keygen { out } => backend::keygen(out),
+        AloneCommand::Countersign {
             key,
             at,
             ack_out,
             file,
         } => backend::countersign(key, *at, ack_out.as_deref(), file),
-        Command::Tcf {
+        AloneCommand::Tcf {
             command: TcfCommand::Decode { tc_string, json },
         } => {
             let model = kmer_consent::tcf::TcModel::decode(tc_string)
@@ -321,26 +357,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
             output::tc_model(&model, *json);
             Ok(())
         }
-        Command::HoldWriteLock { for_ms } => {
+        AloneCommand::HoldWriteLock { for_ms } => {
             let Some(db) = &cli.db else {
                 return Err(Failure::Invalid("hold-write-lock needs --db".into()));
             };
             backend::hold_write_lock(db, *for_ms)
-        }
-        command => {
-            let read_only = matches!(
-                command,
-                Command::Status { .. }
-                    | Command::Check { .. }
-                    | Command::History { .. }
-                    | Command::Verify
-                    | Command::Export
-                    | Command::Banner { .. }
-                    | Command::Ui { .. }
-                    | Command::Pending { .. }
-            );
-            let manager = open_store(&cli, read_only)?;
-            on_store(&manager, command)
         }
     }
 }
@@ -483,14 +504,14 @@ fn open_store(cli: &Cli, read_only: bool) -> Result<Arc<ConsentManager>, Failure
     Ok(manager)
 }
 
-fn on_store(m: &ConsentManager, command: &Command) -> Result<(), Failure> {
+fn on_store(m: &ConsentManager, command: &StoreCommand) -> Result<(), Failure> {
     match command {
-        Command::Status { json } => output::status(&m.snapshot(), *json),
-        Command::AcceptAll => recorded(&m.accept_all()?)?,
-        Command::RejectAll => recorded(&m.reject_all()?)?,
-        Command::Withdraw => recorded(&m.withdraw()?)?,
-        Command::Dismiss => recorded(&m.dismiss()?)?,
-        Command::Set { choices } => {
+        StoreCommand::Status { json } => output::status(&m.snapshot(), *json),
+        StoreCommand::AcceptAll => recorded(&m.accept_all()?)?,
+        StoreCommand::RejectAll => recorded(&m.reject_all()?)?,
+        StoreCommand::Withdraw => recorded(&m.withdraw()?)?,
+        StoreCommand::Dismiss => recorded(&m.dismiss()?)?,
+        StoreCommand::Set { choices } => {
             let mut categories: HashMap<Category, bool> = m.status().categories;
             for choice in choices {
                 let (category, granted) = parse_choice(choice)?;
@@ -498,7 +519,7 @@ fn on_store(m: &ConsentManager, command: &Command) -> Result<(), Failure> {
             }
             recorded(&m.save(categories)?)?
         }
-        Command::Check { sdk_id } => {
+        StoreCommand::Check { sdk_id } => {
             let verdict = m.check(sdk_id.clone());
             let word = if verdict.allowed { "allowed" } else { "denied" };
             say!("{word}: {}", verdict.reason.as_str());
@@ -506,8 +527,8 @@ fn on_store(m: &ConsentManager, command: &Command) -> Result<(), Failure> {
                 return Err(Failure::Denied);
             }
         }
-        Command::History { json } => output::history(&m.history()?, *json),
-        Command::RecordLoop { count } => {
+        StoreCommand::History { json } => output::history(&m.history()?, *json),
+        StoreCommand::RecordLoop { count } => {
             for i in 0..*count {
                 let on = i % 2 == 0;
                 m.save([(Category::Statistics, on), (Category::Marketing, !on)].into())?;
@@ -515,7 +536,7 @@ fn on_store(m: &ConsentManager, command: &Command) -> Result<(), Failure> {
                 say!("recorded {}", i + 1);
             }
         }
-        Command::Export => match m.export_proof() {
+        StoreCommand::Export => match m.export_proof() {
             Some(receipt) => {
                 let value: serde_json::Value =
                     serde_json::from_str(&receipt).map_err(|e| Failure::Invalid(e.to_string()))?;
@@ -527,7 +548,7 @@ fn on_store(m: &ConsentManager, command: &Command) -> Result<(), Failure> {
                 ))
             }
         },
-        Command::Verify => {
+        StoreCommand::Verify => {
             let check = m.verify_history()?;
             if check.intact {
                 let witnessed = match (check.last_witnessed_record, check.last_witnessed_at_ms) {
@@ -552,21 +573,21 @@ fn on_store(m: &ConsentManager, command: &Command) -> Result<(), Failure> {
                 return Err(Failure::Broken);
             }
         }
-        Command::Banner { lang } => {
+        StoreCommand::Banner { lang } => {
             let policy = m.policy();
             let lang = lang
                 .clone()
                 .unwrap_or_else(|| policy.default_locale.clone());
             output::banner(&m.banner(lang));
         }
-        Command::Ui { lang, layer } => {
+        StoreCommand::Ui { lang, layer } => {
             let lang = lang
                 .clone()
                 .unwrap_or_else(|| m.policy().default_locale.clone());
             let page = m.consent_page(lang, (*layer).into());
             say!("{}", page.trim_end());
         }
-        Command::ApplyUiMessage { message } => {
+        StoreCommand::ApplyUiMessage { message } => {
             // A recorded decision publishes a new snapshot; "close" leaves it as it was.
             let before = m.snapshot().sequence;
             let status = m.apply_ui_message(message.clone())?;
@@ -576,7 +597,7 @@ fn on_store(m: &ConsentManager, command: &Command) -> Result<(), Failure> {
                 recorded(&status)?;
             }
         }
-        Command::Pending { limit } => {
+        StoreCommand::Pending { limit } => {
             let pending: Vec<serde_json::Value> = m
                 .pending_receipts(*limit)?
                 .into_iter()
@@ -588,24 +609,17 @@ fn on_store(m: &ConsentManager, command: &Command) -> Result<(), Failure> {
                 .collect();
             say!("{:#}", serde_json::Value::Array(pending));
         }
-        Command::Acknowledge { file } => {
+        StoreCommand::Acknowledge { file } => {
             m.acknowledge_signed(read_bounded(file, MAX_ACKNOWLEDGEMENT_BYTES)?)?;
             say!("Acknowledged: the record is witnessed by the back end.");
         }
-        Command::Import { file } => {
+        StoreCommand::Import { file } => {
             if m.import_receipt(read_bounded(file, MAX_RECEIPT_BYTES)?)? {
                 output::recorded(&m.status());
             } else {
                 say!("Not applied: the decision here is the later one, or it was imported before.");
             }
         }
-        Command::HoldWriteLock { .. } => {}
-        Command::Demo { .. }
-        | Command::Policy { .. }
-        | Command::Tcf { .. }
-        | Command::VerifyReceipt { .. }
-        | Command::Keygen { .. }
-        | Command::Countersign { .. } => {}
     }
     Ok(())
 }
