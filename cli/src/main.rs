@@ -125,28 +125,24 @@ enum AloneCommand {
     },
 }
 
-/// The commands that open the store named by --db with --policy.
+/// The commands that open the store named by --db with --policy: each is a read or a write, by its
+/// type, and the store is opened for that.
 #[derive(Subcommand)]
 enum StoreCommand {
+    #[command(flatten)]
+    Read(ReadCommand),
+    #[command(flatten)]
+    Write(WriteCommand),
+}
+
+/// Store commands that record nothing: at another date (`--now`) they leave no trace in the store.
+#[derive(Subcommand)]
+enum ReadCommand {
     /// Where consent stands: prompt needed and why, each category, dates.
     Status {
         /// Print JSON.
         #[arg(long)]
         json: bool,
-    },
-    /// Record "Accept all".
-    AcceptAll,
-    /// Record "Reject all".
-    RejectAll,
-    /// Record a withdrawal of consent.
-    Withdraw,
-    /// Record the banner being closed ("continue without accepting": a refusal).
-    Dismiss,
-    /// Record a custom choice, e.g. `set statistics=on marketing=off`; unnamed categories keep their
-    /// current state.
-    Set {
-        #[arg(required = true, value_name = "CATEGORY=on|off")]
-        choices: Vec<String>,
     },
     /// May this SDK start? Exit 0 if allowed, 3 if not; the reason on stdout.
     Check {
@@ -163,28 +159,10 @@ enum StoreCommand {
     Verify,
     /// Print the consent receipt of the decision in force (JSON, ISO/IEC TS 27560-shaped).
     Export,
-    /// QA: record COUNT decisions in a loop, printing each id once the call has returned (the crash
-    /// tests kill this process at random moments).
-    #[command(hide = true)]
-    RecordLoop {
-        #[arg(value_name = "COUNT")]
-        count: u64,
-    },
     /// The receipts waiting for the back end, oldest first, as JSON: [{"id": …, "receipt": {…}}].
     Pending {
         #[arg(long, default_value_t = 100)]
         limit: u32,
-    },
-    /// Keep the back end's signed acknowledgement of a record (a witness object, from
-    /// `countersign --ack-out`); needs --backend-key.
-    Acknowledge {
-        #[arg(value_name = "FILE")]
-        file: PathBuf,
-    },
-    /// Apply another device's decision: a receipt the back end countersigned; needs --backend-key.
-    Import {
-        #[arg(value_name = "FILE")]
-        file: PathBuf,
     },
     /// The banner's texts and categories in a language.
     Banner {
@@ -201,6 +179,43 @@ enum StoreCommand {
         /// The layer it opens on.
         #[arg(long, value_enum, default_value_t = Layer::Banner)]
         layer: Layer,
+    },
+}
+
+/// Store commands that record decisions (or a back end's acknowledgement).
+#[derive(Subcommand)]
+enum WriteCommand {
+    /// Record "Accept all".
+    AcceptAll,
+    /// Record "Reject all".
+    RejectAll,
+    /// Record a withdrawal of consent.
+    Withdraw,
+    /// Record the banner being closed ("continue without accepting": a refusal).
+    Dismiss,
+    /// Record a custom choice, e.g. `set statistics=on marketing=off`; unnamed categories keep their
+    /// current state.
+    Set {
+        #[arg(required = true, value_name = "CATEGORY=on|off")]
+        choices: Vec<String>,
+    },
+    /// QA: record COUNT decisions in a loop, printing each id once the call has returned (the crash
+    /// tests kill this process at random moments).
+    #[command(hide = true)]
+    RecordLoop {
+        #[arg(value_name = "COUNT")]
+        count: u64,
+    },
+    /// Keep the back end's signed acknowledgement of a record (a witness object, from
+    /// `countersign --ack-out`); needs --backend-key.
+    Acknowledge {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Apply another device's decision: a receipt the back end countersigned; needs --backend-key.
+    Import {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
     },
     /// Apply a message the consent page posted through its bridge (JSON): record the decision it
     /// carries. Exit 1, recording nothing, if the message is malformed or its page token is not this
@@ -289,20 +304,13 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<(), Failure> {
     match &cli.command {
         Command::Alone(command) => alone(&cli, command),
-        Command::Store(command) => {
-            let read_only = matches!(
-                command,
-                StoreCommand::Status { .. }
-                    | StoreCommand::Check { .. }
-                    | StoreCommand::History { .. }
-                    | StoreCommand::Verify
-                    | StoreCommand::Export
-                    | StoreCommand::Banner { .. }
-                    | StoreCommand::Ui { .. }
-                    | StoreCommand::Pending { .. }
-            );
-            let manager = open_store(&cli, read_only)?;
-            on_store(&manager, command)
+        Command::Store(StoreCommand::Read(command)) => {
+            let manager = open_store(&cli, false)?;
+            read(&manager, command)
+        }
+        Command::Store(StoreCommand::Write(command)) => {
+            let manager = open_store(&cli, true)?;
+            write(&manager, command)
         }
     }
 }
@@ -456,7 +464,8 @@ fn cli_version() -> String {
 }
 
 /// Opens the store named by `--db` with `--policy`, at `--now`, with `--att` and `--backend-key`.
-fn open_store(cli: &Cli, read_only: bool) -> Result<Arc<ConsentManager>, Failure> {
+/// `writes`: for a `WriteCommand`; a `ReadCommand` at `--now` keeps no time mark of that date.
+fn open_store(cli: &Cli, writes: bool) -> Result<Arc<ConsentManager>, Failure> {
     let (Some(db), Some(policy)) = (&cli.db, &cli.policy) else {
         Cli::command()
             .error(
@@ -475,7 +484,7 @@ fn open_store(cli: &Cli, read_only: bool) -> Result<Arc<ConsentManager>, Failure
         // A look at another date from a read-only command must leave no trace in the store.
         Some(now) => OpenOptions {
             clock: Arc::new(ManualClock::new(now)),
-            persist_time_marks: !read_only,
+            persist_time_marks: writes,
             app_version: cli_version(),
             max_database_pages: None,
             backend_public_key: backend_public_key.clone(),
@@ -504,22 +513,10 @@ fn open_store(cli: &Cli, read_only: bool) -> Result<Arc<ConsentManager>, Failure
     Ok(manager)
 }
 
-fn on_store(m: &ConsentManager, command: &StoreCommand) -> Result<(), Failure> {
+fn read(m: &ConsentManager, command: &ReadCommand) -> Result<(), Failure> {
     match command {
-        StoreCommand::Status { json } => output::status(&m.snapshot(), *json),
-        StoreCommand::AcceptAll => recorded(&m.accept_all()?)?,
-        StoreCommand::RejectAll => recorded(&m.reject_all()?)?,
-        StoreCommand::Withdraw => recorded(&m.withdraw()?)?,
-        StoreCommand::Dismiss => recorded(&m.dismiss()?)?,
-        StoreCommand::Set { choices } => {
-            let mut categories: HashMap<Category, bool> = m.status().categories;
-            for choice in choices {
-                let (category, granted) = parse_choice(choice)?;
-                categories.insert(category, granted);
-            }
-            recorded(&m.save(categories)?)?
-        }
-        StoreCommand::Check { sdk_id } => {
+        ReadCommand::Status { json } => output::status(&m.snapshot(), *json),
+        ReadCommand::Check { sdk_id } => {
             let verdict = m.check(sdk_id.clone());
             let word = if verdict.allowed { "allowed" } else { "denied" };
             say!("{word}: {}", verdict.reason.as_str());
@@ -527,16 +524,8 @@ fn on_store(m: &ConsentManager, command: &StoreCommand) -> Result<(), Failure> {
                 return Err(Failure::Denied);
             }
         }
-        StoreCommand::History { json } => output::history(&m.history()?, *json),
-        StoreCommand::RecordLoop { count } => {
-            for i in 0..*count {
-                let on = i % 2 == 0;
-                m.save([(Category::Statistics, on), (Category::Marketing, !on)].into())?;
-                // Printed only after the call returned: the decision is confirmed.
-                say!("recorded {}", i + 1);
-            }
-        }
-        StoreCommand::Export => match m.export_proof() {
+        ReadCommand::History { json } => output::history(&m.history()?, *json),
+        ReadCommand::Export => match m.export_proof() {
             Some(receipt) => {
                 let value: serde_json::Value =
                     serde_json::from_str(&receipt).map_err(|e| Failure::Invalid(e.to_string()))?;
@@ -548,7 +537,7 @@ fn on_store(m: &ConsentManager, command: &StoreCommand) -> Result<(), Failure> {
                 ))
             }
         },
-        StoreCommand::Verify => {
+        ReadCommand::Verify => {
             let check = m.verify_history()?;
             if check.intact {
                 let witnessed = match (check.last_witnessed_record, check.last_witnessed_at_ms) {
@@ -573,31 +562,21 @@ fn on_store(m: &ConsentManager, command: &StoreCommand) -> Result<(), Failure> {
                 return Err(Failure::Broken);
             }
         }
-        StoreCommand::Banner { lang } => {
+        ReadCommand::Banner { lang } => {
             let policy = m.policy();
             let lang = lang
                 .clone()
                 .unwrap_or_else(|| policy.default_locale.clone());
             output::banner(&m.banner(lang));
         }
-        StoreCommand::Ui { lang, layer } => {
+        ReadCommand::Ui { lang, layer } => {
             let lang = lang
                 .clone()
                 .unwrap_or_else(|| m.policy().default_locale.clone());
             let page = m.consent_page(lang, (*layer).into());
             say!("{}", page.trim_end());
         }
-        StoreCommand::ApplyUiMessage { message } => {
-            // A recorded decision publishes a new snapshot; "close" leaves it as it was.
-            let before = m.snapshot().sequence;
-            let status = m.apply_ui_message(message.clone())?;
-            if m.snapshot().sequence == before {
-                say!("Closed: nothing recorded.");
-            } else {
-                recorded(&status)?;
-            }
-        }
-        StoreCommand::Pending { limit } => {
+        ReadCommand::Pending { limit } => {
             let pending: Vec<serde_json::Value> = m
                 .pending_receipts(*limit)?
                 .into_iter()
@@ -609,11 +588,47 @@ fn on_store(m: &ConsentManager, command: &StoreCommand) -> Result<(), Failure> {
                 .collect();
             say!("{:#}", serde_json::Value::Array(pending));
         }
-        StoreCommand::Acknowledge { file } => {
+    }
+    Ok(())
+}
+
+fn write(m: &ConsentManager, command: &WriteCommand) -> Result<(), Failure> {
+    match command {
+        WriteCommand::AcceptAll => recorded(&m.accept_all()?)?,
+        WriteCommand::RejectAll => recorded(&m.reject_all()?)?,
+        WriteCommand::Withdraw => recorded(&m.withdraw()?)?,
+        WriteCommand::Dismiss => recorded(&m.dismiss()?)?,
+        WriteCommand::Set { choices } => {
+            let mut categories: HashMap<Category, bool> = m.status().categories;
+            for choice in choices {
+                let (category, granted) = parse_choice(choice)?;
+                categories.insert(category, granted);
+            }
+            recorded(&m.save(categories)?)?
+        }
+        WriteCommand::RecordLoop { count } => {
+            for i in 0..*count {
+                let on = i % 2 == 0;
+                m.save([(Category::Statistics, on), (Category::Marketing, !on)].into())?;
+                // Printed only after the call returned: the decision is confirmed.
+                say!("recorded {}", i + 1);
+            }
+        }
+        WriteCommand::ApplyUiMessage { message } => {
+            // A recorded decision publishes a new snapshot; "close" leaves it as it was.
+            let before = m.snapshot().sequence;
+            let status = m.apply_ui_message(message.clone())?;
+            if m.snapshot().sequence == before {
+                say!("Closed: nothing recorded.");
+            } else {
+                recorded(&status)?;
+            }
+        }
+        WriteCommand::Acknowledge { file } => {
             m.acknowledge_signed(read_bounded(file, MAX_ACKNOWLEDGEMENT_BYTES)?)?;
             say!("Acknowledged: the record is witnessed by the back end.");
         }
-        StoreCommand::Import { file } => {
+        WriteCommand::Import { file } => {
             if m.import_receipt(read_bounded(file, MAX_RECEIPT_BYTES)?)? {
                 output::recorded(&m.status());
             } else {
