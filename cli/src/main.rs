@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::{CommandFactory, Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use kmer_consent::{
     Category, ConsentManager, ConsentPageLayer, KmerConsentError, ManualClock, OpenOptions, Policy,
     SystemClock, TrackingAuthorization, MAX_ACKNOWLEDGEMENT_BYTES, MAX_POLICY_BYTES,
@@ -62,8 +62,18 @@ struct Cli {
     command: Command,
 }
 
+/// Every command: those that need no store, and those that open the one named by --db with --policy.
 #[derive(Subcommand)]
 enum Command {
+    #[command(flatten)]
+    Alone(AloneCommand),
+    #[command(flatten)]
+    Store(StoreCommand),
+}
+
+/// The commands that open no store (`demo` makes its own; `hold-write-lock` only locks the file).
+#[derive(Subcommand)]
+enum AloneCommand {
     /// Walk the bundled KmerOccase policy end to end in a temporary store (or --db).
     Demo {
         /// The banner's language.
@@ -80,67 +90,9 @@ enum Command {
         #[command(subcommand)]
         command: TcfCommand,
     },
-    /// Where consent stands: prompt needed and why, each category, dates.
-    Status {
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Record "Accept all".
-    AcceptAll,
-    /// Record "Reject all".
-    RejectAll,
-    /// Record a withdrawal of consent.
-    Withdraw,
-    /// Record the banner being closed ("continue without accepting": a refusal).
-    Dismiss,
-    /// Record a custom choice, e.g. `set statistics=on marketing=off`; unnamed categories keep their
-    /// current state.
-    Set {
-        #[arg(required = true, value_name = "CATEGORY=on|off")]
-        choices: Vec<String>,
-    },
-    /// May this SDK start? Exit 0 if allowed, 3 if not; the reason on stdout.
-    Check {
-        #[arg(value_name = "SDK_ID")]
-        sdk_id: String,
-    },
-    /// Every recorded decision, oldest first.
-    History {
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Check the history's hash chain: exit 0 if intact, 1 naming the first broken record.
-    Verify,
-    /// Print the consent receipt of the decision in force (JSON, ISO/IEC TS 27560-shaped).
-    Export,
-    /// QA: record COUNT decisions in a loop, printing each id once the call has returned (the crash
-    /// tests kill this process at random moments).
-    #[command(hide = true)]
-    RecordLoop {
-        #[arg(value_name = "COUNT")]
-        count: u64,
-    },
     /// Check a receipt with nothing but its contents (and, with --backend-key, the back end's
     /// signature in it): exit 0 if it holds, 1 saying why not.
     VerifyReceipt {
-        #[arg(value_name = "FILE")]
-        file: PathBuf,
-    },
-    /// The receipts waiting for the back end, oldest first, as JSON: [{"id": …, "receipt": {…}}].
-    Pending {
-        #[arg(long, default_value_t = 100)]
-        limit: u32,
-    },
-    /// Keep the back end's signed acknowledgement of a record (a witness object, from
-    /// `countersign --ack-out`); needs --backend-key.
-    Acknowledge {
-        #[arg(value_name = "FILE")]
-        file: PathBuf,
-    },
-    /// Apply another device's decision: a receipt the back end countersigned; needs --backend-key.
-    Import {
         #[arg(value_name = "FILE")]
         file: PathBuf,
     },
@@ -171,6 +123,47 @@ enum Command {
         #[arg(long, value_name = "MS")]
         for_ms: u64,
     },
+}
+
+/// The commands that open the store named by --db with --policy: each is a read or a write, by its
+/// type, and the store is opened for that.
+#[derive(Subcommand)]
+enum StoreCommand {
+    #[command(flatten)]
+    Read(ReadCommand),
+    #[command(flatten)]
+    Write(WriteCommand),
+}
+
+/// Store commands that record nothing: at another date (`--now`) they leave no trace in the store.
+#[derive(Subcommand)]
+enum ReadCommand {
+    /// Where consent stands: prompt needed and why, each category, dates.
+    Status {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// May this SDK start? Exit 0 if allowed, 3 if not; the reason on stdout.
+    Check {
+        #[arg(value_name = "SDK_ID")]
+        sdk_id: String,
+    },
+    /// Every recorded decision, oldest first.
+    History {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check the history's hash chain: exit 0 if intact, 1 naming the first broken record.
+    Verify,
+    /// Print the consent receipt of the decision in force (JSON, ISO/IEC TS 27560-shaped).
+    Export,
+    /// The receipts waiting for the back end, oldest first, as JSON: [{"id": …, "receipt": {…}}].
+    Pending {
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
     /// The banner's texts and categories in a language.
     Banner {
         /// A device language tag (fr-CM, en_US, …); default: the policy's default.
@@ -183,9 +176,46 @@ enum Command {
         /// A device language tag (fr-CM, en_US, …); default: the policy's default.
         #[arg(long, value_name = "TAG")]
         lang: Option<String>,
-        /// The layer it opens on: the banner, or the preferences alone ("Cookie management").
-        #[arg(long, default_value = "banner", value_parser = ["banner", "preferences"])]
-        layer: String,
+        /// The layer it opens on.
+        #[arg(long, value_enum, default_value_t = Layer::Banner)]
+        layer: Layer,
+    },
+}
+
+/// Store commands that record decisions (or a back end's acknowledgement).
+#[derive(Subcommand)]
+enum WriteCommand {
+    /// Record "Accept all".
+    AcceptAll,
+    /// Record "Reject all".
+    RejectAll,
+    /// Record a withdrawal of consent.
+    Withdraw,
+    /// Record the banner being closed ("continue without accepting": a refusal).
+    Dismiss,
+    /// Record a custom choice, e.g. `set statistics=on marketing=off`; unnamed categories keep their
+    /// current state.
+    Set {
+        #[arg(required = true, value_name = "CATEGORY=on|off")]
+        choices: Vec<String>,
+    },
+    /// QA: record COUNT decisions in a loop, printing each id once the call has returned (the crash
+    /// tests kill this process at random moments).
+    #[command(hide = true)]
+    RecordLoop {
+        #[arg(value_name = "COUNT")]
+        count: u64,
+    },
+    /// Keep the back end's signed acknowledgement of a record (a witness object, from
+    /// `countersign --ack-out`); needs --backend-key.
+    Acknowledge {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Apply another device's decision: a receipt the back end countersigned; needs --backend-key.
+    Import {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
     },
     /// Apply a message the consent page posted through its bridge (JSON): record the decision it
     /// carries. Exit 1, recording nothing, if the message is malformed or its page token is not this
@@ -194,6 +224,24 @@ enum Command {
         #[arg(value_name = "JSON")]
         message: String,
     },
+}
+
+/// `ui --layer`: the layer the consent page opens on.
+#[derive(Clone, Copy, ValueEnum)]
+enum Layer {
+    /// The banner.
+    Banner,
+    /// The preferences alone ("Cookie management").
+    Preferences,
+}
+
+impl From<Layer> for ConsentPageLayer {
+    fn from(layer: Layer) -> Self {
+        match layer {
+            Layer::Banner => ConsentPageLayer::Banner,
+            Layer::Preferences => ConsentPageLayer::Preferences,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -255,11 +303,25 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<(), Failure> {
     match &cli.command {
-        Command::Demo { lang } => demo::run(cli.db.as_deref(), lang, cli.att),
-        Command::Policy {
+        Command::Alone(command) => alone(&cli, command),
+        Command::Store(StoreCommand::Read(command)) => {
+            let manager = open_store(&cli, false)?;
+            read(&manager, command)
+        }
+        Command::Store(StoreCommand::Write(command)) => {
+            let manager = open_store(&cli, true)?;
+            write(&manager, command)
+        }
+    }
+}
+
+fn alone(cli: &Cli, command: &AloneCommand) -> Result<(), Failure> {
+    match command {
+        AloneCommand::Demo { lang } => demo::run(cli.db.as_deref(), lang, cli.att),
+        AloneCommand::Policy {
             command: PolicyCommand::Check { file, against },
         } => check_policy(file, against.as_deref()),
-        Command::VerifyReceipt { file } => {
+        AloneCommand::VerifyReceipt { file } => {
             let json = read_bounded(file, MAX_RECEIPT_BYTES)?;
             let key = cli
                 .backend_key
@@ -288,14 +350,14 @@ fn run(cli: Cli) -> Result<(), Failure> {
             );
             Ok(())
         }
-        Command::Keygen { out } => backend::keygen(out),
-        Command::Countersign {
+        AloneCommand::Keygen { out } => backend::keygen(out),
+        AloneCommand::Countersign {
             key,
             at,
             ack_out,
             file,
         } => backend::countersign(key, *at, ack_out.as_deref(), file),
-        Command::Tcf {
+        AloneCommand::Tcf {
             command: TcfCommand::Decode { tc_string, json },
         } => {
             let model = kmer_consent::tcf::TcModel::decode(tc_string)
@@ -303,26 +365,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
             output::tc_model(&model, *json);
             Ok(())
         }
-        Command::HoldWriteLock { for_ms } => {
+        AloneCommand::HoldWriteLock { for_ms } => {
             let Some(db) = &cli.db else {
                 return Err(Failure::Invalid("hold-write-lock needs --db".into()));
             };
             backend::hold_write_lock(db, *for_ms)
-        }
-        command => {
-            let read_only = matches!(
-                command,
-                Command::Status { .. }
-                    | Command::Check { .. }
-                    | Command::History { .. }
-                    | Command::Verify
-                    | Command::Export
-                    | Command::Banner { .. }
-                    | Command::Ui { .. }
-                    | Command::Pending { .. }
-            );
-            let manager = open_store(&cli, read_only)?;
-            on_store(&manager, command)
         }
     }
 }
@@ -418,7 +465,8 @@ fn cli_version() -> String {
 }
 
 /// Opens the store named by `--db` with `--policy`, at `--now`, with `--att` and `--backend-key`.
-fn open_store(cli: &Cli, read_only: bool) -> Result<Arc<ConsentManager>, Failure> {
+/// `writes`: for a `WriteCommand`; a `ReadCommand` at `--now` keeps no time mark of that date.
+fn open_store(cli: &Cli, writes: bool) -> Result<Arc<ConsentManager>, Failure> {
     let (Some(db), Some(policy)) = (&cli.db, &cli.policy) else {
         Cli::command()
             .error(
@@ -437,7 +485,7 @@ fn open_store(cli: &Cli, read_only: bool) -> Result<Arc<ConsentManager>, Failure
         // A look at another date from a read-only command must leave no trace in the store.
         Some(now) => OpenOptions {
             clock: Arc::new(ManualClock::new(now)),
-            persist_time_marks: !read_only,
+            persist_time_marks: writes,
             app_version: cli_version(),
             max_database_pages: None,
             backend_public_key: backend_public_key.clone(),
@@ -467,22 +515,10 @@ fn open_store(cli: &Cli, read_only: bool) -> Result<Arc<ConsentManager>, Failure
     Ok(manager)
 }
 
-fn on_store(m: &ConsentManager, command: &Command) -> Result<(), Failure> {
+fn read(m: &ConsentManager, command: &ReadCommand) -> Result<(), Failure> {
     match command {
-        Command::Status { json } => output::status(&m.snapshot(), *json),
-        Command::AcceptAll => recorded(&m.accept_all()?.status)?,
-        Command::RejectAll => recorded(&m.reject_all()?.status)?,
-        Command::Withdraw => recorded(&m.withdraw()?.status)?,
-        Command::Dismiss => recorded(&m.dismiss()?.status)?,
-        Command::Set { choices } => {
-            let mut categories: HashMap<Category, bool> = m.status().categories;
-            for choice in choices {
-                let (category, granted) = parse_choice(choice)?;
-                categories.insert(category, granted);
-            }
-            recorded(&m.save(categories)?.status)?
-        }
-        Command::Check { sdk_id } => {
+        ReadCommand::Status { json } => output::status(&m.snapshot(), *json),
+        ReadCommand::Check { sdk_id } => {
             let verdict = m.check(sdk_id.clone());
             let word = if verdict.allowed { "allowed" } else { "denied" };
             say!("{word}: {}", verdict.reason.as_str());
@@ -490,16 +526,8 @@ fn on_store(m: &ConsentManager, command: &Command) -> Result<(), Failure> {
                 return Err(Failure::Denied);
             }
         }
-        Command::History { json } => output::history(&m.history()?, *json),
-        Command::RecordLoop { count } => {
-            for i in 0..*count {
-                let on = i % 2 == 0;
-                m.save([(Category::Statistics, on), (Category::Marketing, !on)].into())?;
-                // Printed only after the call returned: the decision is confirmed.
-                say!("recorded {}", i + 1);
-            }
-        }
-        Command::Export => match m.export_proof()? {
+        ReadCommand::History { json } => output::history(&m.history()?, *json),
+        ReadCommand::Export => match m.export_proof()? {
             Some(receipt) => {
                 let value: serde_json::Value =
                     serde_json::from_str(&receipt).map_err(|e| Failure::Invalid(e.to_string()))?;
@@ -511,7 +539,7 @@ fn on_store(m: &ConsentManager, command: &Command) -> Result<(), Failure> {
                 ))
             }
         },
-        Command::Verify => {
+        ReadCommand::Verify => {
             let check = m.verify_history()?;
             if check.intact {
                 let witnessed = match (check.last_witnessed_record, check.last_witnessed_at_ms) {
@@ -536,33 +564,22 @@ fn on_store(m: &ConsentManager, command: &Command) -> Result<(), Failure> {
                 return Err(Failure::Broken);
             }
         }
-        Command::Banner { lang } => {
+        ReadCommand::Banner { lang } => {
             let policy = m.policy()?;
             let lang = lang
                 .clone()
                 .unwrap_or_else(|| policy.default_locale.clone());
             output::banner(&m.banner(lang)?);
         }
-        Command::Ui { lang, layer } => {
+        ReadCommand::Ui { lang, layer } => {
             let lang = match lang {
                 Some(lang) => lang.clone(),
                 None => m.policy()?.default_locale.clone(),
             };
-            let layer = match layer.as_str() {
-                "preferences" => ConsentPageLayer::Preferences,
-                _ => ConsentPageLayer::Banner,
-            };
-            let page = m.consent_page(lang, layer)?;
+            let page = m.consent_page(lang, (*layer).into())?;
             say!("{}", page.trim_end());
         }
-        Command::ApplyUiMessage { message } => {
-            // "close" records nothing: the core says so by returning no snapshot.
-            match m.apply_ui_message(message.clone())? {
-                None => say!("Closed: nothing recorded."),
-                Some(snapshot) => recorded(&snapshot.status)?,
-            }
-        }
-        Command::Pending { limit } => {
+        ReadCommand::Pending { limit } => {
             let pending: Vec<serde_json::Value> = m
                 .pending_receipts(*limit)?
                 .into_iter()
@@ -574,24 +591,50 @@ fn on_store(m: &ConsentManager, command: &Command) -> Result<(), Failure> {
                 .collect();
             say!("{:#}", serde_json::Value::Array(pending));
         }
-        Command::Acknowledge { file } => {
+    }
+    Ok(())
+}
+
+fn write(m: &ConsentManager, command: &WriteCommand) -> Result<(), Failure> {
+    match command {
+        WriteCommand::AcceptAll => recorded(&m.accept_all()?.status)?,
+        WriteCommand::RejectAll => recorded(&m.reject_all()?.status)?,
+        WriteCommand::Withdraw => recorded(&m.withdraw()?.status)?,
+        WriteCommand::Dismiss => recorded(&m.dismiss()?.status)?,
+        WriteCommand::Set { choices } => {
+            let mut categories: HashMap<Category, bool> = m.status().categories;
+            for choice in choices {
+                let (category, granted) = parse_choice(choice)?;
+                categories.insert(category, granted);
+            }
+            recorded(&m.save(categories)?.status)?
+        }
+        WriteCommand::RecordLoop { count } => {
+            for i in 0..*count {
+                let on = i % 2 == 0;
+                m.save([(Category::Statistics, on), (Category::Marketing, !on)].into())?;
+                // Printed only after the call returned: the decision is confirmed.
+                say!("recorded {}", i + 1);
+            }
+        }
+        WriteCommand::ApplyUiMessage { message } => {
+            // "close" records nothing: the core says so by returning no snapshot.
+            match m.apply_ui_message(message.clone())? {
+                None => say!("Closed: nothing recorded."),
+                Some(snapshot) => recorded(&snapshot.status)?,
+            }
+        }
+        WriteCommand::Acknowledge { file } => {
             m.acknowledge_signed(read_bounded(file, MAX_ACKNOWLEDGEMENT_BYTES)?)?;
             say!("Acknowledged: the record is witnessed by the back end.");
         }
-        Command::Import { file } => {
+        WriteCommand::Import { file } => {
             if let Some(snapshot) = m.import_receipt(read_bounded(file, MAX_RECEIPT_BYTES)?)? {
                 output::recorded(&snapshot.status);
             } else {
                 say!("Not applied: the decision here is the later one, or it was imported before.");
             }
         }
-        Command::HoldWriteLock { .. } => {}
-        Command::Demo { .. }
-        | Command::Policy { .. }
-        | Command::Tcf { .. }
-        | Command::VerifyReceipt { .. }
-        | Command::Keygen { .. }
-        | Command::Countersign { .. } => {}
     }
     Ok(())
 }

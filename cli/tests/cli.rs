@@ -304,6 +304,30 @@ fn ui_writes_the_page_and_apply_ui_message_records_what_it_carries() {
 }
 
 #[test]
+fn ui_layer_is_banner_or_preferences_and_a_typo_is_a_usage_error() {
+    let cli = Cli::new();
+    for layer in ["banner", "preferences"] {
+        let out = cli.run(&["ui", "--layer", layer]);
+        assert_eq!(code(&out), 0, "{layer}: {}", stderr(&out));
+        let opens_on = format!("data-layer=\"{layer}\"");
+        assert!(
+            stdout(&out).contains(&opens_on),
+            "{layer}: {}",
+            stdout(&out)
+        );
+    }
+    // A typo is a usage error naming the values, never a page opened on some other layer.
+    let out = cli.run(&["ui", "--layer", "prefs"]);
+    assert_eq!(code(&out), 2, "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("'prefs'") && err.contains("[possible values: banner, preferences]"),
+        "{err}"
+    );
+    assert!(stdout(&out).is_empty(), "no page for a typo");
+}
+
+#[test]
 fn policy_check_accepts_the_sample_and_names_the_bad_field() {
     let cli = Cli::new();
     let out = cli.bare(&["policy", "check", policy_path().to_str().unwrap()]);
