@@ -25,6 +25,17 @@ pub trait SdkLifecycle: Send + Sync {
     fn stop(&self);
 }
 
+/// The platform layer's own copy of the gate (Kotlin's and Swift's cache behind `canStart`). Unlike a
+/// [`ConsentListener`], it is called synchronously, under the manager's writer lock, with every
+/// snapshot the manager publishes, in order, before the call that caused it returns: so a
+/// platform's cache is never behind a call that returned, and nothing needs to compare sequence
+/// numbers. It must only store the snapshot and return: never block, never call the manager.
+#[uniffi::export(with_foreign)]
+pub trait SnapshotMirror: Send + Sync {
+    /// The snapshot now in force.
+    fn mirror(&self, snapshot: ConsentSnapshot);
+}
+
 /// Ends a listener or SDK registration. Dropping it does not: call `cancel`.
 #[derive(uniffi::Object)]
 pub struct Subscription {

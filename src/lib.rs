@@ -66,7 +66,7 @@ pub use banner::{Banner, BannerCategory, BannerSdk};
 pub use bridge::{MAX_MESSAGE_BYTES, TOKEN_LIFETIME_MS};
 pub use category::{Category, Grants};
 pub use clock::{Clock, ManualClock, SystemClock, DAY_MS};
-pub use dispatch::{ConsentListener, SdkLifecycle, Subscription};
+pub use dispatch::{ConsentListener, SdkLifecycle, SnapshotMirror, Subscription};
 pub use error::{Error, KmerConsentError, PolicyError};
 pub use locale::negotiate as negotiate_locale;
 pub use manager::{ConsentManager, ConsentOptions, OpenOptions, PendingReceipt};

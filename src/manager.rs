@@ -20,7 +20,7 @@ use crate::banner::{self, Banner};
 use crate::bridge;
 use crate::category::{Category, Grants};
 use crate::clock::{Clock, SystemClock};
-use crate::dispatch::{ConsentListener, Dispatcher, SdkLifecycle, Subscription};
+use crate::dispatch::{ConsentListener, Dispatcher, SdkLifecycle, SnapshotMirror, Subscription};
 use crate::error::{Error, KmerConsentError, Result};
 use crate::locale::negotiate;
 use crate::page::{self, ConsentPageLayer};
@@ -134,6 +134,8 @@ pub struct ConsentManager {
     /// Republishes when time alone changes the gate; runs the watches.
     scheduler: Scheduler,
     gate: ArcSwap<Gate>,
+    /// The platform layer's copy of the gate, told of each gate as it is published.
+    mirror: Mutex<Option<Arc<dyn SnapshotMirror>>>,
     dispatcher: Arc<Dispatcher>,
     clock: Arc<dyn Clock>,
     backend_key: Option<BackendKey>,
@@ -563,6 +565,7 @@ impl ConsentManager {
             closed: AtomicBool::new(false),
             scheduler: Scheduler::new(),
             gate: ArcSwap::new(Arc::clone(&gate)),
+            mirror: Mutex::new(None),
             dispatcher: Dispatcher::new(gate),
             clock: options.clock,
             backend_key,
@@ -586,13 +589,29 @@ impl ConsentManager {
         Ok(WriterGuard(guard))
     }
 
-    /// Swaps in a gate computed by the writer, queues it for listeners and tells the timer.
+    /// Swaps in a gate computed by the writer (called with the writer locked), tells the platform's
+    /// mirror at once, queues it for listeners and tells the timer.
     fn publish(&self, gate: Gate) -> Arc<Gate> {
         let gate = Arc::new(gate);
         self.gate.store(Arc::clone(&gate));
+        self.tell_mirror(&gate);
         self.dispatcher.publish(Arc::clone(&gate));
         self.scheduler.nudge();
         gate
+    }
+
+    fn tell_mirror(&self, gate: &Gate) {
+        let mirror = self
+            .mirror
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
+        if let Some(mirror) = mirror {
+            // A mirror that throws must not cross the FFI nor stop the publication.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                mirror.mirror(gate.snapshot.clone())
+            }));
+        }
     }
 
     /// Recomputes under the writer lock with `change` applied (after writing any restriction the
@@ -813,8 +832,13 @@ impl ConsentManager {
             .take();
         // The store's connection closes here, outside the lock.
         drop(writer);
-        let closed = Gate::closed(&self.gate.load());
-        self.gate.store(Arc::new(closed));
+        let closed = Arc::new(Gate::closed(&self.gate.load()));
+        self.gate.store(Arc::clone(&closed));
+        self.tell_mirror(&closed);
+        *self
+            .mirror
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
         true
     }
 }
@@ -1344,6 +1368,20 @@ impl ConsentManager {
         Ok(Arc::new(
             self.scheduler.watch(Duration::from_millis(period_ms)),
         ))
+    }
+
+    /// Connects the platform layer's copy of the gate (replacing any earlier one): it is told the
+    /// current snapshot now, then every snapshot as it is published, synchronously and in order
+    /// (see [`SnapshotMirror`]). Fails with `Closed` after `shutdown`.
+    pub fn mirror_to(&self, mirror: Arc<dyn SnapshotMirror>) -> Result<(), KmerConsentError> {
+        // Under the writer lock, so no gate is published between the first call and the next.
+        let _writer = self.lock_writer()?;
+        *self
+            .mirror
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(mirror);
+        self.tell_mirror(&self.gate.load());
+        Ok(())
     }
 
     /// Adds a listener. It first receives the current snapshot, then every change. Cancel the

@@ -11,7 +11,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use common::*;
 use kmer_consent::{
     ConsentListener, ConsentManager, ConsentSnapshot, KmerConsentError, ManualClock, OpenOptions,
-    PromptReason, SdkLifecycle, SystemClock, TrackingAuthorization, VerdictReason, DAY_MS,
+    PromptReason, SdkLifecycle, SnapshotMirror, SystemClock, TrackingAuthorization, VerdictReason,
+    DAY_MS,
 };
 
 fn now_ms() -> i64 {
@@ -274,5 +275,74 @@ fn a_manager_dropped_without_shutdown_is_freed_and_its_timer_ends() {
     assert!(
         weak.upgrade().is_none(),
         "the timer holds the manager only weakly"
+    );
+}
+
+/// Keeps the last snapshot it was told, as a platform's cache does.
+#[derive(Default)]
+struct Mirror(Mutex<Vec<ConsentSnapshot>>);
+
+impl SnapshotMirror for Mirror {
+    fn mirror(&self, snapshot: ConsentSnapshot) {
+        self.0.lock().unwrap().push(snapshot);
+    }
+}
+
+/// Blocks every notification for a while, as a slow app listener would.
+struct Slow;
+
+impl ConsentListener for Slow {
+    fn on_consent_changed(&self, _: ConsentSnapshot) {
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+#[test]
+fn the_platform_mirror_is_current_when_a_call_returns_even_while_listeners_lag() {
+    let f = Fixture::new();
+    let m = f.open();
+    let mirror = Arc::new(Mirror::default());
+    m.mirror_to(mirror.clone()).unwrap();
+    assert_eq!(
+        mirror.0.lock().unwrap().last(),
+        Some(&m.snapshot()),
+        "told at once"
+    );
+    let _slow = m.add_listener(Arc::new(Slow));
+    let heard = listen(&m);
+    let _ = heard.recv_timeout(Duration::from_secs(2)).unwrap();
+
+    // Another thread is busy delivering to the slow listener while this one records.
+    let busy = {
+        let m = Arc::clone(&m);
+        std::thread::spawn(move || m.reject_all().unwrap())
+    };
+    std::thread::sleep(Duration::from_millis(50));
+    let accepted = m.accept_all().unwrap();
+    assert_eq!(
+        mirror.0.lock().unwrap().last(),
+        Some(&accepted),
+        "the mirror already holds what the call returned"
+    );
+    assert!(
+        heard.try_iter().all(|s| s.sequence < accepted.sequence),
+        "while the listeners have not been told yet"
+    );
+    busy.join().unwrap();
+    let told = mirror.0.lock().unwrap().clone();
+    let sequences: Vec<u64> = told.iter().map(|s| s.sequence).collect();
+    let mut sorted = sequences.clone();
+    sorted.sort();
+    assert_eq!(sequences, sorted, "in order");
+
+    let closed = m.shutdown();
+    assert_eq!(
+        mirror.0.lock().unwrap().last(),
+        Some(&closed),
+        "told of the shutdown"
+    );
+    assert_eq!(
+        m.mirror_to(Arc::new(Mirror::default())),
+        Err(KmerConsentError::Closed)
     );
 }

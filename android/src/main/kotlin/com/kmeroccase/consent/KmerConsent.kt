@@ -1,17 +1,11 @@
 package com.kmeroccase.consent
 
-import com.kmeroccase.consent.ffi.ConsentListener
-import com.kmeroccase.consent.ffi.ConsentManager
-import com.kmeroccase.consent.ffi.SdkLifecycle
-import com.kmeroccase.consent.ffi.Subscription
 import java.io.File
 import java.util.Locale
 import java.util.concurrent.ConcurrentHashMap
 import java.util.concurrent.Executor
 import java.util.concurrent.ExecutorService
 import java.util.concurrent.Executors
-import java.util.concurrent.ScheduledFuture
-import java.util.concurrent.TimeUnit
 import java.util.function.Consumer
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
@@ -19,11 +13,17 @@ import kotlinx.coroutines.flow.asStateFlow
 
 /**
  * The consent SDK for Kotlin and Java: records the user's choices and tells every SDK whether it may
- * run. All consent rules live in the native core; this class adds Kotlin idioms only.
+ * run. Every rule, timer and decision lives in the native core ([ConsentManager]); this class adds
+ * Kotlin idioms only: a [StateFlow], executors, `AutoCloseable`, [File] and [Locale].
  *
  * Open one per database file for the app's lifetime (on Android: `KmerConsentAndroid.open` in
- * `Application.onCreate`). Thread-safe. [canStart] and [check] answer from the last snapshot the core
- * published, without crossing into native code.
+ * `Application.onCreate`). Thread-safe. [canStart] and [check] answer from the snapshot the core last
+ * published, without crossing into native code: the core hands every new snapshot to this instance
+ * before the call that made it returns, and republishes by itself when an expiry or a reminder
+ * falls due.
+ *
+ * Errors: every method that can fail throws [KmerConsentException] (its `toString()` is the core's
+ * message); after [close], [KmerConsentException.Closed].
  */
 class KmerConsent private constructor(
     private val manager: ConsentManager,
@@ -31,29 +31,24 @@ class KmerConsent private constructor(
     private val ownedExecutor: ExecutorService?,
 ) : AutoCloseable {
 
-    private val lock = Any()
-
     /**
      * The newest snapshot the core published and, beside it, the ids of the SDKs it allows (what
      * [canStart] reads, interned so that an id written as a literal in the app matches by identity):
-     * one immutable value, replaced whole, so [canStart] and [check] never disagree. After [close]
-     * it allows nothing.
+     * one immutable value, replaced whole, so [canStart] and [check] never disagree.
      */
-    private class Published(val snapshot: ConsentSnapshot, val allowed: Set<String>) {
-        constructor(snapshot: ConsentSnapshot) : this(
-            snapshot,
-            snapshot.sdks.filterValues { it.allowed }.keys.mapTo(HashSet()) { it.intern() },
-        )
+    private class Published(val snapshot: ConsentSnapshot) {
+        val allowed: Set<String> = snapshot.sdks.filterValues { it.allowed }.keys.mapTo(HashSet()) { it.intern() }
     }
 
     @Volatile
-    private var published = Published(translatingErrors { manager.snapshot() })
+    private var published = Published(manager.snapshot())
 
-    private val current: ConsentSnapshot get() = published.snapshot
+    private val mutableSnapshots = MutableStateFlow(published.snapshot)
 
-    private val mutableSnapshots = MutableStateFlow(current)
-
-    /** The consent snapshot, updated after every change (decision, policy, tracking status, expiry). */
+    /**
+     * The consent snapshot, updated after every change (decision, policy, tracking status, expiry).
+     * After [close] it holds the core's last snapshot, which allows nothing.
+     */
     val snapshots: StateFlow<ConsentSnapshot> = mutableSnapshots.asStateFlow()
 
     private val registrations = ConcurrentHashMap.newKeySet<ConsentRegistration>()
@@ -61,85 +56,20 @@ class KmerConsent private constructor(
     @Volatile
     private var closed = false
 
-    /** The timer that republishes when time alone changes the snapshot (guarded by [lock]). */
-    private var deadline: ScheduledFuture<*>? = null
-
-    private val coreSubscription: Subscription = manager.addListener(object : ConsentListener {
-        override fun onConsentChanged(snapshot: ConsentSnapshot) = publish(snapshot)
-    })
-
     init {
-        synchronized(lock) { armDeadline() }
+        // The core calls this with each snapshot it publishes, in order, before the call that
+        // published it returns; it only stores it.
+        manager.mirrorTo(object : SnapshotMirror {
+            override fun mirror(snapshot: ConsentSnapshot) {
+                published = Published(snapshot)
+                mutableSnapshots.value = snapshot
+            }
+        })
     }
 
-    /** Keeps the newest of the snapshots seen: the listener and direct reads may race. */
-    private fun publish(snapshot: ConsentSnapshot) {
-        synchronized(lock) {
-            if (closed || snapshot.sequence < current.sequence) return
-            published = Published(snapshot)
-            mutableSnapshots.value = snapshot
-            armDeadline()
-        }
-    }
-
-    /**
-     * The gate reads no clock: instead, when [current] says when time alone makes it wrong (an expiry
-     * or a reminder falls due), a timer asks the core for a fresh snapshot then. The timer sleeps at
-     * most [MAX_TIMER_SLEEP_MS] at a time, because a device in deep sleep stops the JVM's monotonic
-     * clock: after a wake-up the deadline is noticed within that much running time. On Android,
-     * `KmerConsentAndroid` also refreshes when the screen turns on, the clock is set and an activity
-     * resumes, which covers the wake-ups a user sees. The timer holds the instance weakly, so one
-     * dropped without [close] can still be collected. Called with [lock] held.
-     */
-    private fun armDeadline() {
-        deadline?.cancel(false)
-        deadline = null
-        val at = current.staleAfterMs ?: return
-        val wait = at - System.currentTimeMillis()
-        // A deadline already past (the core's clock mark runs ahead of this one): look again soon.
-        val delay = if (wait <= 0) RETRY_MS else minOf(wait, MAX_TIMER_SLEEP_MS)
-        val instance = java.lang.ref.WeakReference(this)
-        deadline = deadlineTimer.schedule({ instance.get()?.onDeadline() }, delay, TimeUnit.MILLISECONDS)
-    }
-
-    private fun onDeadline() {
-        if (closed) return
-        val at = current.staleAfterMs
-        if (at != null && System.currentTimeMillis() >= at) {
-            // The core re-evaluates and tells every listener; publishing here as well covers a
-            // snapshot the core already had fresh.
-            runCatching { publish(manager.snapshot()) }
-        }
-        synchronized(lock) { if (!closed) armDeadline() }
-    }
-
-    /** The snapshot, or an exception once closed. */
-    private fun liveSnapshot(): ConsentSnapshot {
-        check(!closed) { "KmerConsent is closed" }
-        return current
-    }
-
-    private fun <T> call(block: ConsentManager.() -> T): T {
-        if (closed) throw IllegalStateException("KmerConsent is closed")
-        return translatingErrors { manager.block() }
-    }
-
-    /**
-     * Runs a recording call, then makes sure [canStart] already reflects it when this returns. The
-     * core tells the listener before the call returns, on this thread, unless another thread is busy
-     * delivering: only then is the snapshot fetched (one more FFI crossing). A storage error may come
-     * after the refusals of a choice took effect in memory: the snapshot is fetched before it is
-     * thrown.
-     */
-    private fun record(block: ConsentManager.() -> ConsentStatus): ConsentStatus {
-        val status = try {
-            call(block)
-        } catch (e: KmerConsentException.Storage) {
-            publish(manager.snapshot())
-            throw e
-        }
-        if (current.status != status) publish(translatingErrors { manager.snapshot() })
-        return status
+    private fun live(): ConsentSnapshot {
+        if (closed) throw KmerConsentException.Closed()
+        return published.snapshot
     }
 
     /**
@@ -147,7 +77,8 @@ class KmerConsent private constructor(
      * whether a refusal is still waiting to be written ([ConsentStatus.notYetSaved]).
      */
     val status: ConsentStatus
-        get() = liveSnapshot().status
+        @Throws(KmerConsentException::class)
+        get() = live().status
 
     /**
      * Whether the SDK may start now. Unknown ids, and everything after [close], answer false. A memory
@@ -156,29 +87,30 @@ class KmerConsent private constructor(
     fun canStart(sdkId: String): Boolean = published.allowed.contains(sdkId)
 
     /** The verdict for the SDK, with its reason. An id the policy does not list is denied. */
+    @Throws(KmerConsentException::class)
     fun check(sdkId: String): Verdict =
-        liveSnapshot().sdks[sdkId] ?: Verdict(allowed = false, reason = VerdictReason.UNKNOWN_SDK)
+        live().sdks[sdkId] ?: Verdict(allowed = false, reason = VerdictReason.UNKNOWN_SDK)
 
     /** Whether [category] is granted now. Essential always is; after [close], nothing is. */
-    fun isGranted(category: Category): Boolean = !closed && current.status.categories[category] == true
+    fun isGranted(category: Category): Boolean = published.snapshot.status.categories[category] == true
 
     /**
      * The user chose "Accept all". A grant the store cannot write throws
      * [KmerConsentException.Storage] and changes nothing.
      */
     @Throws(KmerConsentException::class)
-    fun acceptAll(): ConsentStatus = record { acceptAll() }
+    fun acceptAll(): ConsentStatus = manager.acceptAll().status
 
     /**
      * The user chose "Reject all". Like [withdraw], it takes effect at once even when the store
      * cannot write it yet ([ConsentStatus.notYetSaved]).
      */
     @Throws(KmerConsentException::class)
-    fun rejectAll(): ConsentStatus = record { rejectAll() }
+    fun rejectAll(): ConsentStatus = manager.rejectAll().status
 
     /** The user closed the banner ("continue without accepting"): recorded as a refusal. */
     @Throws(KmerConsentException::class)
-    fun dismiss(): ConsentStatus = record { dismiss() }
+    fun dismiss(): ConsentStatus = manager.dismiss().status
 
     /**
      * The user withdrew consent: every optional category is refused from now on, at once. When the
@@ -188,7 +120,7 @@ class KmerConsent private constructor(
      * first.
      */
     @Throws(KmerConsentException::class)
-    fun withdraw(): ConsentStatus = record { withdraw() }
+    fun withdraw(): ConsentStatus = manager.withdraw().status
 
     /**
      * The user saved a custom choice; categories left out are refused. When the store cannot write
@@ -215,7 +147,7 @@ class KmerConsent private constructor(
      * Unwritable store: as [save] with booleans.
      */
     @Throws(KmerConsentException::class)
-    fun save(choices: Map<Category, Boolean>): ConsentStatus = record { save(choices) }
+    fun save(choices: Map<Category, Boolean>): ConsentStatus = manager.save(choices).status
 
     /**
      * Replaces the policy with another text of the same policy id. Consent is bound to the text the
@@ -225,14 +157,14 @@ class KmerConsent private constructor(
      * is refused ([KmerConsentException.PolicyUpdateRefused]).
      */
     @Throws(KmerConsentException::class)
-    fun updatePolicy(policyJson: String): ConsentStatus = record { updatePolicy(policyJson) }
+    fun updatePolicy(policyJson: String): ConsentStatus = manager.updatePolicy(policyJson).status
 
     /**
      * Re-reads the store (another process may have written), writes a refusal it could not take
      * before ([ConsentStatus.notYetSaved]), and re-applies the rules now.
      */
     @Throws(KmerConsentException::class)
-    fun refresh(): ConsentStatus = record { refresh() }
+    fun refresh(): ConsentStatus = manager.refresh().status
 
     /**
      * Checks every link of the history's hash chain and every acknowledgement the back end signed:
@@ -240,16 +172,16 @@ class KmerConsent private constructor(
      * GDPR art. 7(1)), and how many records the back end witnessed.
      */
     @Throws(KmerConsentException::class)
-    fun verifyHistory(): HistoryCheck = call { verifyHistory() }
+    fun verifyHistory(): HistoryCheck = manager.verifyHistory()
 
     /**
      * The consent receipt of the latest decision on disk (a refusal held in memory has none until it
-     * is written), as JSON shaped after ISO/IEC TS 27560 (schema
-     * `kmer-consent-receipt/2`, carrying the policy text shown; null before any decision). Send it to
-     * the back end as proof; `kmer-consent verify-receipt` checks it.
+     * is written), as JSON shaped after ISO/IEC TS 27560 (schema `kmer-consent-receipt/2`, carrying
+     * the policy text shown; null before any decision). Send it to the back end as proof;
+     * `kmer-consent verify-receipt` checks it.
      */
     @Throws(KmerConsentException::class)
-    fun exportProof(): String? = call { exportProof() }
+    fun exportProof(): String? = manager.exportProof()
 
     /**
      * Says who is logged in: an account id after login, null after logout (the anonymous device).
@@ -257,11 +189,11 @@ class KmerConsent private constructor(
      * if it refuses everything optional (recorded as `SUBJECT_LINK`, so they are not asked twice); a
      * device decision that grants anything is not adopted (whoever made it may not be them): the
      * status is `NO_DECISION` and they are asked. Adoptions never enter the outbox. A consent page
-     * rendered for another user is refused while that user is not the one set. Call it after [open] at each launch. The id is
-     * stored as given, never logged.
+     * rendered for another user is refused while that user is not the one set. Call it after [open]
+     * at each launch. The id is stored as given, never logged.
      */
     @Throws(KmerConsentException::class)
-    fun setSubject(accountId: String?): ConsentStatus = record { setSubject(accountId) }
+    fun setSubject(accountId: String?): ConsentStatus = manager.setSubject(accountId).status
 
     /**
      * Up to [limit] receipts the back end has not acknowledged, oldest first (at least once). Send
@@ -271,7 +203,7 @@ class KmerConsent private constructor(
     @JvmOverloads
     fun pendingReceipts(limit: Int = 100): List<PendingReceipt> {
         require(limit >= 0) { "limit must not be negative" }
-        return call { pendingReceipts(limit.toUInt()) }
+        return manager.pendingReceipts(limit.toUInt())
     }
 
     /**
@@ -279,21 +211,20 @@ class KmerConsent private constructor(
      * Prefer [acknowledgeSigned] when the back end signs.
      */
     @Throws(KmerConsentException::class)
-    fun acknowledge(ids: List<Long>) = call { acknowledge(ids) }
+    fun acknowledge(ids: List<Long>) = manager.acknowledge(ids)
 
     /**
      * Keeps the back end's signed acknowledgement of one of this store's records (a witness JSON
      * object, as `kmer-consent countersign --ack-out` writes it) and takes that record out of the
      * outbox. From then on the record, and every one before it, cannot be rewritten on the device
      * without [verifyHistory] saying so, as long as the witness is kept ([ConsentRecord.witnessedAtMs]
-     * shows when it was witnessed),
-     * and imports are ordered against it by the back end's time. Throws
-     * [KmerConsentException.BackendKey] when [open] was given no back end key, and
+     * shows when it was witnessed), and imports are ordered against it by the back end's time.
+     * Throws [KmerConsentException.BackendKey] when [open] was given no back end key, and
      * [KmerConsentException.InvalidAcknowledgement] for a malformed or wrongly signed one, or one for
      * no record here.
      */
     @Throws(KmerConsentException::class)
-    fun acknowledgeSigned(acknowledgementJson: String) = call { acknowledgeSigned(acknowledgementJson) }
+    fun acknowledgeSigned(acknowledgementJson: String) = manager.acknowledgeSigned(acknowledgementJson)
 
     /**
      * Applies a decision another device made for the logged-in user, from a receipt the app's back
@@ -301,63 +232,46 @@ class KmerConsent private constructor(
      * ordered against the decision here is the core's rule (`ConsentManager.importReceipt`): it
      * replaces it (source `IMPORT`) only when the back end saw it later and it is not dated earlier;
      * when the two cannot be ordered, each category keeps the more restrictive choice
-     * (`IMPORT_MERGED`), or nothing is recorded. Never applied twice. Returns whether anything was recorded. Throws
-     * [KmerConsentException.BackendKey] when [open] was given no back end key, and
+     * (`IMPORT_MERGED`), or nothing is recorded. Never applied twice. Returns whether anything was
+     * recorded. Throws [KmerConsentException.BackendKey] when [open] was given no back end key, and
      * [KmerConsentException.InvalidReceipt] for a receipt unsigned, wrongly signed, altered, or not
      * for this user and policy (nothing recorded).
      */
     @Throws(KmerConsentException::class)
-    fun importReceipt(receiptJson: String): Boolean {
-        val applied = call { importReceipt(receiptJson) }
-        publish(translatingErrors { manager.snapshot() })
-        return applied
-    }
+    fun importReceipt(receiptJson: String): Boolean = manager.importReceipt(receiptJson) != null
 
     /** Erasure: deletes the current user's decisions and pending receipts; they are asked again. */
     @Throws(KmerConsentException::class)
-    fun eraseSubject(): ConsentStatus = record { eraseSubject() }
+    fun eraseSubject(): ConsentStatus = manager.eraseSubject().status
 
     /**
      * Re-reads the store only if another process wrote to it since the last look (one cheap read).
-     * Returns whether it did. [watchForChanges] calls it on a timer.
+     * Returns whether it did.
      */
     @Throws(KmerConsentException::class)
-    fun refreshIfChanged(): Boolean {
-        val changed = call { refreshIfChanged() }
-        if (changed) publish(translatingErrors { manager.snapshot() })
-        return changed
-    }
+    fun refreshIfChanged(): Boolean = manager.refreshIfChanged() != null
 
     /**
-     * Checks every [periodMs] whether another process wrote to the store, so its decisions reach
-     * this process's gate within that period. Close the registration to stop (on Android,
-     * `KmerConsentAndroid` watches while an activity is resumed).
+     * Looks every [periodMs] for another process's writes, on the core's timer, so its decisions
+     * reach this gate (and every listener) within that period. Close the registration to stop (on
+     * Android, `KmerConsentAndroid` watches while an activity is resumed).
      */
+    @Throws(KmerConsentException::class)
     @JvmOverloads
     fun watchForChanges(periodMs: Long = 1_000): ConsentRegistration {
         require(periodMs > 0) { "periodMs must be positive" }
-        val timer = Executors.newSingleThreadScheduledExecutor(daemonThreads("kmer-consent-watch"))
-        timer.scheduleWithFixedDelay(
-            { runCatching { if (!closed) refreshIfChanged() } },
-            periodMs,
-            periodMs,
-            TimeUnit.MILLISECONDS,
-        )
-        val registration = ConsentRegistration(null) {
-            timer.shutdownNow()
-            registrations.remove(it)
-        }
-        registrations.add(registration)
-        return registration
+        val task = manager.watchForChanges(periodMs.toULong())
+        return track(ConsentRegistration({ task.cancel(); task.close() }))
     }
 
     /** Every decision of the current user, oldest first, with when the back end witnessed each. */
     @Throws(KmerConsentException::class)
-    fun history(): List<ConsentRecord> = call { history() }
+    fun history(): List<ConsentRecord> = manager.history()
 
     /** The banner's content for a locale (`fr-CM` → French), toggles set to what is granted now. */
+    @Throws(KmerConsentException::class)
     @JvmOverloads
-    fun banner(locale: Locale = Locale.getDefault()): Banner = call { banner(locale.toLanguageTag()) }
+    fun banner(locale: Locale = Locale.getDefault()): Banner = manager.banner(locale.toLanguageTag())
 
     /**
      * The consent page for a WebView: one self-contained HTML document (no network, strict CSP) in
@@ -367,9 +281,10 @@ class KmerConsent private constructor(
      * else has been decided, for a day. On Android, `showBannerIfNeeded(activity)` and
      * `showPreferences(activity)` do all of this.
      */
+    @Throws(KmerConsentException::class)
     @JvmOverloads
     fun consentPage(layer: ConsentPageLayer = ConsentPageLayer.BANNER, locale: Locale = Locale.getDefault()): String =
-        call { consentPage(locale.toLanguageTag(), layer) }
+        manager.consentPage(locale.toLanguageTag(), layer)
 
     /**
      * Applies the message the consent page posted: records the decision it carries (sources
@@ -380,15 +295,17 @@ class KmerConsent private constructor(
      * page again.
      */
     @Throws(KmerConsentException::class)
-    fun applyUiMessage(message: String): ConsentStatus = record { applyUiMessage(message) }
+    fun applyUiMessage(message: String): ConsentStatus =
+        manager.applyUiMessage(message)?.status ?: live().status
 
     /** Sets the locale decisions are recorded in; returns the policy locale chosen for it. */
-    fun setLocale(locale: Locale): String = call { setLocale(locale.toLanguageTag()) }
+    @Throws(KmerConsentException::class)
+    fun setLocale(locale: Locale): String = manager.setLocale(locale.toLanguageTag())
 
     /** Reports the OS tracking authorization for this run (Android: `NOT_APPLICABLE`, the default). */
+    @Throws(KmerConsentException::class)
     fun setTrackingAuthorization(status: TrackingAuthorization) {
-        call { setTrackingAuthorization(status) }
-        publish(translatingErrors { manager.snapshot() })
+        manager.setTrackingAuthorization(status)
     }
 
     /**
@@ -410,52 +327,58 @@ class KmerConsent private constructor(
                 onStop?.let(executor::execute)
             }
         }
-        return track(call { registerSdk(sdkId, lifecycle) })
+        return track(manager.registerSdk(sdkId, lifecycle))
     }
 
     /**
      * Calls [listener] on [executor] with the current snapshot, then after every change. For Kotlin,
      * [snapshots] is usually simpler.
      */
+    @Throws(KmerConsentException::class)
     @JvmOverloads
     fun addListener(
         executor: Executor = callbackExecutor,
         listener: Consumer<ConsentSnapshot>,
     ): ConsentRegistration {
+        if (closed) throw KmerConsentException.Closed()
         val core = object : ConsentListener {
             override fun onConsentChanged(snapshot: ConsentSnapshot) = executor.execute { listener.accept(snapshot) }
         }
-        return track(call { addListener(core) })
+        return track(manager.addListener(core))
     }
 
     /**
      * Keeps the IAB TCF keys in [storage] equal to the current snapshot's: written with their types
      * on every change, and every other `IABTCF_*` key removed (all of them when the policy has no
-     * `tcf` section). Writes happen on [executor]; close the registration to stop.
+     * `tcf` section); the core computes what changes. Writes happen on [executor]; close the
+     * registration to stop.
      */
+    @Throws(KmerConsentException::class)
     @JvmOverloads
     fun writeIabTcfKeys(storage: IabTcfStorage, executor: Executor = callbackExecutor): ConsentRegistration =
-        addListener(executor) { snapshot -> applyIabTcfKeys(storage, snapshot.iabTcfKeys) }
+        addListener(executor) { snapshot -> storage.write(iabTcfChanges(snapshot.iabTcfKeys, storage.keys().toList())) }
 
-    private fun track(subscription: Subscription): ConsentRegistration {
-        val registration = ConsentRegistration(subscription) { registrations.remove(it) }
+    private fun track(subscription: Subscription): ConsentRegistration =
+        track(ConsentRegistration({ subscription.cancel(); subscription.close() }))
+
+    private fun track(registration: ConsentRegistration): ConsentRegistration {
+        registration.onClose = { registrations.remove(it) }
         registrations.add(registration)
         return registration
     }
 
-    /** Ends every registration and releases the native manager. [canStart] then answers false. */
+    /**
+     * Shuts the core down (timers, watches, listeners, SDK callbacks; the store is released) and
+     * ends every registration. [canStart] then answers false, [snapshots] holds a snapshot that
+     * allows nothing, and every other call throws [KmerConsentException.Closed]. Idempotent.
+     */
     override fun close() {
-        synchronized(lock) {
+        synchronized(this) {
             if (closed) return
             closed = true
-            published = Published(published.snapshot, emptySet())
-            deadline?.cancel(false)
-            deadline = null
         }
+        manager.shutdown()
         registrations.toList().forEach(ConsentRegistration::close)
-        coreSubscription.cancel()
-        coreSubscription.close()
-        manager.close()
         ownedExecutor?.shutdown()
     }
 
@@ -480,10 +403,16 @@ class KmerConsent private constructor(
             appVersion: String = "",
             backendPublicKey: String? = null,
         ): KmerConsent {
-            val manager = translatingErrors {
-                ConsentManager.open(databaseFile.path, policyJson, locale.toLanguageTag(), appVersion, backendPublicKey)
-            }
-            manager.setTrackingAuthorization(trackingAuthorization)
+            val manager = ConsentManager.open(
+                ConsentOptions(
+                    databasePath = databaseFile.path,
+                    policyJson = policyJson,
+                    locale = locale.toLanguageTag(),
+                    appVersion = appVersion,
+                    trackingAuthorization = trackingAuthorization,
+                    backendPublicKey = backendPublicKey,
+                ),
+            )
             val owned = if (callbackExecutor == null) {
                 Executors.newSingleThreadExecutor(daemonThreads("kmer-consent-callbacks"))
             } else {
@@ -494,36 +423,24 @@ class KmerConsent private constructor(
     }
 }
 
-/** Longest single sleep of the deadline timer; see `KmerConsent.armDeadline`. */
-private const val MAX_TIMER_SLEEP_MS = 60_000L
-
-/** How soon to look again at a deadline that had already passed. */
-private const val RETRY_MS = 1_000L
-
-/** One daemon thread for the deadline timers of every instance. */
-private val deadlineTimer = java.util.concurrent.ScheduledThreadPoolExecutor(1, daemonThreads("kmer-consent-clock"))
-    .apply { removeOnCancelPolicy = true }
-
 /** Threads that never keep the process alive, named for thread dumps. */
 internal fun daemonThreads(name: String) = java.util.concurrent.ThreadFactory { task ->
     Thread(task, name).apply { isDaemon = true }
 }
 
-/** A listener or SDK registration. [close] ends it; closing twice is harmless. */
-class ConsentRegistration internal constructor(
-    private val subscription: Subscription?,
-    private val onClose: (ConsentRegistration) -> Unit,
-) : AutoCloseable {
+/** A listener, SDK or watch registration. [close] ends it; closing twice is harmless. */
+class ConsentRegistration internal constructor(private val end: () -> Unit) : AutoCloseable {
     @Volatile
     private var closed = false
+
+    internal var onClose: (ConsentRegistration) -> Unit = {}
 
     override fun close() {
         synchronized(this) {
             if (closed) return
             closed = true
         }
-        subscription?.cancel()
-        subscription?.close()
+        end()
         onClose(this)
     }
 }

@@ -1,10 +1,5 @@
 package com.kmeroccase.consent
 
-import com.kmeroccase.consent.ffi.StoredValue
-
-/** Google Consent Mode v2 signals for the categories in force (part of every snapshot). */
-typealias ConsentModeSignals = com.kmeroccase.consent.ffi.ConsentModeSignals
-
 /**
  * The signals in the form `FirebaseAnalytics.setConsent` takes, without this library depending on
  * Firebase:
@@ -26,18 +21,9 @@ fun <T, S> ConsentModeSignals.toConsentMap(type: (String) -> T, granted: S, deni
  * (`KmerConsentAndroid` connects it). Implement it over any key-value store for tests.
  */
 interface IabTcfStorage {
-    /** The keys present now (only those starting with `IABTCF_` matter). */
+    /** The keys present now (the core picks out the `IABTCF_*` ones). */
     fun keys(): Set<String>
 
-    /** Writes [put] with their types and deletes [remove], as one batch. */
-    fun write(put: Map<String, StoredValue>, remove: Set<String>)
+    /** Applies [changes] as one batch: writes `put` with their types, deletes `remove`. */
+    fun write(changes: IabTcfChanges)
 }
-
-/** Makes [storage] hold exactly [entries] among its `IABTCF_*` keys; other keys are left alone. */
-internal fun applyIabTcfKeys(storage: IabTcfStorage, entries: List<com.kmeroccase.consent.ffi.StoredEntry>) {
-    val put = entries.associate { it.key to it.value }
-    val stale = storage.keys().filter { it.startsWith(IAB_TCF_PREFIX) && it !in put }.toSet()
-    storage.write(put, stale)
-}
-
-internal const val IAB_TCF_PREFIX = "IABTCF_"

@@ -1,8 +1,5 @@
 package com.kmeroccase.consent;
 
-import com.kmeroccase.consent.ffi.Category;
-import com.kmeroccase.consent.ffi.ConsentSnapshot;
-import com.kmeroccase.consent.ffi.VerdictReason;
 import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -44,7 +41,7 @@ public class JavaInteropTest {
                 consent.save(Collections.singletonMap(Category.ESSENTIAL, false));
                 Assert.fail("refusing essential must throw");
             } catch (KmerConsentException.EssentialCannotBeRefused expected) {
-                Assert.assertEquals("The essential category cannot be refused", expected.getMessage());
+                Assert.assertEquals("the essential category cannot be refused", expected.toString());
             }
             registration.close();
             listener.close();

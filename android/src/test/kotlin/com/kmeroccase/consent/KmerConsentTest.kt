@@ -120,7 +120,8 @@ class KmerConsentTest {
             KmerConsent.open(File(tmp.root, "c.db"), bad)
         }
         assertEquals("sdks[2].category", e.path)
-        assertTrue(e.message!!.startsWith("Invalid policy at sdks[2].category: unknown variant `ads`"), e.message)
+        // The message is the core's, the same on every platform.
+        assertTrue(e.toString().startsWith("invalid policy: sdks[2].category: unknown variant `ads`"), "$e")
 
         val malformed = assertFailsWith<KmerConsentException.InvalidPolicy> {
             KmerConsent.open(File(tmp.root, "c.db"), "not json")
@@ -134,7 +135,7 @@ class KmerConsentTest {
     fun `an unwritable path is a Storage exception naming it`() {
         val nowhere = File(tmp.root, "no/such/dir/consent.db")
         val e = assertFailsWith<KmerConsentException.Storage> { KmerConsent.open(nowhere, POLICY) }
-        assertTrue(e.message!!.contains(nowhere.path), e.message)
+        assertTrue(e.toString().contains(nowhere.path), "$e")
     }
 
     @Test
@@ -170,7 +171,7 @@ class KmerConsentTest {
             is KmerConsentException.BackendKey -> "backend key"
             is KmerConsentException.InvalidAcknowledgement -> "acknowledgement"
             is KmerConsentException.NoSecureRandomness -> "randomness"
-            is KmerConsentException.Internal -> "internal"
+            is KmerConsentException.Closed -> "closed"
         }
         assertEquals("sdk", kind)
     }
@@ -318,10 +319,21 @@ class KmerConsentTest {
         consent.close()
         assertFalse(consent.canStart("google_mobile_ads"))
         assertFalse(consent.canStart("kmer_session"))
-        assertFailsWith<IllegalStateException> { consent.acceptAll() }
-        assertFailsWith<IllegalStateException> { consent.history() }
-        assertFailsWith<IllegalStateException> { consent.check("kmer_session") }
+        // Every call throws the documented error, which an app catching KmerConsentException handles.
+        val closedCalls = listOf<() -> Any?>(
+            { consent.acceptAll() }, { consent.history() }, { consent.check("kmer_session") },
+            { consent.status }, { consent.exportProof() }, { consent.banner() }, { consent.consentPage() },
+            { consent.setLocale(java.util.Locale.US) }, { consent.watchForChanges() },
+            { consent.whenAllowed("firebase_analytics") {} }, { consent.addListener { } },
+        )
+        for (call in closedCalls) {
+            val thrown = assertFailsWith<KmerConsentException> { call() }
+            assertTrue(thrown is KmerConsentException.Closed, "$thrown")
+            assertEquals("the consent SDK instance is closed", thrown.toString())
+        }
         assertFalse(consent.isGranted(Category.ESSENTIAL))
+        assertTrue(consent.snapshots.value.sdks.values.none { it.allowed }, "the last snapshot allows nothing")
+        assertEquals(VerdictReason.CLOSED, consent.snapshots.value.sdks.getValue("kmer_session").reason)
         // The store is released: another instance opens it and sees the decision.
         open().use { other ->
             assertTrue(other.canStart("google_mobile_ads"))

@@ -1,6 +1,5 @@
 package com.kmeroccase.consent
 
-import com.kmeroccase.consent.ffi.StoredValue
 import java.io.File
 import java.util.Locale
 import kotlin.test.assertEquals
@@ -16,10 +15,10 @@ import org.junit.rules.TemporaryFolder
 class MemoryStorage : IabTcfStorage {
     val values = java.util.concurrent.ConcurrentHashMap<String, Any>()
     override fun keys(): Set<String> = values.keys.toSet()
-    override fun write(put: Map<String, StoredValue>, remove: Set<String>) {
-        remove.forEach { values.remove(it) }
-        for ((key, value) in put) {
-            values[key] = when (value) {
+    override fun write(changes: IabTcfChanges) {
+        changes.remove.forEach { values.remove(it) }
+        for (entry in changes.put) {
+            values[entry.key] = when (val value = entry.value) {
                 is StoredValue.Int -> value.value
                 is StoredValue.Text -> value.value
             }

@@ -9,6 +9,7 @@ import android.content.IntentFilter
 import android.os.Bundle
 import android.os.Handler
 import android.os.Looper
+import com.kmeroccase.consent.ConsentRegistration
 import com.kmeroccase.consent.KmerConsent
 import com.kmeroccase.consent.KmerConsentException
 import com.kmeroccase.consent.TrackingAuthorization
@@ -68,8 +69,8 @@ object KmerConsentAndroid {
             backendPublicKey = backendPublicKey,
         )
         (app as? Application)?.registerActivityLifecycleCallbacks(RefreshOnResume(consent))
-        // Time may have passed an expiry while the device slept (the deadline timer's clock stops):
-        // look again when the screen turns on or the clock is set.
+        // Time may have passed an expiry while the device slept (the core's timer waits on a clock
+        // that stops in deep sleep): look again when the screen turns on or the clock is set.
         app.registerReceiver(
             RefreshOnWake(consent),
             IntentFilter(Intent.ACTION_SCREEN_ON).apply { addAction(Intent.ACTION_TIME_CHANGED) },
@@ -91,11 +92,12 @@ object KmerConsentAndroid {
 }
 
 /**
- * Re-reads consent off the main thread each time an activity resumes, and while one is resumed
- * checks every second whether another process wrote (its decisions reach this gate within 1 s).
+ * Forwards the activity lifecycle to the core: a re-read off the main thread each time an activity
+ * resumes, and, while one is resumed, the core's watch for another process's writes (its decisions
+ * reach this gate within 1 s).
  */
 internal class RefreshOnResume(private val consent: KmerConsent) : ActivityCallbacks() {
-    private var watch: com.kmeroccase.consent.ConsentRegistration? = null
+    private var watch: ConsentRegistration? = null
 
     override fun onActivityResumed(activity: Activity) {
         refreshOffMainThread(consent)

@@ -4,7 +4,8 @@
 package com.kmeroccase.consent.bench
 
 import com.kmeroccase.consent.KmerConsent
-import com.kmeroccase.consent.ffi.ConsentManager
+import com.kmeroccase.consent.ConsentManager
+import com.kmeroccase.consent.ConsentOptions
 import com.sun.jna.Native
 import java.io.File
 import java.nio.file.Files
@@ -45,7 +46,7 @@ fun main() {
     val policy = File("policies/kmeroccase.json").readText()
     val consent = KmerConsent.open(File(dir, "bench.db"), policy)
     consent.acceptAll()
-    val ffi = ConsentManager.open(File(dir, "bench.db").path, policy, "fr", "bench")
+    val ffi = ConsentManager.open(ConsentOptions(File(dir, "bench.db").path, policy, locale = "fr", appVersion = "bench"))
     val map = HashMap<String, Boolean>().apply { SDKS.forEach { put(it, true) } }
 
     // Warm-up, so the JIT has compiled every path before it is measured.
