@@ -135,7 +135,7 @@ pub enum KmerConsentError {
     EssentialCannotBeRefused,
 
     /// The SDK id is not listed in the policy.
-    #[error("unknown SDK id {sdk_id:?}")]
+    #[error("unknown SDK id {sdk_id:?}: the policy does not list it")]
     UnknownSdk { sdk_id: String },
 
     /// A receipt to import does not verify, carries no valid back end signature, or is not for this

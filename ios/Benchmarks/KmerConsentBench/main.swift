@@ -36,7 +36,8 @@ let db = dir.appendingPathComponent("bench.sqlite")
 
 let consent = try KmerConsentSDK.open(databaseURL: db, policyJSON: policy, trackingAuthorization: .notApplicable)
 try consent.acceptAll()
-let ffi = try ConsentManager.open(databasePath: db.path, policyJson: policy, locale: "fr", appVersion: "bench")
+let ffi = try ConsentManager.open(
+    options: ConsentOptions(databasePath: db.path, policyJson: policy, locale: "fr", appVersion: "bench"))
 let dictionary = Dictionary(uniqueKeysWithValues: sdks.map { ($0, true) })
 
 for _ in 0..<(quick ? 1 : 3) {  // warm-up

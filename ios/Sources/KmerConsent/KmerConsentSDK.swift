@@ -1,23 +1,27 @@
 import Foundation
 
 /// The consent SDK for Swift: records the user's choices and tells every SDK whether it may run.
-/// All consent rules live in the native core; this type adds Swift idioms only.
+/// Every rule, timer and decision lives in the native core (`ConsentManager`); this type adds Swift
+/// idioms only: `AsyncStream`, dispatch queues, `URL` and `Locale`.
 ///
-/// Open one instance at launch and keep it. `canStart(_:)` and `check(_:)` answer from the last
-/// snapshot the core published, without calling into native code.
+/// Open one instance at launch and keep it. `canStart(_:)` and `check(_:)` answer from the snapshot
+/// the core last published, without calling into native code: the core hands every new snapshot to
+/// this instance before the call that made it returns, and republishes by itself when an expiry or a
+/// reminder falls due.
+///
+/// Errors: every throwing method throws `KmerConsentError`, the core's error (its `description` is
+/// the core's message); after `close()`, `KmerConsentError.Closed`.
 public final class KmerConsentSDK: Sendable {
-    private let manager: ConsentManager
+    let manager: ConsentManager
     private let state: SnapshotState
     private let callbackQueue: DispatchQueue
-    private let coreSubscription: Subscription
 
     private init(manager: ConsentManager, callbackQueue: DispatchQueue) throws {
         self.manager = manager
         self.callbackQueue = callbackQueue
         let state = SnapshotState(manager.snapshot())
         self.state = state
-        coreSubscription = manager.addListener(listener: Relay(state: state))
-        state.startDeadlines { [weak manager] in manager?.snapshot() }
+        try manager.mirrorTo(mirror: Mirror(state: state))
     }
 
     /// Opens the consent store at `databaseURL` (created if missing; default: Application Support,
@@ -30,7 +34,7 @@ public final class KmerConsentSDK: Sendable {
     ///     (default: a serial queue owned by this instance, so they arrive in order).
     ///   - appVersion: recorded with each decision as proof (default: the bundle's short version).
     ///   - backendPublicKey: the app's back end's Ed25519 public key (64 hex digits): `importReceipt`
-    ///     and `acknowledgeSigned` need it; an invalid one throws `KmerConsentError.backendKey`.
+    ///     and `acknowledgeSigned` need it; an invalid one throws `KmerConsentError.BackendKey`.
     public static func open(
         databaseURL: URL? = nil,
         policyJSON: String,
@@ -43,12 +47,11 @@ public final class KmerConsentSDK: Sendable {
         let url = try databaseURL ?? defaultDatabaseURL()
         let version = appVersion
             ?? (Bundle.main.object(forInfoDictionaryKey: "CFBundleShortVersionString") as? String) ?? ""
-        let manager = try translatingErrors {
-            try ConsentManager.open(
+        let manager = try ConsentManager.open(
+            options: ConsentOptions(
                 databasePath: url.path, policyJson: policyJSON, locale: locale.identifier, appVersion: version,
-                backendPublicKey: backendPublicKey)
-        }
-        manager.setTrackingAuthorization(status: trackingAuthorization ?? systemTrackingAuthorization())
+                trackingAuthorization: trackingAuthorization ?? systemTrackingAuthorization(),
+                backendPublicKey: backendPublicKey))
         return try KmerConsentSDK(
             manager: manager,
             callbackQueue: callbackQueue ?? DispatchQueue(label: "com.kmeroccase.consent.callbacks")
@@ -72,12 +75,6 @@ public final class KmerConsentSDK: Sendable {
 
     // MARK: The gate (no native call on the hot path)
 
-    /// The last snapshot the core published; `nil` once closed. Time alone (an expiry, a reminder)
-    /// changes it through a timer (see `SnapshotState.startDeadlines`), so reading it reads no clock.
-    private func fresh() -> ConsentSnapshot? {
-        state.openSnapshot
-    }
-
     /// Whether the SDK may start now. Unknown ids, and everything after `close()`, answer false. A
     /// memory read under a lock: no native call, no clock.
     public func canStart(_ sdkId: String) -> Bool {
@@ -91,7 +88,7 @@ public final class KmerConsentSDK: Sendable {
 
     /// Whether `category` is granted now. Essential always is; after `close()`, nothing is.
     public func isGranted(_ category: Category) -> Bool {
-        fresh()?.status.categories[category] == true
+        state.latest.status.categories[category] == true
     }
 
     /// Where consent stands: whether to show the banner (`needsPrompt`) and why, and whether a refusal
@@ -105,8 +102,9 @@ public final class KmerConsentSDK: Sendable {
         try live()
     }
 
+    /// The snapshot the core last published, or `Closed` once closed.
     private func live() throws -> ConsentSnapshot {
-        guard let snapshot = fresh() else { throw KmerConsentError.closed }
+        guard let snapshot = state.openSnapshot else { throw KmerConsentError.Closed }
         return snapshot
     }
 
@@ -115,16 +113,16 @@ public final class KmerConsentSDK: Sendable {
     /// The user chose "Accept all". A grant the store cannot write throws `KmerConsentError.storage`
     /// and changes nothing.
     @discardableResult
-    public func acceptAll() throws -> ConsentStatus { try record { try $0.acceptAll() } }
+    public func acceptAll() throws -> ConsentStatus { try manager.acceptAll().status }
 
     /// The user chose "Reject all". Like `withdraw()`, it takes effect at once even when the store
     /// cannot write it yet (`ConsentStatus.notYetSaved`).
     @discardableResult
-    public func rejectAll() throws -> ConsentStatus { try record { try $0.rejectAll() } }
+    public func rejectAll() throws -> ConsentStatus { try manager.rejectAll().status }
 
     /// The user closed the banner ("continue without accepting"): recorded as a refusal.
     @discardableResult
-    public func dismiss() throws -> ConsentStatus { try record { try $0.dismiss() } }
+    public func dismiss() throws -> ConsentStatus { try manager.dismiss().status }
 
     /// The user withdrew consent: every optional category is refused from now on, at once. When the
     /// store cannot write it (full disk, locked, read-only) it still takes effect (the gate closes,
@@ -132,7 +130,7 @@ public final class KmerConsentSDK: Sendable {
     /// `ConsentStatus.notYetSaved` says when it is written and that it is lost if the process ends
     /// first.
     @discardableResult
-    public func withdraw() throws -> ConsentStatus { try record { try $0.withdraw() } }
+    public func withdraw() throws -> ConsentStatus { try manager.withdraw().status }
 
     /// The user saved a custom choice; categories left out are refused. When the store cannot write
     /// it, a choice that only takes consent away holds as `withdraw()` does; one that also grants
@@ -148,7 +146,7 @@ public final class KmerConsentSDK: Sendable {
     /// Unwritable store: as `save(statistics:personalization:marketing:)`.
     @discardableResult
     public func save(_ choices: [Category: Bool]) throws -> ConsentStatus {
-        try record { try $0.save(choices: choices) }
+        try manager.save(choices: choices).status
     }
 
     /// Replaces the policy with another text of the same policy id. Consent is bound to the text the
@@ -158,20 +156,19 @@ public final class KmerConsentSDK: Sendable {
     /// refused (`KmerConsentError.policyUpdateRefused`).
     @discardableResult
     public func updatePolicy(_ policyJSON: String) throws -> ConsentStatus {
-        try record { try $0.updatePolicy(policyJson: policyJSON) }
+        try manager.updatePolicy(policyJson: policyJSON).status
     }
 
     /// Re-reads the store, writes a refusal it could not take before (`notYetSaved`), and re-applies
     /// the rules now (call when the app returns to the foreground).
     @discardableResult
-    public func refresh() throws -> ConsentStatus { try record { try $0.refresh() } }
+    public func refresh() throws -> ConsentStatus { try manager.refresh().status }
 
     /// Checks every link of the history's hash chain and every acknowledgement the back end signed:
     /// reports the first record changed, removed or moved behind the SDK's back (proof of consent,
     /// GDPR art. 7(1)), and how many records the back end witnessed.
     public func verifyHistory() throws -> HistoryCheck {
-        if state.isClosed { throw KmerConsentError.closed }
-        return try translatingErrors { try manager.verifyHistory() }
+        return try manager.verifyHistory()
     }
 
     /// The consent receipt of the latest decision on disk (a refusal held in memory has none until it
@@ -179,8 +176,7 @@ public final class KmerConsentSDK: Sendable {
     /// `kmer-consent-receipt/2`, carrying the policy text shown; `nil` before any decision). Send it to
     /// the back end as proof; `kmer-consent verify-receipt` checks it.
     public func exportProof() throws -> String? {
-        if state.isClosed { throw KmerConsentError.closed }
-        return manager.exportProof()
+        return try manager.exportProof()
     }
 
     /// Says who is logged in: an account id after login, `nil` after logout (the anonymous device).
@@ -192,21 +188,19 @@ public final class KmerConsentSDK: Sendable {
     /// stored as given, never logged.
     @discardableResult
     public func setSubject(_ accountId: String?) throws -> ConsentStatus {
-        try record { try $0.setSubject(accountId: accountId) }
+        try manager.setSubject(accountId: accountId).status
     }
 
     /// Up to `limit` receipts the back end has not acknowledged, oldest first (at least once). Send
     /// each to the back end; pass its signed acknowledgement to `acknowledgeSigned(_:)`.
     public func pendingReceipts(limit: UInt32 = 100) throws -> [PendingReceipt] {
-        if state.isClosed { throw KmerConsentError.closed }
-        return try translatingErrors { try manager.pendingReceipts(limit: limit) }
+        return try manager.pendingReceipts(limit: limit)
     }
 
     /// Marks receipts as delivered to the back end, without its signature: nothing is witnessed.
     /// Prefer `acknowledgeSigned(_:)` when the back end signs.
     public func acknowledge(_ ids: [Int64]) throws {
-        if state.isClosed { throw KmerConsentError.closed }
-        try translatingErrors { try manager.acknowledge(ids: ids) }
+        try manager.acknowledge(ids: ids)
     }
 
     /// Keeps the back end's signed acknowledgement of one of this store's records (a witness JSON
@@ -217,8 +211,7 @@ public final class KmerConsentSDK: Sendable {
     /// `KmerConsentError.backendKey` when `open` was given no back end key, and
     /// `.invalidAcknowledgement` for a malformed or wrongly signed one, or one for no record here.
     public func acknowledgeSigned(_ acknowledgementJSON: String) throws {
-        if state.isClosed { throw KmerConsentError.closed }
-        try translatingErrors { try manager.acknowledgeSigned(acknowledgementJson: acknowledgementJSON) }
+        try manager.acknowledgeSigned(acknowledgementJson: acknowledgementJSON)
     }
 
     /// Applies a decision another device made for the logged-in user, from a receipt the app's back
@@ -232,49 +225,36 @@ public final class KmerConsentSDK: Sendable {
     /// recorded).
     @discardableResult
     public func importReceipt(_ receiptJSON: String) throws -> Bool {
-        if state.isClosed { throw KmerConsentError.closed }
-        let applied = try translatingErrors { try manager.importReceipt(receiptJson: receiptJSON) }
-        state.publish(manager.snapshot())
-        return applied
+        try manager.importReceipt(receiptJson: receiptJSON) != nil
     }
 
     /// Erasure: deletes the current user's decisions and pending receipts; they are asked again.
     @discardableResult
-    public func eraseSubject() throws -> ConsentStatus { try record { try $0.eraseSubject() } }
+    public func eraseSubject() throws -> ConsentStatus { try manager.eraseSubject().status }
 
     /// Re-reads the store only if another process (an app extension) wrote to it since the last
     /// look (one cheap read). Returns whether it did. `watchForChanges` calls it on a timer.
     @discardableResult
     public func refreshIfChanged() throws -> Bool {
-        if state.isClosed { throw KmerConsentError.closed }
-        let changed = try translatingErrors { try manager.refreshIfChanged() }
-        if changed { state.publish(manager.snapshot()) }
-        return changed
+        try manager.refreshIfChanged() != nil
     }
 
-    /// Checks every `interval` seconds whether another process wrote to the store, so its decisions
-    /// reach this gate within that period. Start it when the app becomes active and cancel the token
-    /// when it resigns active.
-    public func watchForChanges(every interval: TimeInterval = 1) -> ConsentToken {
-        let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "com.kmeroccase.consent.watch"))
-        let milliseconds = max(1, Int(interval * 1000))
-        timer.schedule(deadline: .now() + .milliseconds(milliseconds), repeating: .milliseconds(milliseconds))
-        timer.setEventHandler { [weak self] in _ = try? self?.refreshIfChanged() }
-        timer.resume()
-        let box = TimerBox(timer)
-        return state.track(ConsentToken(onCancel: { box.timer.cancel() }))
+    /// Looks every `interval` seconds for another process's writes (an app extension), on the core's
+    /// timer, so its decisions reach this gate (and every listener) within that period. Start it
+    /// when the app becomes active and cancel the token when it resigns active.
+    public func watchForChanges(every interval: TimeInterval = 1) throws -> ConsentToken {
+        let task = try manager.watchForChanges(periodMs: UInt64(max(1, (interval * 1000).rounded())))
+        return state.track(ConsentToken(onCancel: { task.cancel() }))
     }
 
     /// Every decision of the current user, oldest first, with when the back end witnessed each.
     public func history() throws -> [ConsentRecord] {
-        if state.isClosed { throw KmerConsentError.closed }
-        return try translatingErrors { try manager.history() }
+        return try manager.history()
     }
 
     /// The banner's content for a locale (`fr_CM` → French), toggles set to what is granted now.
     public func banner(locale: Locale = .current) throws -> Banner {
-        if state.isClosed { throw KmerConsentError.closed }
-        return manager.banner(locale: locale.identifier)
+        return try manager.banner(locale: locale.identifier)
     }
 
     /// The consent page for a `WKWebView`: one self-contained HTML document (no network, strict CSP)
@@ -284,8 +264,7 @@ public final class KmerConsentSDK: Sendable {
     /// nothing else has been decided, for a day. `ConsentViewController` (UIKit) and
     /// `ConsentScreen` (SwiftUI) do all of this.
     public func consentPage(layer: ConsentPageLayer = .banner, locale: Locale = .current) throws -> String {
-        if state.isClosed { throw KmerConsentError.closed }
-        return manager.consentPage(locale: locale.identifier, layer: layer)
+        return try manager.consentPage(locale: locale.identifier, layer: layer)
     }
 
     /// Applies the message the consent page posted: records the decision it carries (sources
@@ -296,39 +275,18 @@ public final class KmerConsentSDK: Sendable {
     /// again.
     @discardableResult
     public func applyUIMessage(_ message: String) throws -> ConsentStatus {
-        try record { try $0.applyUiMessage(message: message) }
+        try manager.applyUiMessage(message: message)?.status ?? live().status
     }
 
     /// Sets the locale decisions are recorded in; returns the policy locale chosen for it.
     @discardableResult
     public func setLocale(_ locale: Locale) throws -> String {
-        if state.isClosed { throw KmerConsentError.closed }
-        return manager.setLocale(locale: locale.identifier)
+        return try manager.setLocale(locale: locale.identifier)
     }
 
     /// Reports the tracking authorization for this launch (see `TrackingAuthorization(attStatusRawValue:)`).
-    public func setTrackingAuthorization(_ status: TrackingAuthorization) {
-        guard !state.isClosed else { return }
-        manager.setTrackingAuthorization(status: status)
-        state.publish(manager.snapshot())
-    }
-
-    /// Runs a recording call, then makes sure `canStart` already reflects it when this returns. The
-    /// core tells the listener before the call returns, on this thread, unless another thread is busy
-    /// delivering: only then is the snapshot fetched (one more FFI crossing). A storage error may come
-    /// after the refusals of a choice took effect in memory: the snapshot is fetched before it is
-    /// thrown.
-    private func record(_ call: (ConsentManager) throws -> ConsentStatus) throws -> ConsentStatus {
-        if state.isClosed { throw KmerConsentError.closed }
-        let status: ConsentStatus
-        do {
-            status = try translatingErrors { try call(manager) }
-        } catch let error as KmerConsentError {
-            if case .storage = error { state.publish(manager.snapshot()) }
-            throw error
-        }
-        if state.openSnapshot?.status != status { state.publish(manager.snapshot()) }
-        return status
+    public func setTrackingAuthorization(_ status: TrackingAuthorization) throws {
+        _ = try manager.setTrackingAuthorization(status: status)
     }
 
     // MARK: Changes
@@ -346,7 +304,7 @@ public final class KmerConsentSDK: Sendable {
     public func addListener(
         on queue: DispatchQueue? = nil, _ listener: @escaping @Sendable (ConsentSnapshot) -> Void
     ) throws -> ConsentToken {
-        if state.isClosed { throw KmerConsentError.closed }
+        guard state.openSnapshot != nil else { throw KmerConsentError.Closed }
         let relay = QueuedListener(queue: queue ?? callbackQueue, listener: listener)
         return state.track(ConsentToken(manager.addListener(listener: relay)))
     }
@@ -361,18 +319,17 @@ public final class KmerConsentSDK: Sendable {
         onStop: (@Sendable () -> Void)? = nil,
         onStart: @escaping @Sendable () -> Void
     ) throws -> ConsentToken {
-        if state.isClosed { throw KmerConsentError.closed }
         let lifecycle = QueuedLifecycle(queue: queue ?? callbackQueue, onStart: onStart, onStop: onStop)
-        let subscription = try translatingErrors {
-            try manager.registerSdk(sdkId: sdkId, lifecycle: lifecycle)
-        }
+        let subscription = try manager.registerSdk(sdkId: sdkId, lifecycle: lifecycle)
         return state.track(ConsentToken(subscription))
     }
 
-    /// Ends every registration and stream. `canStart` then answers false. Idempotent.
+    /// Shuts the core down (its timer, watches, listeners and SDK callbacks; the store is released)
+    /// and ends every registration and stream. `canStart` then answers false and every other call
+    /// throws `KmerConsentError.Closed`. Idempotent.
     public func close() {
-        guard state.close() else { return }
-        coreSubscription.cancel()
+        _ = manager.shutdown()
+        state.close()
     }
 
     deinit {
@@ -399,22 +356,14 @@ public final class ConsentToken: Sendable {
     }
 }
 
-/// Carries a dispatch timer (thread-safe, not marked `Sendable`) into the token that cancels it.
-private final class TimerBox: @unchecked Sendable {
-    let timer: DispatchSourceTimer
-    init(_ timer: DispatchSourceTimer) { self.timer = timer }
-}
-
-/// The newest snapshot and the streams waiting for the next, behind one lock.
+/// The newest snapshot and the streams waiting for the next, behind one lock. The core's mirror
+/// fills it, in order, before each call that changed consent returns.
 private final class SnapshotState: @unchecked Sendable {
     private let lock = NSLock()
     private var snapshot: ConsentSnapshot
-    /// The ids of the SDKs `snapshot` allows (empty once closed): what `canStart` reads.
+    /// The ids of the SDKs `snapshot` allows: what `canStart` reads.
     private var allowed: Set<String>
     private var closed = false
-    /// Asks the core for a fresh snapshot when a deadline passes.
-    private var renew: (@Sendable () -> ConsentSnapshot?)?
-    private var deadline: DispatchSourceTimer?
     private var continuations: [UInt64: AsyncStream<ConsentSnapshot>.Continuation] = [:]
     private var nextId: UInt64 = 0
     private var tokens: [ConsentToken] = []
@@ -428,54 +377,18 @@ private final class SnapshotState: @unchecked Sendable {
         Set(snapshot.sdks.lazy.filter { $0.value.allowed }.map(\.key))
     }
 
-    /// Whether the newest snapshot allows the SDK; false once closed.
+    /// Whether the newest snapshot allows the SDK.
     func allows(_ sdkId: String) -> Bool {
         lock.lock()
         defer { lock.unlock() }
         return allowed.contains(sdkId)
     }
 
-    /// Starts the deadline timer: when the snapshot says time alone changes it (`staleAfterMs`: an
-    /// expiry or a reminder falls due), `renew` fetches a fresh one then. The timer runs on the wall
-    /// clock, and a wait lasts at most `maxTimerSleep`, so a clock set forward is noticed too.
-    func startDeadlines(_ renew: @escaping @Sendable () -> ConsentSnapshot?) {
+    /// The newest snapshot, closed or not (after `close`, the core's last one, which allows nothing).
+    var latest: ConsentSnapshot {
         lock.lock()
-        self.renew = renew
-        armDeadline()
-        lock.unlock()
-    }
-
-    private static let maxTimerSleep: Int64 = 60_000
-    private static let clockQueue = DispatchQueue(label: "com.kmeroccase.consent.clock")
-
-    /// Called with `lock` held.
-    private func armDeadline() {
-        deadline?.cancel()
-        deadline = nil
-        guard !closed, renew != nil, let at = snapshot.staleAfterMs else { return }
-        let wait = at - Int64(Date().timeIntervalSince1970 * 1000)
-        // A deadline already past (the core's clock mark runs ahead of this one): look again soon.
-        let delay = wait <= 0 ? 1_000 : min(wait, Self.maxTimerSleep)
-        let timer = DispatchSource.makeTimerSource(queue: Self.clockQueue)
-        // A wall-clock deadline keeps counting while the device sleeps, so a deadline passed asleep
-        // fires on waking.
-        timer.schedule(wallDeadline: .now() + .milliseconds(Int(delay)))
-        timer.setEventHandler { [weak self] in self?.deadlineReached() }
-        timer.resume()
-        deadline = timer
-    }
-
-    private func deadlineReached() {
-        lock.lock()
-        let at = snapshot.staleAfterMs
-        let renew = closed ? nil : self.renew
-        lock.unlock()
-        if let at, let renew, Int64(Date().timeIntervalSince1970 * 1000) >= at, let fresh = renew() {
-            publish(fresh)
-        }
-        lock.lock()
-        armDeadline()
-        lock.unlock()
+        defer { lock.unlock() }
+        return snapshot
     }
 
     /// The newest snapshot, or `nil` once closed, read under one lock.
@@ -485,24 +398,12 @@ private final class SnapshotState: @unchecked Sendable {
         return closed ? nil : snapshot
     }
 
-    var isClosed: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return closed
-    }
-
-    /// Keeps the newest of the snapshots seen (the listener and direct reads may race) and hands a
-    /// newer one to every stream.
+    /// Stores what the core published and hands it to every stream.
     func publish(_ new: ConsentSnapshot) {
         lock.lock()
-        guard !closed, new.sequence >= snapshot.sequence, new != snapshot else {
-            lock.unlock()
-            return
-        }
         snapshot = new
         allowed = Self.allowedIds(new)
-        armDeadline()
-        let waiting = Array(continuations.values)
+        let waiting = closed ? [] : Array(continuations.values)
         lock.unlock()
         for continuation in waiting { continuation.yield(new) }
     }
@@ -536,18 +437,14 @@ private final class SnapshotState: @unchecked Sendable {
         return token
     }
 
-    /// Marks closed; returns false if it already was. Cancels every registration, ends every stream.
-    func close() -> Bool {
+    /// Marks closed, cancels every registration, ends every stream. Idempotent.
+    func close() {
         lock.lock()
         if closed {
             lock.unlock()
-            return false
+            return
         }
         closed = true
-        allowed = []
-        deadline?.cancel()
-        deadline = nil
-        renew = nil
         let waiting = Array(continuations.values)
         let registrations = tokens
         continuations = [:]
@@ -555,19 +452,18 @@ private final class SnapshotState: @unchecked Sendable {
         lock.unlock()
         registrations.forEach { $0.cancel() }
         waiting.forEach { $0.finish() }
-        return true
     }
 }
 
-/// The one core listener of an instance: keeps `SnapshotState` current.
-private final class Relay: ConsentListener {
+/// The core's mirror of this instance: keeps `SnapshotState` current.
+private final class Mirror: SnapshotMirror {
     let state: SnapshotState
 
     init(state: SnapshotState) {
         self.state = state
     }
 
-    func onConsentChanged(snapshot: ConsentSnapshot) {
+    func mirror(snapshot: ConsentSnapshot) {
         state.publish(snapshot)
     }
 }
@@ -609,3 +505,6 @@ private final class QueuedLifecycle: SdkLifecycle {
     }
 }
 
+
+/// The core's error prints the core's message (its `description`, also `localizedDescription`).
+extension KmerConsentError: CustomStringConvertible {}

@@ -17,10 +17,10 @@ extension ConsentModeSignals {
 /// Where ad SDKs read the IAB TCF keys: the standard `UserDefaults` on iOS. Implement it over any
 /// key-value store for tests.
 public protocol IabTcfStorage: Sendable {
-    /// The keys present now (only those starting with `IABTCF_` matter).
+    /// The keys present now (the core picks out the `IABTCF_*` ones).
     func keys() -> Set<String>
-    /// Writes `put` with their types and deletes `remove`.
-    func write(put: [String: StoredValue], remove: Set<String>)
+    /// Applies `changes` as one batch: writes `put` with their types, deletes `remove`.
+    func write(_ changes: IabTcfChanges)
 }
 
 /// The IAB TCF keys in a `UserDefaults` domain: Int keys as `Int`, String keys as `String`.
@@ -36,12 +36,12 @@ public struct UserDefaultsIabTcfStorage: IabTcfStorage, @unchecked Sendable {
         Set(defaults.dictionaryRepresentation().keys)
     }
 
-    public func write(put: [String: StoredValue], remove: Set<String>) {
-        for key in remove { defaults.removeObject(forKey: key) }
-        for (key, value) in put {
-            switch value {
-            case let .int(value): defaults.set(Int(value), forKey: key)
-            case let .text(value): defaults.set(value, forKey: key)
+    public func write(_ changes: IabTcfChanges) {
+        for key in changes.remove { defaults.removeObject(forKey: key) }
+        for entry in changes.put {
+            switch entry.value {
+            case let .int(value): defaults.set(Int(value), forKey: entry.key)
+            case let .text(value): defaults.set(value, forKey: entry.key)
             }
         }
     }
@@ -50,18 +50,13 @@ public struct UserDefaultsIabTcfStorage: IabTcfStorage, @unchecked Sendable {
 extension KmerConsentSDK {
     /// Keeps the IAB TCF keys in `storage` equal to the current snapshot's: written with their types
     /// on every change, and every other `IABTCF_*` key removed (all of them when the policy has no
-    /// `tcf` section). Cancel the token to stop.
+    /// `tcf` section); the core computes what changes. Cancel the token to stop.
     @discardableResult
     public func writeIabTcfKeys(
         to storage: IabTcfStorage = UserDefaultsIabTcfStorage(), on queue: DispatchQueue? = nil
     ) throws -> ConsentToken {
-        try addListener(on: queue) { snapshot in applyIabTcfKeys(storage, snapshot.iabTcfKeys) }
+        try addListener(on: queue) { snapshot in
+            storage.write(iabTcfChanges(entries: snapshot.iabTcfKeys, presentKeys: Array(storage.keys())))
+        }
     }
-}
-
-/// Makes `storage` hold exactly `entries` among its `IABTCF_*` keys; other keys are left alone.
-func applyIabTcfKeys(_ storage: IabTcfStorage, _ entries: [StoredEntry]) {
-    let put = Dictionary(entries.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last })
-    let stale = storage.keys().filter { $0.hasPrefix("IABTCF_") && put[$0] == nil }
-    storage.write(put: put, remove: stale)
 }

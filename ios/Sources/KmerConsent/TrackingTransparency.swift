@@ -31,24 +31,24 @@ import AppTrackingTransparency
 extension KmerConsentSDK {
     /// Re-reads ATT's status and reports it (the user can change it in Settings at any time; `open`
     /// already reads it once per launch).
-    public func reportSystemTrackingAuthorization() {
-        setTrackingAuthorization(systemTrackingAuthorization())
+    public func reportSystemTrackingAuthorization() throws {
+        try setTrackingAuthorization(systemTrackingAuthorization())
     }
 
-    /// Shows the system ATT prompt, but only once the user has granted marketing and only if ATT has
-    /// not been answered yet; reports the resulting status. ATT is not consent: it never replaces the
-    /// banner, and SDKs that need it stay off unless marketing is granted too.
+    /// Shows the system ATT prompt when the core says it may be shown (the user granted marketing,
+    /// and ATT has not been answered yet), and reports the resulting status. ATT is not consent: it
+    /// never replaces the banner, and SDKs that need it stay off unless marketing is granted too.
     @available(iOS 14, macOS 11, tvOS 14, *)
     @MainActor
-    public func requestTrackingAuthorizationIfConsented() async -> TrackingAuthorization {
+    public func requestTrackingAuthorizationIfConsented() async throws -> TrackingAuthorization {
         let current = systemTrackingAuthorization()
-        guard isGranted(.marketing), current == .notDetermined else {
-            setTrackingAuthorization(current)
+        guard manager.mayRequestTrackingAuthorization(systemStatus: current) else {
+            try setTrackingAuthorization(current)
             return current
         }
         let answer = await ATTrackingManager.requestTrackingAuthorization()
         let status = TrackingAuthorization(attStatusRawValue: answer.rawValue)
-        setTrackingAuthorization(status)
+        try setTrackingAuthorization(status)
         return status
     }
 }

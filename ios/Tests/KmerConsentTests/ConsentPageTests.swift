@@ -41,7 +41,7 @@ final class ConsentPageTests: StoreTestCase {
         XCTAssertEqual(try consent.history().map(\.locale), ["en"])
         // A page answers once: after any decision, render it again.
         XCTAssertThrowsError(try consent.applyUIMessage(message(try token(page), "reject_all"))) { error in
-            guard case .invalidUIMessage = error as? KmerConsentError else { return XCTFail("\(error)") }
+            guard case .InvalidUiMessage = error as? KmerConsentError else { return XCTFail("\(error)") }
         }
         let fresh = try consent.consentPage(layer: .banner, locale: Locale(identifier: "en_GB"))
         XCTAssertEqual(try consent.applyUIMessage(message(try token(fresh), "reject_all")).lastSource, .bannerRejectAll)
@@ -61,7 +61,7 @@ final class ConsentPageTests: StoreTestCase {
         ]
         for bad in refused {
             XCTAssertThrowsError(try consent.applyUIMessage(bad)) { error in
-                guard case .invalidUIMessage = error as? KmerConsentError else {
+                guard case .InvalidUiMessage = error as? KmerConsentError else {
                     return XCTFail("\(error) for \(bad.prefix(60))")
                 }
             }

@@ -111,15 +111,16 @@ final class KmerConsentTests: StoreTestCase {
     func testABadPolicyIsAnInvalidPolicyErrorNamingTheField() throws {
         let bad = try policy(replacing: "\"category\": \"personalization\"", with: "\"category\": \"ads\"")
         XCTAssertThrowsError(try open(policy: bad)) { error in
-            guard case let KmerConsentError.invalidPolicy(path, reason) = error else {
+            guard case let KmerConsentError.InvalidPolicy(path, reason) = error else {
                 return XCTFail("\(error)")
             }
             XCTAssertEqual(path, "sdks[2].category")
             XCTAssertTrue(reason.contains("unknown variant `ads`"), reason)
-            XCTAssertTrue("\(error)".hasPrefix("Invalid policy at sdks[2].category: unknown variant `ads`"))
+            // The message is the core's, the same on every platform.
+            XCTAssertTrue("\(error)".hasPrefix("invalid policy: sdks[2].category: unknown variant `ads`"), "\(error)")
         }
         XCTAssertThrowsError(try open(policy: "not json")) { error in
-            guard case let KmerConsentError.invalidPolicy(path, reason) = error else {
+            guard case let KmerConsentError.InvalidPolicy(path, reason) = error else {
                 return XCTFail("\(error)")
             }
             XCTAssertEqual(path, "")
@@ -131,7 +132,7 @@ final class KmerConsentTests: StoreTestCase {
     func testAnUnwritablePathIsAStorageErrorNamingIt() throws {
         let nowhere = dir.appendingPathComponent("no/such/dir/consent.sqlite")
         XCTAssertThrowsError(try KmerConsentSDK.open(databaseURL: nowhere, policyJSON: Self.policy)) { error in
-            guard case let KmerConsentError.storage(reason) = error else { return XCTFail("\(error)") }
+            guard case let KmerConsentError.Storage(reason) = error else { return XCTFail("\(error)") }
             XCTAssertTrue(reason.contains(nowhere.path), reason)
         }
     }
@@ -140,12 +141,12 @@ final class KmerConsentTests: StoreTestCase {
         let consent = try open()
         defer { consent.close() }
         XCTAssertThrowsError(try consent.save([.essential: false, .statistics: true])) { error in
-            XCTAssertEqual(error as? KmerConsentError, .essentialCannotBeRefused)
+            XCTAssertEqual(error as? KmerConsentError, .EssentialCannotBeRefused)
         }
         XCTAssertTrue(try consent.history().isEmpty)
         XCTAssertThrowsError(try consent.whenAllowed("nope") {}) { error in
-            XCTAssertEqual(error as? KmerConsentError, .unknownSdk("nope"))
-            XCTAssertEqual((error as? LocalizedError)?.errorDescription, "Unknown SDK id \"nope\": it is not listed in the policy")
+            XCTAssertEqual(error as? KmerConsentError, .UnknownSdk(sdkId: "nope"))
+            XCTAssertEqual((error as? LocalizedError)?.errorDescription, "unknown SDK id \"nope\": the policy does not list it")
         }
         try consent.acceptAll()
         try consent.updatePolicy(try policy(replacing: "\"revision\": 1", with: "\"revision\": 2"))
@@ -156,7 +157,7 @@ final class KmerConsentTests: StoreTestCase {
         XCTAssertFalse(consent.canStart("google_mobile_ads"))
         let another = try policy(replacing: "\"id\": \"kmeroccase\"", with: "\"id\": \"another\"")
         XCTAssertThrowsError(try consent.updatePolicy(another)) { error in
-            guard case KmerConsentError.policyUpdateRefused = error else { return XCTFail("\(error)") }
+            guard case KmerConsentError.PolicyUpdateRefused = error else { return XCTFail("\(error)") }
         }
     }
 
@@ -350,9 +351,20 @@ final class KmerConsentTests: StoreTestCase {
         XCTAssertFalse(consent.canStart("google_mobile_ads"))
         XCTAssertFalse(consent.canStart("kmer_session"))
         XCTAssertFalse(consent.isGranted(.essential))
-        XCTAssertThrowsError(try consent.acceptAll()) { XCTAssertEqual($0 as? KmerConsentError, .closed) }
-        XCTAssertThrowsError(try consent.history())
-        XCTAssertThrowsError(try consent.check("kmer_session"))
+        // Every call throws the documented error.
+        let closedCalls: [() throws -> Any] = [
+            { try consent.acceptAll() }, { try consent.history() }, { try consent.check("kmer_session") },
+            { try consent.status() }, { try consent.exportProof() as Any }, { try consent.banner() },
+            { try consent.consentPage() }, { try consent.setLocale(Locale(identifier: "en_US")) },
+            { try consent.watchForChanges() }, { try consent.whenAllowed("firebase_analytics") {} },
+            { try consent.addListener { _ in } },
+        ]
+        for call in closedCalls {
+            XCTAssertThrowsError(try call()) { error in
+                XCTAssertEqual(error as? KmerConsentError, .Closed)
+                XCTAssertEqual("\(error)", "the consent SDK instance is closed")
+            }
+        }
         // Another instance on the same file sees the decision; the closed one hears nothing more.
         let other = try open()
         XCTAssertTrue(other.canStart("google_mobile_ads"))
@@ -431,7 +443,7 @@ final class KmerConsentTests: StoreTestCase {
         for (status, allowed) in [
             (TrackingAuthorization.notDetermined, false), (.restricted, false), (.denied, false), (.authorized, true),
         ] {
-            consent.setTrackingAuthorization(status)
+            try consent.setTrackingAuthorization(status)
             XCTAssertEqual(consent.canStart("meta_audience_network"), allowed, "\(status)")
             if !allowed {
                 XCTAssertEqual(try consent.check("meta_audience_network").reason, .trackingNotAuthorized)

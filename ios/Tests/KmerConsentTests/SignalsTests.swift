@@ -22,14 +22,14 @@ final class MemoryStorage: IabTcfStorage, @unchecked Sendable {
 
     func keys() -> Set<String> { Set(values.keys) }
 
-    func write(put: [String: StoredValue], remove: Set<String>) {
+    func write(_ changes: IabTcfChanges) {
         lock.lock()
         defer { lock.unlock() }
-        for key in remove { stored[key] = nil }
-        for (key, value) in put {
-            switch value {
-            case let .int(value): stored[key] = Int(value)
-            case let .text(value): stored[key] = value
+        for key in changes.remove { stored[key] = nil }
+        for entry in changes.put {
+            switch entry.value {
+            case let .int(value): stored[entry.key] = Int(value)
+            case let .text(value): stored[entry.key] = value
             }
         }
     }

@@ -36,7 +36,7 @@ final class SyncTests: StoreTestCase {
         XCTAssertEqual(pending.count, 3)
         XCTAssertFalse(pending.contains { $0.receiptJson.contains("\"type\":\"subject_link\"") })
         XCTAssertThrowsError(try consent.setSubject("")) { error in
-            guard case KmerConsentError.invalidSubject = error else { return XCTFail("\(error)") }
+            guard case KmerConsentError.InvalidSubject = error else { return XCTFail("\(error)") }
         }
     }
 
@@ -71,7 +71,7 @@ final class SyncTests: StoreTestCase {
         let consent = try open(backendPublicKey: backend.publicKey)
         defer { consent.close() }
         XCTAssertThrowsError(try consent.importReceipt(receipt)) { error in
-            guard case KmerConsentError.invalidReceipt = error else { return XCTFail("\(error)") }
+            guard case KmerConsentError.InvalidReceipt = error else { return XCTFail("\(error)") }
         }
         try consent.setSubject("account-7")
         XCTAssertTrue(try consent.importReceipt(receipt))
@@ -81,7 +81,7 @@ final class SyncTests: StoreTestCase {
         XCTAssertTrue(try consent.pendingReceipts().isEmpty, "imports are not sent back")
         let forged = receipt.replacingOccurrences(of: "\"marketing\": true", with: "\"marketing\": false")
         XCTAssertThrowsError(try consent.importReceipt(forged)) { error in
-            guard case KmerConsentError.invalidReceipt = error else { return XCTFail("\(error)") }
+            guard case KmerConsentError.InvalidReceipt = error else { return XCTFail("\(error)") }
         }
     }
 
@@ -101,7 +101,7 @@ final class SyncTests: StoreTestCase {
             try b.setSubject("account-7")
             try b.rejectAll()
             XCTAssertThrowsError(try b.importReceipt(unsigned)) { error in
-                guard case KmerConsentError.invalidReceipt = error else { return XCTFail("\(error)") }
+                guard case KmerConsentError.InvalidReceipt = error else { return XCTFail("\(error)") }
             }
             XCTAssertFalse(b.canStart("google_mobile_ads"), "nothing changed")
             XCTAssertEqual(try b.history().count, 1)
@@ -117,7 +117,7 @@ final class SyncTests: StoreTestCase {
             defer { withoutKey.close() }
             try withoutKey.setSubject("account-7")
             XCTAssertThrowsError(try withoutKey.importReceipt(signed)) { error in
-                guard case KmerConsentError.backendKey = error else { return XCTFail("\(error)") }
+                guard case KmerConsentError.BackendKey = error else { return XCTFail("\(error)") }
             }
             XCTAssertFalse(withoutKey.canStart("google_mobile_ads"))
         }
@@ -152,7 +152,7 @@ final class SyncTests: StoreTestCase {
         let consent = try open()
         defer { consent.close() }
         XCTAssertFalse(try consent.refreshIfChanged())
-        let watch = consent.watchForChanges(every: 0.05)
+        let watch = try consent.watchForChanges(every: 0.05)
         defer { watch.cancel() }
         do {
             let other = try open()
