@@ -38,7 +38,6 @@
 
 uniffi::setup_scaffolding!();
 
-mod banner;
 mod bridge;
 mod category;
 mod clock;
@@ -59,10 +58,8 @@ mod schema;
 mod signals;
 mod snapshot;
 mod store;
-pub mod tcf;
 mod witness;
 
-pub use banner::{Banner, BannerCategory, BannerSdk};
 pub use bridge::{MAX_MESSAGE_BYTES, TOKEN_LIFETIME_MS};
 pub use category::{Category, Grants};
 pub use clock::{Clock, ManualClock, SystemClock, DAY_MS};
@@ -71,6 +68,7 @@ pub use error::{Error, KmerConsentError, PolicyError};
 pub use locale::negotiate as negotiate_locale;
 pub use manager::{ConsentManager, ConsentOptions, OpenOptions, PendingReceipt};
 pub use page::ConsentPageLayer;
+pub use page::{Banner, BannerCategory, BannerSdk};
 pub use policy::{
     ConsentModeMapping, Controller, Policy, PolicyText, Sdk, TcfConfig, TcfPurposes,
     MAX_POLICY_BYTES,
@@ -86,6 +84,7 @@ pub use rules::{
     may_request_tracking, PromptReason, TrackingAuthorization, Verdict, VerdictReason,
 };
 pub use scheduler::TaskHandle;
+pub use signals::tcf;
 pub use signals::{
     iab_tcf_changes, ConsentModeSignals, IabTcfChanges, StoredEntry, StoredValue, IAB_TCF_PREFIX,
 };

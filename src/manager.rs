@@ -16,14 +16,14 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 
-use crate::banner::{self, Banner};
 use crate::bridge;
 use crate::category::{Category, Grants};
 use crate::clock::{Clock, SystemClock};
 use crate::dispatch::{ConsentListener, Dispatcher, SdkLifecycle, SnapshotMirror, Subscription};
 use crate::error::{Error, KmerConsentError, Result};
 use crate::locale::negotiate;
-use crate::page::{self, ConsentPageLayer};
+use crate::page::{self, Banner, ConsentPageLayer};
+
 use crate::policy::PolicyText;
 use crate::proof::SDK_VERSION;
 use crate::random;
@@ -133,7 +133,8 @@ pub struct ConsentManager {
     closed: AtomicBool,
     /// Republishes when time alone changes the gate; runs the watches.
     scheduler: Scheduler,
-    gate: ArcSwap<Gate>,
+    /// Shared with the timer, which reads the deadline from it without holding the manager.
+    gate: Arc<ArcSwap<Gate>>,
     /// The platform layer's copy of the gate, told of each gate as it is published.
     mirror: Mutex<Option<Arc<dyn SnapshotMirror>>>,
     dispatcher: Arc<Dispatcher>,
@@ -564,14 +565,21 @@ impl ConsentManager {
             writer: Mutex::new(Some(writer)),
             closed: AtomicBool::new(false),
             scheduler: Scheduler::new(),
-            gate: ArcSwap::new(Arc::clone(&gate)),
+            gate: Arc::new(ArcSwap::new(Arc::clone(&gate))),
             mirror: Mutex::new(None),
             dispatcher: Dispatcher::new(gate),
             clock: options.clock,
             backend_key,
             ui_key: OnceLock::new(),
         });
-        manager.scheduler.start(Arc::downgrade(&manager));
+        let (gate, clock) = (Arc::clone(&manager.gate), Arc::clone(&manager.clock));
+        let until_deadline = Box::new(move || {
+            let at = gate.load().snapshot.stale_after_ms?;
+            Some(at.saturating_sub(clock.now_ms()))
+        });
+        manager
+            .scheduler
+            .start(Arc::downgrade(&manager), until_deadline);
         Ok(manager)
     }
 
@@ -866,17 +874,6 @@ impl DerefMut for WriterGuard<'_> {
 }
 
 impl Timed for ConsentManager {
-    fn deadline_ms(&self) -> Option<i64> {
-        if self.closed.load(Ordering::SeqCst) {
-            return None;
-        }
-        self.gate.load().snapshot.stale_after_ms
-    }
-
-    fn now_ms(&self) -> i64 {
-        self.clock.now_ms()
-    }
-
     fn deadline_passed(&self) {
         // Recomputes and publishes when the gate is stale; a store error leaves the last gate,
         // whose cached verdicts are still checked against the clock.
@@ -1217,11 +1214,7 @@ impl ConsentManager {
 
     /// The banner's texts and categories for a device locale, toggles set to what is granted now.
     pub fn banner(&self, locale: String) -> Result<Banner, KmerConsentError> {
-        Ok(banner::banner(
-            &*self.policy()?,
-            &locale,
-            self.granted_now()?,
-        ))
+        Ok(page::banner(&*self.policy()?, &locale, self.granted_now()?))
     }
 
     /// The consent page for a WebView: one self-contained HTML document (inline CSS and JS, a strict
@@ -1240,7 +1233,7 @@ impl ConsentManager {
         let key = self.page_key();
         let writer = self.lock_writer()?;
         // One policy for the texts and the token, even if an update lands meanwhile.
-        let content = banner::banner(&writer.policy.policy, &locale, grants);
+        let content = page::banner(&writer.policy.policy, &locale, grants);
         let token = match (key, writer.page_state()) {
             (Ok(key), Ok(state)) => {
                 let shown = bridge::Shown {

@@ -19,8 +19,8 @@ use crate::policy::{PolicyText, MAX_POLICY_BYTES};
 use crate::proof;
 use crate::record::{Decision, DecisionSource};
 use crate::rules::coverage::Coverage;
+use crate::signals::tcf;
 use crate::signals::{ConsentModeSignals, StoredValue};
-use crate::tcf;
 use crate::witness::{BackendKey, Witness};
 
 /// The receipt format's version.

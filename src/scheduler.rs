@@ -2,9 +2,10 @@
 //! the gate (an expiry or a reminder falls due) and, while a watch is on, looks for another process's
 //! writes. What it finds reaches the platforms as snapshots through the listeners they already have.
 //!
-//! One thread per manager, started at open, asleep unless there is something to wait for. It holds
-//! the manager weakly, so a manager dropped without `shutdown` is still freed (the thread then ends
-//! at its next wake-up).
+//! One thread per manager, started at open, asleep unless there is something to wait for. It reads
+//! the deadline without touching the manager, and holds the manager only weakly and only while it
+//! acts (a deadline passed, a watch look due), so a manager dropped without `shutdown` is freed on
+//! the thread that drops it (the timer thread then ends at its next wake-up).
 //!
 //! Sleep: the wait is measured on a monotonic clock, which stops while the device is in deep sleep
 //! (Linux and Android's `CLOCK_MONOTONIC`, Darwin's `mach_absolute_time`). A wait therefore lasts at
@@ -27,13 +28,12 @@ pub(crate) const RETRY: Duration = Duration::from_secs(1);
 /// The shortest watch period: a watch asks SQLite one question per period.
 pub(crate) const MIN_WATCH_PERIOD: Duration = Duration::from_millis(10);
 
+/// How long until time alone makes the published gate wrong, in ms on the wall clock (zero or less:
+/// now); `None` when nothing is pending. Read without the manager.
+pub(crate) type UntilDeadline = Box<dyn Fn() -> Option<i64> + Send>;
+
 /// What the timer drives: the manager.
 pub(crate) trait Timed: Send + Sync + 'static {
-    /// The wall-clock time, in ms since the Unix epoch, when time alone makes the published gate
-    /// wrong; `None` when nothing is pending.
-    fn deadline_ms(&self) -> Option<i64>;
-    /// The wall clock now, in ms since the Unix epoch (the manager's clock).
-    fn now_ms(&self) -> i64;
     /// A deadline passed: recompute the gate and publish it if it changed.
     fn deadline_passed(&self);
     /// A watch period passed: re-read the store if another process wrote to it.
@@ -87,11 +87,11 @@ impl Scheduler {
     /// Starts the thread. Without a thread (the system refused one) nothing is republished by time
     /// alone, which fails closed: a stale gate is still recomputed when it is read (`status`,
     /// `snapshot`, `refresh`) and a cached verdict is checked against the clock.
-    pub(crate) fn start<T: Timed>(&self, target: Weak<T>) {
+    pub(crate) fn start<T: Timed>(&self, target: Weak<T>, until_deadline: UntilDeadline) {
         let shared = Arc::clone(&self.shared);
         let spawned = thread::Builder::new()
             .name("kmer-consent-timer".into())
-            .spawn(move || run(&shared, &target));
+            .spawn(move || run(&shared, &target, &until_deadline));
         if let Ok(handle) = spawned {
             self.shared.lock().thread = Some(handle.thread().id());
             *self.handle.lock().unwrap_or_else(|p| p.into_inner()) = Some(handle);
@@ -149,22 +149,15 @@ impl Drop for Scheduler {
 }
 
 /// The timer thread: wait for the nearest of the deadline and the next watch look, then act.
-fn run<T: Timed>(shared: &Shared, target: &Weak<T>) {
+fn run<T: Timed>(shared: &Shared, target: &Weak<T>, until_deadline: &UntilDeadline) {
     loop {
-        // Hold the manager only while looking at it, never while asleep.
-        let wait_deadline = {
-            let Some(target) = target.upgrade() else {
-                return;
-            };
-            target.deadline_ms().map(|at| {
-                let ms = at.saturating_sub(target.now_ms());
-                if ms <= 0 {
-                    RETRY
-                } else {
-                    Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX)).min(MAX_SLEEP)
-                }
-            })
-        };
+        let wait_deadline = until_deadline().map(|ms| {
+            if ms <= 0 {
+                RETRY
+            } else {
+                Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX)).min(MAX_SLEEP)
+            }
+        });
         let mut state = shared.lock();
         if state.stopped {
             return;
@@ -199,10 +192,15 @@ fn run<T: Timed>(shared: &Shared, target: &Weak<T>) {
             state.next_watch = state.watches.values().min().map(|period| now + *period);
         }
         drop(state);
+        let deadline_due = until_deadline().is_some_and(|ms| ms <= 0);
+        if !deadline_due && !watch_due {
+            continue;
+        }
+        // Hold the manager only while acting, never while asleep.
         let Some(target) = target.upgrade() else {
             return;
         };
-        if target.deadline_ms().is_some_and(|at| target.now_ms() >= at) {
+        if deadline_due {
             target.deadline_passed();
         }
         if watch_due {

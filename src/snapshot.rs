@@ -6,8 +6,8 @@ use crate::category::Category;
 use crate::record::DecisionSource;
 use crate::rules::time::{self, CLOCK_STEP_TOLERANCE_MS};
 use crate::rules::{self, Evaluation, PromptReason, TrackingAuthorization, Verdict, VerdictReason};
+use crate::signals::tcf;
 use crate::signals::{ConsentModeSignals, StoredEntry};
-use crate::tcf;
 
 /// Where consent stands, as the app shows it and decides whether to prompt.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]

@@ -10,7 +10,7 @@ use std::fmt::Write;
 
 use sha2::{Digest, Sha256};
 
-use crate::banner::Banner;
+use super::content::Banner;
 
 /// Which layer the page opens on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
@@ -65,8 +65,8 @@ const ENGLISH: Chrome = Chrome {
     controller: "Data controller",
 };
 
-const STYLE: &str = include_str!("page/page.css");
-const SCRIPT: &str = include_str!("page/page.js");
+const STYLE: &str = include_str!("page.css");
+const SCRIPT: &str = include_str!("page.js");
 
 /// The page for `banner` (already localized, toggles set to what is granted now), opening on
 /// `layer`, carrying `token` for the bridge message.

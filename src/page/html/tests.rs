@@ -3,12 +3,12 @@
 use sha2::{Digest, Sha256};
 
 use super::*;
-use crate::banner::banner;
 use crate::category::{Category, Grants};
+use crate::page::banner;
 use crate::policy::Policy;
 
 fn policy() -> Policy {
-    Policy::parse(include_str!("../../policies/kmeroccase.json")).unwrap()
+    Policy::parse(include_str!("../../../policies/kmeroccase.json")).unwrap()
 }
 
 fn page(locale: &str, layer: ConsentPageLayer, grants: Grants) -> String {

@@ -1,59 +1,12 @@
-//! What the user's choice tells other SDKs: Google Consent Mode v2 signals and the typed key-value
-//! entries (the IAB `IABTCF_*` keys) the platform layers write where ad SDKs read them.
+//! What the user's choice tells other SDKs: Google Consent Mode v2 signals ([`consent_mode`]), the
+//! IAB TCF v2.3 TC string and keys ([`tcf`]), and the typed key-value entries the platform layers
+//! write where ad SDKs read them, with the changes that keep that store exact
+//! ([`iab_tcf_changes`]).
 
-use crate::category::{Category, Grants};
-use crate::policy::ConsentModeMapping;
+pub mod consent_mode;
+pub mod tcf;
 
-/// Google Consent Mode v2: each signal granted (true) or denied (false). Pass them to
-/// `FirebaseAnalytics.setConsent` (Android) / `Analytics.setConsent` (iOS) on every change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Record)]
-pub struct ConsentModeSignals {
-    pub analytics_storage: bool,
-    pub ad_storage: bool,
-    pub ad_user_data: bool,
-    pub ad_personalization: bool,
-}
-
-impl ConsentModeSignals {
-    /// Every signal denied.
-    pub const DENIED: ConsentModeSignals = ConsentModeSignals {
-        analytics_storage: false,
-        ad_storage: false,
-        ad_user_data: false,
-        ad_personalization: false,
-    };
-
-    /// The signals for the categories in force: a signal is granted when all its categories are.
-    pub fn from_grants(mapping: &ConsentModeMapping, grants: Grants) -> Self {
-        let all = |categories: &[Category]| categories.iter().all(|c| grants.get(*c));
-        ConsentModeSignals {
-            analytics_storage: all(&mapping.analytics_storage),
-            ad_storage: all(&mapping.ad_storage),
-            ad_user_data: all(&mapping.ad_user_data),
-            ad_personalization: all(&mapping.ad_personalization),
-        }
-    }
-
-    /// Each signal granted only where both are (the narrower of two mappings).
-    pub fn and(&self, other: &ConsentModeSignals) -> ConsentModeSignals {
-        ConsentModeSignals {
-            analytics_storage: self.analytics_storage && other.analytics_storage,
-            ad_storage: self.ad_storage && other.ad_storage,
-            ad_user_data: self.ad_user_data && other.ad_user_data,
-            ad_personalization: self.ad_personalization && other.ad_personalization,
-        }
-    }
-
-    /// Signal name and state, in Google's order (`analytics_storage` first).
-    pub fn entries(&self) -> [(&'static str, bool); 4] {
-        [
-            ("analytics_storage", self.analytics_storage),
-            ("ad_storage", self.ad_storage),
-            ("ad_user_data", self.ad_user_data),
-            ("ad_personalization", self.ad_personalization),
-        ]
-    }
-}
+pub use consent_mode::ConsentModeSignals;
 
 /// A value as ad SDKs read it from SharedPreferences / UserDefaults: the type matters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, uniffi::Enum)]
