@@ -52,6 +52,7 @@ mod signals;
 mod snapshot;
 mod store;
 pub mod tcf;
+mod tracking;
 mod witness;
 
 pub use banner::{Banner, BannerCategory, BannerSdk};
@@ -74,8 +75,9 @@ pub use receipt::{
 };
 pub use record::{ConsentRecord, DecisionSource};
 pub use rules::coverage::PolicyChange;
-pub use rules::{PromptReason, TrackingAuthorization, Verdict, VerdictReason};
+pub use rules::{PromptReason, Verdict, VerdictReason};
 pub use signals::{ConsentModeSignals, StoredEntry, StoredValue};
 pub use snapshot::{ConsentSnapshot, ConsentStatus};
 pub use store::HistoryCheck;
+pub use tracking::TrackingAuthorization;
 pub use witness::{BackendKey, Witness, MAX_ACKNOWLEDGEMENT_BYTES, WITNESS_SCHEMA};

@@ -13,7 +13,8 @@ use sha2::{Digest, Sha256};
 use crate::category::Grants;
 use crate::policy::is_valid_id;
 use crate::record::{Decision, DecisionSource};
-use crate::rules::{time, TrackingAuthorization};
+use crate::rules::time;
+use crate::tracking::TrackingAuthorization;
 
 /// The `prev_hash` of the first record.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use crate::category::{Category, Grants};
-use crate::rules::TrackingAuthorization;
+use crate::tracking::TrackingAuthorization;
 
 /// The explicit action that recorded a decision. Nothing else records one: a banner shown and never
 /// answered records nothing.
@@ -140,6 +140,42 @@ impl Decision {
         match (&self.origin_hash, self.source) {
             (Some(origin), DecisionSource::Import) => origin,
             _ => &self.record_hash,
+        }
+    }
+}
+
+/// Facts about decisions that moving the clock back must not undo, each as "every decision with an
+/// id up to this one": it has expired (or was found dated in the future), and its refusal reminder
+/// has fallen due. Kept in the store; 0 when nothing has happened yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TimeMarks {
+    pub expired_through_id: i64,
+    pub reminded_through_id: i64,
+}
+
+impl TimeMarks {
+    pub fn expired(&self, decision: &Decision) -> bool {
+        decision.id <= self.expired_through_id
+    }
+
+    pub fn reminded(&self, decision: &Decision) -> bool {
+        decision.id <= self.reminded_through_id
+    }
+
+    /// The marks after an evaluation has seen `decision` expired and/or its reminder due (at a
+    /// trusted time). Never lowers a mark.
+    pub fn raised(self, decision: &Decision, expired: bool, reminded: bool) -> TimeMarks {
+        TimeMarks {
+            expired_through_id: if expired {
+                self.expired_through_id.max(decision.id)
+            } else {
+                self.expired_through_id
+            },
+            reminded_through_id: if reminded {
+                self.reminded_through_id.max(decision.id)
+            } else {
+                self.reminded_through_id
+            },
         }
     }
 }

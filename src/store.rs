@@ -15,10 +15,9 @@ use crate::policy::MAX_POLICY_BYTES;
 use crate::proof;
 use crate::proof::{decode_lower_hex, hex};
 use crate::random;
-use crate::record::{Decision, DecisionSource};
-use crate::rules::time::TimeMarks;
-use crate::rules::TrackingAuthorization;
+use crate::record::{Decision, DecisionSource, TimeMarks};
 use crate::schema::{self, AppendOnly};
+use crate::tracking::TrackingAuthorization;
 use crate::witness::Witness;
 
 /// How long a write waits for another connection (another process) to finish its own.
