@@ -47,7 +47,6 @@ mod random;
 mod receipt;
 mod record;
 mod rules;
-mod schema;
 mod signals;
 mod snapshot;
 mod store;
