@@ -54,10 +54,10 @@ mod receipt;
 mod record;
 mod rules;
 mod scheduler;
-mod schema;
 mod signals;
 mod snapshot;
 mod store;
+mod tracking;
 mod witness;
 
 pub use bridge::{MAX_MESSAGE_BYTES, TOKEN_LIFETIME_MS};
@@ -80,9 +80,7 @@ pub use receipt::{
 };
 pub use record::{ConsentRecord, DecisionSource};
 pub use rules::coverage::PolicyChange;
-pub use rules::{
-    may_request_tracking, PromptReason, TrackingAuthorization, Verdict, VerdictReason,
-};
+pub use rules::{may_request_tracking, PromptReason, Verdict, VerdictReason};
 pub use scheduler::TaskHandle;
 pub use signals::tcf;
 pub use signals::{
@@ -90,4 +88,5 @@ pub use signals::{
 };
 pub use snapshot::{ConsentSnapshot, ConsentStatus};
 pub use store::HistoryCheck;
+pub use tracking::TrackingAuthorization;
 pub use witness::{BackendKey, Witness, MAX_ACKNOWLEDGEMENT_BYTES, WITNESS_SCHEMA};

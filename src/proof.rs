@@ -4,7 +4,7 @@
 //! Canonical JSON: UTF-8, no insignificant whitespace, object keys sorted by their UTF-8 bytes at
 //! every level, strings escaped as serde_json escapes them, integers in decimal. A policy's hash is
 //! the lowercase hex SHA-256 of its canonical JSON. A record's hash is the SHA-256 of the canonical
-//! JSON of the object built by [`record_hash`], whose `prev_hash` is the previous record's hash (64
+//! JSON of the object built by [`record_body`], whose `prev_hash` is the previous record's hash (64
 //! zeros for the first): change, delete or reorder one record and the chain breaks there.
 
 use serde_json::{json, Map, Value};
@@ -12,8 +12,8 @@ use sha2::{Digest, Sha256};
 
 use crate::category::Grants;
 use crate::policy::is_valid_id;
-use crate::record::{Decision, DecisionSource};
-use crate::rules::{time, TrackingAuthorization};
+use crate::record::{Cell, Decision, Fields};
+use crate::rules::time;
 
 /// The `prev_hash` of the first record.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -104,165 +104,166 @@ pub fn policy_fingerprint(policy_json: &str) -> Option<(String, String)> {
     Some((canonical, hash))
 }
 
-/// The object a record's hash covers.
+/// The object a record's hash covers: every field of [`Decision::fields`] by its name but
+/// `record_hash` (the hash is not part of what it covers), the three grants under `categories`.
 pub fn record_body(d: &Decision) -> Value {
+    let mut body = Map::new();
     let mut categories = Map::new();
-    categories.insert("marketing".into(), json!(d.grants.marketing));
-    categories.insert("personalization".into(), json!(d.grants.personalization));
-    categories.insert("statistics".into(), json!(d.grants.statistics));
-    json!({
-        "app_version": d.app_version,
-        "categories": categories,
-        "decided_at_ms": d.decided_at_ms,
-        "id": d.id,
-        "locale": d.locale,
-        "origin_hash": d.origin_hash,
-        "policy_hash": d.policy_hash,
-        "policy_id": d.policy_id,
-        "policy_revision": d.policy_revision,
-        "prev_hash": d.prev_hash,
-        "sdk_version": d.sdk_version,
-        "sdks_shown": d.sdks_shown,
-        "source": d.source.as_str(),
-        "subject": d.subject,
-        "tracking_authorization": d.tracking_authorization.map(|t| t.as_str()),
-    })
+    for (name, cell) in d.fields() {
+        let value = match cell {
+            Cell::Int(i) => json!(i),
+            Cell::Text(t) => json!(t),
+            Cell::Maybe(t) | Cell::Status(t) => json!(t),
+            Cell::Ids(ids) => json!(ids),
+            Cell::Grant(granted) => {
+                categories.insert(name.into(), json!(granted));
+                continue;
+            }
+        };
+        if name != "record_hash" {
+            body.insert(name.into(), value);
+        }
+    }
+    body.insert("categories".into(), Value::Object(categories));
+    Value::Object(body)
 }
 
-/// The fields of [`record_body`], sorted: a record read from elsewhere has exactly these.
-const RECORD_FIELDS: [&str; 15] = [
-    "app_version",
-    "categories",
-    "decided_at_ms",
-    "id",
-    "locale",
-    "origin_hash",
-    "policy_hash",
-    "policy_id",
-    "policy_revision",
-    "prev_hash",
-    "sdk_version",
-    "sdks_shown",
-    "source",
-    "subject",
-    "tracking_authorization",
-];
+/// A record body as the fields of a record: each by its key (a grant under `categories`), each of
+/// its JSON type; its `record_hash` is the hash of the body itself.
+struct Body<'a> {
+    fields: &'a Map<String, Value>,
+    hash: String,
+}
 
-/// Reads a record body written elsewhere (a receipt's `record`), strictly: exactly the fields
-/// [`record_body`] writes, each of its type and form; a known source whose categories agree with it
-/// (a refusal grants nothing, "accept all" grants everything); a time between 2020 and 2100. Its
-/// `record_hash` is computed from the body as given.
+impl Body<'_> {
+    fn get(&self, name: &str, what: &str) -> Result<&Value, String> {
+        self.fields
+            .get(name)
+            .ok_or_else(|| format!("record.{name} is missing: it must be {what}"))
+    }
+
+    fn nullable_text(&self, name: &str) -> Result<Option<String>, String> {
+        match self.get(name, "a string or null")? {
+            Value::Null => Ok(None),
+            Value::String(t) => Ok(Some(t.clone())),
+            _ => Err(format!("record.{name} is not a string or null")),
+        }
+    }
+}
+
+impl Fields for Body<'_> {
+    type Error = String;
+
+    fn int(&self, name: &'static str) -> Result<i64, String> {
+        self.get(name, "an integer")?
+            .as_i64()
+            .ok_or_else(|| format!("record.{name} is not an integer"))
+    }
+
+    fn text(&self, name: &'static str) -> Result<String, String> {
+        if name == "record_hash" {
+            return Ok(self.hash.clone());
+        }
+        match self.get(name, "a string")? {
+            Value::String(t) => Ok(t.clone()),
+            _ => Err(format!("record.{name} is not a string")),
+        }
+    }
+
+    fn maybe(&self, name: &'static str) -> Result<Option<String>, String> {
+        self.nullable_text(name)
+    }
+
+    fn status(&self, name: &'static str) -> Result<Option<String>, String> {
+        self.nullable_text(name)
+    }
+
+    fn grant(&self, name: &'static str) -> Result<bool, String> {
+        self.fields
+            .get("categories")
+            .and_then(|c| c.get(name))
+            .and_then(Value::as_bool)
+            .ok_or_else(|| format!("record.categories.{name} is not a boolean"))
+    }
+
+    fn ids(&self, name: &'static str) -> Result<Vec<String>, String> {
+        self.get(name, "a list")?
+            .as_array()
+            .ok_or_else(|| format!("record.{name} is not a list"))?
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| format!("record.{name} holds something that is not a string"))
+            })
+            .collect()
+    }
+}
+
+/// Reads a record body written elsewhere (a receipt's `record`), strictly: through
+/// [`Decision::read`], then it must be exactly the body [`record_body`] writes for what was read (no
+/// other field, each of its one form); each text of its form and length; a source whose categories
+/// agree with it (a refusal grants nothing, "accept all" grants everything); a time between 2020 and
+/// 2100. Its `record_hash` is computed from the body as given.
 pub fn record_from_body(body: &Value) -> Result<Decision, String> {
-    let r = body.as_object().ok_or("record is not an object")?;
-    let mut keys: Vec<&str> = r.keys().map(String::as_str).collect();
-    keys.sort_unstable();
-    if keys != RECORD_FIELDS {
+    let fields = body.as_object().ok_or("record is not an object")?;
+    let hash = sha256_hex(canonical_json(body).as_bytes());
+    let d = Decision::read(&Body { fields, hash })?;
+    let expected = record_body(&d);
+    if expected != *body {
+        let mut names: Vec<&str> = expected
+            .as_object()
+            .into_iter()
+            .flat_map(|o| o.keys().map(String::as_str))
+            .collect();
+        names.sort_unstable();
         return Err(format!(
-            "record must have exactly the fields {}",
-            RECORD_FIELDS.join(", ")
+            "record must have exactly the fields {}, each of its form",
+            names.join(", ")
         ));
     }
-    let text = |k: &str, max: usize| -> Result<String, String> {
-        match r.get(k).and_then(Value::as_str) {
-            Some(t) if t.len() <= max => Ok(t.to_owned()),
-            Some(_) => Err(format!("record.{k} is longer than {max} bytes")),
-            None => Err(format!("record.{k} is not a string")),
-        }
+    let at_most = |name: &str, text: &str, max: usize| match text.len() <= max {
+        true => Ok(()),
+        false => Err(format!("record.{name} is longer than {max} bytes")),
     };
-    let hash = |k: &str, nullable: bool| -> Result<Option<String>, String> {
-        match r.get(k) {
-            Some(Value::Null) if nullable => Ok(None),
-            Some(Value::String(h)) if is_hash(h) => Ok(Some(h.clone())),
-            _ => Err(format!("record.{k} is not a SHA-256 in lowercase hex")),
-        }
+    at_most("locale", &d.locale, 35)?;
+    at_most("sdk_version", &d.sdk_version, 64)?;
+    at_most("app_version", &d.app_version, 256)?;
+    at_most("subject", &d.subject, 512)?;
+    let hash_or_none = |name: &str, h: Option<&str>| match h.is_none_or(is_hash) {
+        true => Ok(()),
+        false => Err(format!("record.{name} is not a SHA-256 in lowercase hex")),
     };
-    let int = |k: &str| {
-        r.get(k)
-            .and_then(Value::as_i64)
-            .ok_or_else(|| format!("record.{k} is not an integer"))
-    };
-    let categories = r
-        .get("categories")
-        .and_then(Value::as_object)
-        .filter(|c| c.len() == 3)
-        .ok_or("record.categories must name statistics, personalization and marketing")?;
-    let flag = |c: &str| {
-        categories
-            .get(c)
-            .and_then(Value::as_bool)
-            .ok_or_else(|| format!("record.categories.{c} is not a boolean"))
-    };
-    let grants = Grants {
-        statistics: flag("statistics")?,
-        personalization: flag("personalization")?,
-        marketing: flag("marketing")?,
-    };
-    let source = DecisionSource::parse(&text("source", 64)?).ok_or("unknown record.source")?;
-    if source.refuses_everything() && grants.any_granted() {
+    hash_or_none("prev_hash", Some(&d.prev_hash))?;
+    hash_or_none("policy_hash", d.policy_hash.as_deref())?;
+    hash_or_none("origin_hash", d.origin_hash.as_deref())?;
+    if d.source.refuses_everything() && d.grants.any_granted() {
         return Err(format!(
             "a {} record cannot grant anything",
-            source.as_str()
+            d.source.as_str()
         ));
     }
-    if source.grants_everything() && grants != Grants::ALL {
-        return Err(format!("a {} record grants everything", source.as_str()));
+    if d.source.grants_everything() && d.grants != Grants::ALL {
+        return Err(format!("a {} record grants everything", d.source.as_str()));
     }
-    let decided_at_ms = int("decided_at_ms")?;
     // A refusal made while the clock could not be trusted still has to reach the other devices; it
     // cannot grant anything, whatever its date. A grant needs a plausible one.
-    if grants.any_granted() && time::trusted(decided_at_ms).is_none() {
+    if d.grants.any_granted() && time::trusted(d.decided_at_ms).is_none() {
         return Err("record.decided_at_ms is not a time between 2020 and 2100".into());
     }
-    let id = int("id")?;
-    if id < 1 {
+    if d.id < 1 {
         return Err("record.id must be 1 or more".into());
     }
-    let policy_id = text("policy_id", 64)?;
-    if !is_valid_id(&policy_id) {
+    if !is_valid_id(&d.policy_id) {
         return Err("record.policy_id is not a policy id".into());
     }
-    let policy_revision = u32::try_from(int("policy_revision")?)
-        .ok()
-        .filter(|r| *r >= 1)
-        .ok_or("record.policy_revision must be 1 or more")?;
-    let sdks_shown = r
-        .get("sdks_shown")
-        .and_then(Value::as_array)
-        .ok_or("record.sdks_shown is not a list")?
-        .iter()
-        .map(|v| {
-            v.as_str()
-                .filter(|id| is_valid_id(id))
-                .map(str::to_owned)
-                .ok_or("record.sdks_shown holds something that is not an SDK id")
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let tracking_authorization = match r.get("tracking_authorization") {
-        Some(Value::Null) => None,
-        Some(Value::String(t)) => {
-            Some(TrackingAuthorization::parse(t).ok_or("unknown record.tracking_authorization")?)
-        }
-        _ => return Err("record.tracking_authorization is not a string or null".into()),
-    };
-    let prev_hash = hash("prev_hash", false)?.unwrap_or_default();
-    Ok(Decision {
-        id,
-        decided_at_ms,
-        policy_id,
-        policy_revision,
-        source,
-        locale: text("locale", 35)?,
-        grants,
-        sdks_shown,
-        policy_hash: hash("policy_hash", true)?,
-        sdk_version: text("sdk_version", 64)?,
-        app_version: text("app_version", 256)?,
-        tracking_authorization,
-        subject: text("subject", 512)?,
-        origin_hash: hash("origin_hash", true)?,
-        prev_hash,
-        record_hash: sha256_hex(canonical_json(body).as_bytes()),
-    })
+    if d.policy_revision < 1 {
+        return Err("record.policy_revision must be 1 or more".into());
+    }
+    if !d.sdks_shown.iter().all(|id| is_valid_id(id)) {
+        return Err("record.sdks_shown holds something that is not an SDK id".into());
+    }
+    Ok(d)
 }
 
 /// The hash of a record, chained to `d.prev_hash`.

@@ -13,13 +13,19 @@ use kmer_consent::{
 };
 use rusqlite::Connection;
 
+/// Every table, index and trigger of a store by name, with its SQL as SQLite keeps it, comments and
+/// layout left out: a store upgraded step by step (whose `ALTER TABLE`s SQLite appends to the table's
+/// text) and a fresh one made from the current schema in one text compare equal when they have the
+/// same columns in the same order, with the same types, constraints and defaults.
 fn schema_of(path: &Path) -> BTreeMap<String, String> {
     let conn = Connection::open(path).unwrap();
     let mut stmt = conn
         .prepare("SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL")
         .unwrap();
     let rows = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_map([], |r| {
+            Ok((r.get(0)?, without_layout(&r.get::<_, String>(1)?)))
+        })
         .unwrap()
         .map(Result::unwrap);
     let mut schema: BTreeMap<String, String> = rows.collect();
@@ -28,6 +34,21 @@ fn schema_of(path: &Path) -> BTreeMap<String, String> {
         .unwrap();
     schema.insert("user_version".into(), version.to_string());
     schema
+}
+
+/// SQL without its comments, and with one spelling of the space between words and none around
+/// punctuation.
+fn without_layout(sql: &str) -> String {
+    let words: Vec<&str> = sql
+        .lines()
+        .map(|line| line.split("--").next().unwrap_or(""))
+        .flat_map(str::split_whitespace)
+        .collect();
+    let mut text = words.join(" ");
+    for (spaced, tight) in [(" ,", ","), (", ", ","), ("( ", "("), (" )", ")")] {
+        text = text.replace(spaced, tight);
+    }
+    text
 }
 
 fn storage_message(result: Result<std::sync::Arc<ConsentManager>, kmer_consent::Error>) -> String {

@@ -8,21 +8,24 @@
 //! - [`page`]: what a message from the consent page may record.
 //! - [`sync`]: whether a decision from another device applies, and what login adopts.
 //! - [`restriction`]: what a decision the store could not write still does.
-//! - [`tracking`]: when the app may ask the OS for tracking authorization (ATT).
+//! - [`att`]: when the app may ask the OS for tracking authorization (App Tracking Transparency).
 //!
 //! The principle every rule follows: only an explicit action of this user, on this device, on the
 //! policy text as it was shown, can grant. Everything else may take consent away, never give it.
 
+pub mod att;
 pub mod coverage;
 pub mod page;
 pub mod restriction;
 pub mod standing;
 pub mod sync;
 pub mod time;
-pub mod tracking;
 
+pub use att::may_request_tracking;
 pub use standing::{evaluate, verdict, verdict_at, Evaluation, Inputs};
-pub use tracking::may_request_tracking;
+// The tracking status is vocabulary below the rules (the record and the store hold it too); named
+// here as well, where the rules' callers have always found it.
+pub use crate::tracking::TrackingAuthorization;
 
 /// Why the app should show the consent banner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
@@ -150,55 +153,6 @@ impl Verdict {
             allowed: false,
             reason,
         }
-    }
-}
-
-/// The operating system's tracking authorization (iOS App Tracking Transparency). Read from the OS at
-/// each launch and never stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, uniffi::Enum)]
-pub enum TrackingAuthorization {
-    /// Not reported yet, or the user has not been asked: tracking is not allowed.
-    #[default]
-    NotDetermined,
-    /// Tracking is restricted on this device (parental controls, MDM).
-    Restricted,
-    /// The user refused tracking.
-    Denied,
-    /// The user allowed tracking.
-    Authorized,
-    /// The platform has no such permission (Android): the consent categories alone decide.
-    NotApplicable,
-}
-
-impl TrackingAuthorization {
-    /// Whether an SDK that needs tracking authorization may run (given its category is granted).
-    pub fn permits_tracking(self) -> bool {
-        matches!(
-            self,
-            TrackingAuthorization::Authorized | TrackingAuthorization::NotApplicable
-        )
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TrackingAuthorization::NotDetermined => "not_determined",
-            TrackingAuthorization::Restricted => "restricted",
-            TrackingAuthorization::Denied => "denied",
-            TrackingAuthorization::Authorized => "authorized",
-            TrackingAuthorization::NotApplicable => "not_applicable",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<TrackingAuthorization> {
-        [
-            TrackingAuthorization::NotDetermined,
-            TrackingAuthorization::Restricted,
-            TrackingAuthorization::Denied,
-            TrackingAuthorization::Authorized,
-            TrackingAuthorization::NotApplicable,
-        ]
-        .into_iter()
-        .find(|t| t.as_str() == s)
     }
 }
 

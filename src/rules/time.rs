@@ -4,8 +4,6 @@
 //! the rules treat it as unknown: nothing optional is granted. What a clock moved back must not
 //! undo (an expiry, a reminder) is remembered as a fact about a decision (its id), not as a time.
 
-use crate::record::Decision;
-
 /// 2020-01-01T00:00:00Z: earlier readings are not trusted.
 pub const TRUSTED_FROM_MS: i64 = 1_577_836_800_000;
 /// 2100-01-01T00:00:00Z: later readings are not trusted.
@@ -27,41 +25,8 @@ pub fn is_from_the_future(decided_at_ms: i64, now_ms: i64) -> bool {
     decided_at_ms > now_ms.saturating_add(CLOCK_STEP_TOLERANCE_MS)
 }
 
-/// Facts about decisions that moving the clock back must not undo, each as "every decision with an
-/// id up to this one": it has expired (or was found dated in the future), and its refusal reminder
-/// has fallen due. Kept in the store; 0 when nothing has happened yet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct TimeMarks {
-    pub expired_through_id: i64,
-    pub reminded_through_id: i64,
-}
-
-impl TimeMarks {
-    pub fn expired(&self, decision: &Decision) -> bool {
-        decision.id <= self.expired_through_id
-    }
-
-    pub fn reminded(&self, decision: &Decision) -> bool {
-        decision.id <= self.reminded_through_id
-    }
-
-    /// The marks after an evaluation has seen `decision` expired and/or its reminder due (at a
-    /// trusted time). Never lowers a mark.
-    pub fn raised(self, decision: &Decision, expired: bool, reminded: bool) -> TimeMarks {
-        TimeMarks {
-            expired_through_id: if expired {
-                self.expired_through_id.max(decision.id)
-            } else {
-                self.expired_through_id
-            },
-            reminded_through_id: if reminded {
-                self.reminded_through_id.max(decision.id)
-            } else {
-                self.reminded_through_id
-            },
-        }
-    }
-}
+// The marks are facts the store keeps about decisions: they stand with the record, below the rules.
+pub use crate::record::TimeMarks;
 
 #[cfg(test)]
 mod tests {

@@ -132,6 +132,14 @@ impl Backend {
         }
     }
 
+    /// A back end whose key is fixed: for a store kept as a fixture, whose witnesses must verify
+    /// in every later run.
+    pub fn with_seed(seed: [u8; 32]) -> Backend {
+        Backend {
+            key: SigningKey::from_bytes(&seed),
+        }
+    }
+
     /// The public key the app configures (64 hex digits).
     pub fn public_key(&self) -> String {
         hex(self.key.verifying_key().as_bytes())

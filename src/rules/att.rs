@@ -1,6 +1,6 @@
 //! When the app may ask the OS for tracking authorization (iOS App Tracking Transparency).
 
-use super::TrackingAuthorization;
+use crate::tracking::TrackingAuthorization;
 
 /// Whether the system's tracking prompt may be shown now: only after the user granted marketing
 /// here (asking first would read as if tracking were part of the deal), and only while the OS has
