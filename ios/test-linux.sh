@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `swift test` for the Swift package, against the host-built native library.
+# `swift test` for the Swift package (Package.swift at the root, sources in ios/), against the
+# host-built native library.
 # Where `swift` is on the PATH (a Mac, a Swift image) it is used directly. Otherwise (this project's
 # Debian 12 CI) Debian trixie's swiftlang 6.0.3 runs in a debootstrap chroot cached outside the
 # repository (about 3 GB, built once in about a minute), with the repository bind-mounted into it.
@@ -16,8 +17,8 @@ if [ "${1:-}" = bench ]; then
   swift_args=(run -c release --scratch-path "$root/target/swift-build-release" KmerConsentBench)
 fi
 
+# The package manifest is the repository root's Package.swift.
 if command -v swift >/dev/null 2>&1; then
-  cd ios
   exec swift "${swift_args[@]}"
 fi
 
@@ -61,7 +62,7 @@ mount_once "$chroot_dir/proc" -t proc proc
 mount_once "$chroot_dir/dev" --bind /dev
 mount_once "$inside" --bind "$root"
 
-cd_and_test="cd '$root/ios' && HOME=/root swift ${swift_args[*]}"
+cd_and_test="cd '$root' && HOME=/root swift ${swift_args[*]}"
 passed_env=()
 for name in KMER_CONSENT_LIB_DIR KMER_BENCH_QUICK; do
   [ -n "${!name:-}" ] && passed_env+=("$name=${!name}")
