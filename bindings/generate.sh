@@ -4,7 +4,9 @@
 #   bindings/generate.sh kotlin-jvm       → bindings/generated/kotlin-jvm      (JVM tests: android = false)
 #   bindings/generate.sh kotlin-android   → bindings/generated/kotlin-android  (the AAR: android = true)
 #   bindings/generate.sh swift            → bindings/generated/swift, copied into the Swift package
-#                                            (ios/Sources/KmerConsentFFI, ios/Sources/KmerConsent/Generated)
+#                                            (ios/Sources/KmerConsentFFI/KmerConsentFFI.h,
+#                                            ios/Sources/KmerConsent/Generated; the module map beside
+#                                            the header is committed and only compared)
 #
 # Generated code is build output: bindings/generated/ is gitignored.
 set -euo pipefail
@@ -36,7 +38,14 @@ case "$target" in
     target/debug/uniffi-bindgen generate --library "$lib" --language swift --no-format \
       --out-dir "$out"
     cp "$out/KmerConsentFFI.h" ios/Sources/KmerConsentFFI/KmerConsentFFI.h
-    cp "$out/KmerConsentFFI.modulemap" ios/Sources/KmerConsentFFI/module.modulemap
+    # The module map is committed (SwiftPM needs it to load the package before this step has run):
+    # a UniFFI that writes another one must be seen, not silently copied.
+    # (UniFFI ends the file without a newline; the committed copy has one.)
+    if ! sed -e '$a\' "$out/KmerConsentFFI.modulemap" | cmp -s - ios/Sources/KmerConsentFFI/module.modulemap; then
+      echo "ios/Sources/KmerConsentFFI/module.modulemap differs from the one UniFFI generated" \
+        "($out/KmerConsentFFI.modulemap): update the committed file" >&2
+      exit 1
+    fi
     mkdir -p ios/Sources/KmerConsent/Generated
     cp "$out/KmerConsent.swift" ios/Sources/KmerConsent/Generated/KmerConsent.swift ;;
   *)

@@ -29,17 +29,17 @@ suite "Consent page in Chromium (tests/ui/run.sh)" bash tests/ui/run.sh
 
 # cargo prints "test result: ok. N passed; M failed; …" per binary; the Kotlin runner, the TCF
 # cross-check and the browser tests "kotlin: N passed, M failed" / "iabtcf: …" / "ui: …"; XCTest
-# "Executed N tests, with M failures" per suite level, the last one for all tests.
+# "Executed N tests, with M failures" per suite level, the one after "Test Suite 'All tests'" for all
+# the tests of one `swift test` (ios/test-linux.sh runs two: the package's and the README app's).
 awk '
   /^test result:/ { passed += $4; failed += $6 }
   /^(kotlin|iabtcf|ui): [0-9]+ passed, [0-9]+ failed$/ { passed += $2; failed += $4 }
-  /Executed [0-9]+ tests?, with [0-9]+ failures?/ {
-    for (i = 1; i <= NF; i++) { if ($i == "Executed") swift_run = $(i + 1); if ($i == "with") swift_failed = $(i + 1) }
+  /^Test Suite .All tests. (passed|failed)/ { all_tests = 1; next }
+  all_tests && /Executed [0-9]+ tests?, with [0-9]+ failures?/ {
+    for (i = 1; i <= NF; i++) { if ($i == "Executed") run = $(i + 1); if ($i == "with") bad = $(i + 1) }
+    passed += run - bad; failed += bad; all_tests = 0
   }
-  END {
-    passed += swift_run - swift_failed; failed += swift_failed
-    printf "%d passed, %d failed\n", passed, failed
-  }
+  END { printf "%d passed, %d failed\n", passed, failed }
 ' "$log"
 if [ ${#failed_suites[@]} -gt 0 ]; then
   echo "failed suites: ${failed_suites[*]}" >&2

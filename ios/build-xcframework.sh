@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds ios/KmerConsentFFI.xcframework for release: the Rust core as a static library for iOS
 # devices and the simulator (arm64 + x86_64), with the generated header and module map. Once it
-# exists, ios/Package.swift uses it as a binary target instead of linking ../target/debug.
+# exists, the root Package.swift uses it as a binary target instead of linking target/debug.
 #
 # Needs a Mac with Xcode and `rustup target add aarch64-apple-ios aarch64-apple-ios-sim x86_64-apple-ios`.
 # It cannot run on the project's Linux CI; see README "What is verified here".

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `swift test` for the Swift package, against the host-built native library.
+# `swift test` for the Swift package (Package.swift at the root, sources in ios/), against the
+# host-built native library.
 # Where `swift` is on the PATH (a Mac, a Swift image) it is used directly. Otherwise (this project's
 # Debian 12 CI) Debian trixie's swiftlang 6.0.3 runs in a debootstrap chroot cached outside the
 # repository (about 3 GB, built once in about a minute), with the repository bind-mounted into it.
@@ -10,15 +11,28 @@ cd "$root"
 bindings/generate.sh swift >/dev/null
 
 swift_args=(test --disable-swift-testing --scratch-path "$root/target/swift-build")
+# Then the README's Swift code (ios/ReadmeApp), built as an app consumes the package: by path, from a
+# folder beside a clone named KmerConsent (SwiftPM names a package after its folder, not its manifest).
+readme_app="$root/target/readme-app"
+mkdir -p "$readme_app"
+ln -sfn "$root" "$readme_app/KmerConsent"
+# A copy: SwiftPM follows a link to the app's folder, and ../KmerConsent would then not be there.
+rm -rf "$readme_app/App"
+cp -R ios/ReadmeApp "$readme_app/App"
+readme_args=(test --disable-swift-testing --package-path "$readme_app/App"
+  --scratch-path "$root/target/swift-build-readme")
 # `ios/test-linux.sh bench`: the gate benchmark, optimised, against KMER_CONSENT_LIB_DIR (the package
 # default is target/debug).
 if [ "${1:-}" = bench ]; then
   swift_args=(run -c release --scratch-path "$root/target/swift-build-release" KmerConsentBench)
+  readme_args=()
 fi
 
+# The package manifest is the repository root's Package.swift.
 if command -v swift >/dev/null 2>&1; then
-  cd ios
-  exec swift "${swift_args[@]}"
+  swift "${swift_args[@]}"
+  [ ${#readme_args[@]} -eq 0 ] || swift "${readme_args[@]}"
+  exit
 fi
 
 source tests/install.sh
@@ -61,7 +75,8 @@ mount_once "$chroot_dir/proc" -t proc proc
 mount_once "$chroot_dir/dev" --bind /dev
 mount_once "$inside" --bind "$root"
 
-cd_and_test="cd '$root/ios' && HOME=/root swift ${swift_args[*]}"
+cd_and_test="cd '$root' && HOME=/root swift ${swift_args[*]}"
+[ ${#readme_args[@]} -eq 0 ] || cd_and_test="$cd_and_test && HOME=/root swift ${readme_args[*]}"
 passed_env=()
 for name in KMER_CONSENT_LIB_DIR KMER_BENCH_QUICK; do
   [ -n "${!name:-}" ] && passed_env+=("$name=${!name}")

@@ -242,8 +242,7 @@ impl Policy {
         }
         let mut deserializer = serde_json::Deserializer::from_str(json);
         let policy: Policy = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
-            let path = e.path().to_string();
-            let path = if path == "." { String::new() } else { path };
+            let path = json_path(e.path());
             PolicyError::new(path, e.into_inner().to_string())
         })?;
         deserializer
@@ -481,6 +480,26 @@ pub fn is_valid_id(id: &str) -> bool {
         && id.bytes().all(|b| {
             b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-')
         })
+}
+
+/// The path of the value the parser stopped in (`sdks[2].category`), empty for the whole document.
+/// Where the parser stopped before it could read a key (a document cut short, or not JSON), the
+/// path ends at the last value it had entered: serde_path_to_error writes that unread key as `?`.
+fn json_path(path: &serde_path_to_error::Path) -> String {
+    let mut out = String::new();
+    for segment in path.iter() {
+        match segment {
+            serde_path_to_error::Segment::Unknown => break,
+            serde_path_to_error::Segment::Seq { index } => out.push_str(&format!("[{index}]")),
+            other => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(&other.to_string());
+            }
+        }
+    }
+    out
 }
 
 fn check_id(path: &str, id: &str) -> Result<(), PolicyError> {

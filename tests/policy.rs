@@ -55,6 +55,26 @@ fn malformed_json_gives_line_and_column() {
 }
 
 #[test]
+fn a_document_that_is_not_json_has_an_empty_path() {
+    // The path names a field; a document that is not JSON at all, or not an object, has none.
+    for json in [
+        "",
+        "not json",
+        "{",
+        "{not json}",
+        "{\"id",
+        "42",
+        "\"policy\"",
+    ] {
+        let error = refused(json);
+        assert_eq!(error.path, "", "{json:?} gave {error:?}");
+    }
+    // Cut short inside a field: the path names the last field entered, never `?`.
+    let error = refused("{\"id\": \"kmeroccase\", \"texts\": {");
+    assert_eq!(error.path, "texts", "{error:?}");
+}
+
+#[test]
 fn unknown_fields_are_errors_at_every_level() {
     assert_refused(
         |p| p["colour"] = json!("red"),

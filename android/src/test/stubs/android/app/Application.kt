@@ -1,7 +1,16 @@
-// STUB of android.app.Application, Activity and Dialog: signatures used by the SDK only.
+// STUB of android.app.Application, Activity and Dialog: signatures used by the SDK and the README's
+// sample app only.
 package android.app
 
-abstract class Application : android.content.Context() {
+// Application and Activity are not abstract (as in android.jar): the README's sample app extends them.
+open class Application : android.content.Context() {
+    override val applicationContext: android.content.Context get() = throw RuntimeException("Stub!")
+    override val noBackupFilesDir: java.io.File get() = throw RuntimeException("Stub!")
+    override val packageName: String get() = throw RuntimeException("Stub!")
+    override fun getSharedPreferences(name: String, mode: Int): android.content.SharedPreferences =
+        throw RuntimeException("Stub!")
+    open fun onCreate(): Unit = throw RuntimeException("Stub!")
+
     interface ActivityLifecycleCallbacks {
         fun onActivityCreated(activity: Activity, savedInstanceState: android.os.Bundle?)
         fun onActivityStarted(activity: Activity)
@@ -25,6 +34,7 @@ open class Activity : android.content.Context() {
     override val packageName: String get() = throw RuntimeException("Stub!")
     override fun getSharedPreferences(name: String, mode: Int): android.content.SharedPreferences =
         throw RuntimeException("Stub!")
+    protected open fun onResume(): Unit = throw RuntimeException("Stub!")
 }
 
 open class Dialog(context: android.content.Context, themeResId: Int) {

@@ -7,6 +7,7 @@ abstract class Context {
     abstract val noBackupFilesDir: java.io.File
     abstract val packageName: String
     abstract fun getSharedPreferences(name: String, mode: Int): SharedPreferences
+    open val assets: android.content.res.AssetManager get() = throw RuntimeException("Stub!")
     open fun startActivity(intent: Intent): Unit = throw RuntimeException("Stub!")
     open fun registerReceiver(receiver: BroadcastReceiver, filter: IntentFilter): Intent? =
         throw RuntimeException("Stub!")
