@@ -206,20 +206,20 @@ fn the_rust_quick_start_runs() {
 
 fn rust_quick_start() -> Result<(), Box<dyn std::error::Error>> {
     // README: rust-quick-start
-    use kmer_consent::{Category, ConsentManager, TrackingAuthorization, VerdictReason};
+    use kmer_consent::{
+        Category, ConsentManager, ConsentOptions, TrackingAuthorization, VerdictReason,
+    };
 
     let policy = std::fs::read_to_string("policies/kmeroccase.json")?;
-    let consent = ConsentManager::open(
-        "consent.db".into(), // created if missing
-        policy,              // the policy JSON
-        "fr-CM".into(),      // the device locale
-        "5.2.0".into(),      // the app's version, recorded with each decision
-        None,                // the back end's public key, for sync
-    )?; // Err(ConsentError::InvalidPolicy { path, reason }), Storage, …
-    consent.set_tracking_authorization(TrackingAuthorization::NotApplicable); // Android
+    let consent = ConsentManager::open(ConsentOptions {
+        locale: "fr-CM".into(),      // the device locale
+        app_version: "5.2.0".into(), // recorded with each decision
+        tracking_authorization: Some(TrackingAuthorization::NotApplicable), // Android
+        ..ConsentOptions::new("consent.db", policy)  // created if missing; the policy JSON
+    })?; // Err(KmerConsentError::InvalidPolicy { path, reason }), Storage, …
 
     if consent.status().needs_prompt {
-        let banner = consent.banner("fr-CM".into()); // texts, categories, SDKs in French
+        let banner = consent.banner("fr-CM".into())?; // texts, categories, SDKs in French
         println!("{}", banner.title);
         // … show it; then record exactly what the user did:
         consent.save([(Category::Statistics, true)].into())?; // or accept_all / reject_all / dismiss

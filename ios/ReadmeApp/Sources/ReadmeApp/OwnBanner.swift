@@ -12,7 +12,7 @@ func showOwnBannerIfNeeded(_ consent: KmerConsentSDK) throws {
     // later, from the settings, withdraw().
     do {
         try consent.save(statistics: true)
-    } catch KmerConsentError.storage(let reason) {
+    } catch KmerConsentError.Storage(let reason) {
         // Nothing was granted: the store could not write it. (A refusal or a withdrawal never
         // throws this: it takes effect at once, status.notYetSaved, and is written when it can be.)
         print("not saved: \(reason)")

@@ -17,8 +17,8 @@ func showConsentScreens(_ consent: KmerConsentSDK, root: UIViewController, setti
 // the answer is reported (meta_audience_network needs both).
 @available(iOS 14, *)
 @MainActor
-func askTrackingIfConsented(_ consent: KmerConsentSDK) async -> TrackingAuthorization {
-    await consent.requestTrackingAuthorizationIfConsented()
+func askTrackingIfConsented(_ consent: KmerConsentSDK) async throws -> TrackingAuthorization {
+    try await consent.requestTrackingAuthorizationIfConsented()
 }
 // END README
 #endif

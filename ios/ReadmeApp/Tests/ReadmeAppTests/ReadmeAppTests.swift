@@ -46,7 +46,7 @@ final class ReadmeAppTests: XCTestCase {
             posted.append(receipt)
             return "{}"
         }) { error in
-            guard case KmerConsentError.backendKey = error else { return XCTFail("\(error)") }
+            guard case KmerConsentError.BackendKey = error else { return XCTFail("\(error)") }
         }
         XCTAssertEqual(posted.count, 1, "the device's decision waits in the outbox")
         XCTAssertThrowsError(try applyFromAnotherDevice(consent, countersignedReceipt: receipt))
