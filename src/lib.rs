@@ -38,29 +38,37 @@
 
 uniffi::setup_scaffolding!();
 
-mod bridge;
-mod category;
-mod clock;
-mod dispatch;
-mod error;
-mod locale;
-mod manager;
-mod page;
-mod policy;
-mod policy_check;
-mod proof;
-mod random;
-mod receipt;
-mod record;
-mod rules;
-mod scheduler;
-mod signals;
-mod snapshot;
-mod store;
-mod tracking;
-mod witness;
+// The vocabulary every layer speaks (no rule, no I/O).
+mod category; // the four categories and a choice over them
+mod clock; // wall-clock time, injected
+mod error; // the internal error and the public `KmerConsentError`, mapped in one place
+mod locale; // device locale → policy locale
+mod record; // the decision record: its fields once, for rows, hashes and receipts
+mod tracking; // the OS tracking status (ATT)
 
-pub use bridge::{MAX_MESSAGE_BYTES, TOKEN_LIFETIME_MS};
+// What the app gives: the policy, validated.
+mod policy;
+
+// The consent rules: pure functions over values.
+mod rules;
+
+// Features, each a folder where it spans files.
+mod page; // the consent page: content, HTML, the message it posts, its token
+mod proof; // canonical encoding and hashes, receipts, the back end's witness
+mod signals; // Google Consent Mode, IAB TCF, the key-value entries ad SDKs read
+mod store; // the SQLite file: open and recovery, schema and migrations, rows, chain
+
+// The machinery: the snapshot the gate answers from, delivery, the timer, randomness.
+mod dispatch; // listeners, SDK start/stop, the platform mirror
+mod random; // secure random bytes or a typed error
+mod scheduler; // the one timer: expiry republish and the watch for other processes
+mod snapshot; // the immutable snapshot and the gate
+
+// The exported shell: `ConsentManager`, what Kotlin and Swift call; and a policy file checked
+// against a store's history before it ships (the CLI's `policy check --against`).
+mod manager;
+mod policy_check;
+
 pub use category::{Category, Grants};
 pub use clock::{Clock, ManualClock, SystemClock, DAY_MS};
 pub use dispatch::{ConsentListener, SdkLifecycle, SnapshotMirror, Subscription};
@@ -68,16 +76,17 @@ pub use error::{Error, KmerConsentError, PolicyError};
 pub use locale::negotiate as negotiate_locale;
 pub use manager::{ConsentManager, ConsentOptions, OpenOptions, PendingReceipt};
 pub use page::ConsentPageLayer;
-pub use page::{Banner, BannerCategory, BannerSdk};
+pub use page::{Banner, BannerCategory, BannerSdk, MAX_MESSAGE_BYTES, TOKEN_LIFETIME_MS};
 pub use policy::{
     ConsentModeMapping, Controller, Policy, PolicyText, Sdk, TcfConfig, TcfPurposes,
     MAX_POLICY_BYTES,
 };
 pub use policy_check::{check_against as check_policy_against, StoredText};
-pub use proof::{canonical_json, sha256_hex, GENESIS, SDK_VERSION};
-pub use receipt::{
+pub use proof::receipt::{
     verify_receipt, verify_receipt_with_key, ReceiptCheck, MAX_RECEIPT_BYTES, RECEIPT_SCHEMA,
 };
+pub use proof::witness::{BackendKey, Witness, MAX_ACKNOWLEDGEMENT_BYTES, WITNESS_SCHEMA};
+pub use proof::{canonical_json, sha256_hex, GENESIS, SDK_VERSION};
 pub use record::{ConsentRecord, DecisionSource};
 pub use rules::coverage::PolicyChange;
 pub use rules::{may_request_tracking, PromptReason, Verdict, VerdictReason};
@@ -89,4 +98,3 @@ pub use signals::{
 pub use snapshot::{ConsentSnapshot, ConsentStatus};
 pub use store::HistoryCheck;
 pub use tracking::TrackingAuthorization;
-pub use witness::{BackendKey, Witness, MAX_ACKNOWLEDGEMENT_BYTES, WITNESS_SCHEMA};

@@ -16,7 +16,6 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 
-use crate::bridge;
 use crate::category::{Category, Grants};
 use crate::clock::{Clock, SystemClock};
 use crate::dispatch::{ConsentListener, Dispatcher, SdkLifecycle, SnapshotMirror, Subscription};
@@ -25,9 +24,10 @@ use crate::locale::negotiate;
 use crate::page::{self, Banner, ConsentPageLayer};
 
 use crate::policy::PolicyText;
+use crate::proof::receipt;
+use crate::proof::witness::{BackendKey, Witness};
 use crate::proof::SDK_VERSION;
 use crate::random;
-use crate::receipt;
 use crate::record::{ConsentRecord, Decision, DecisionSource};
 use crate::rules::page::PageState;
 use crate::rules::restriction::{self, Unwritten};
@@ -37,7 +37,6 @@ use crate::rules::{self, Evaluation, TrackingAuthorization, Verdict, VerdictReas
 use crate::scheduler::{Scheduler, TaskHandle, Timed};
 use crate::snapshot::{ConsentSnapshot, ConsentStatus, Gate, Inputs};
 use crate::store::{HistoryCheck, PolicyRow, Store};
-use crate::witness::{BackendKey, Witness};
 
 /// A receipt waiting for the app to send it to its back end.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
@@ -1236,14 +1235,14 @@ impl ConsentManager {
         let content = page::banner(&writer.policy.policy, &locale, grants);
         let token = match (key, writer.page_state()) {
             (Ok(key), Ok(state)) => {
-                let shown = bridge::Shown {
+                let shown = page::token::Shown {
                     policy_id: &writer.policy.policy.id,
                     revision: writer.policy.policy.revision,
                     locale: &content.locale,
                     layer,
                     state: &state,
                 };
-                bridge::issue(&key, shown, self.clock.now_ms())
+                page::token::issue(&key, shown, self.clock.now_ms())
             }
             // No key or no state: a token that never verifies; the page says so when answered.
             _ => String::from("0.x.x.unavailable"),
@@ -1264,12 +1263,12 @@ impl ConsentManager {
         &self,
         message: String,
     ) -> Result<Option<ConsentSnapshot>, KmerConsentError> {
-        let parsed = bridge::parse(&message).map_err(Error::UiMessage)?;
+        let parsed = page::message::parse(&message).map_err(Error::UiMessage)?;
         let key = self.page_key()?;
         let (failed, gate) = self.change(|writer, clock_ms| {
             // Checked under the writer lock, against the state the decision is recorded in.
             let state = writer.page_state()?;
-            let issued = bridge::check(
+            let issued = page::token::check(
                 &key,
                 &parsed.token,
                 &writer.policy.policy.id,

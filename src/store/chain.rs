@@ -11,8 +11,8 @@ use super::witnesses::{self, WitnessRow};
 use super::{rows, HistoryCheck, PolicyRow, Store};
 use crate::error::Result;
 use crate::proof;
+use crate::proof::witness::Witness;
 use crate::record::Decision;
-use crate::witness::Witness;
 
 impl Store {
     /// Appends a decision in one transaction, durable when this returns: the policy it was made

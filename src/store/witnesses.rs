@@ -7,8 +7,8 @@ use rusqlite::{named_params, Connection, OptionalExtension, Row, TransactionBeha
 
 use super::Store;
 use crate::error::Result;
+use crate::proof::witness::Witness;
 use crate::proof::{decode_lower_hex, hex};
-use crate::witness::Witness;
 
 /// A row of `witnesses` as stored, before its signature is read.
 pub(super) struct WitnessRow {

@@ -6,6 +6,12 @@
 //! the lowercase hex SHA-256 of its canonical JSON. A record's hash is the SHA-256 of the canonical
 //! JSON of the object built by [`record_body`], whose `prev_hash` is the previous record's hash (64
 //! zeros for the first): change, delete or reorder one record and the chain breaks there.
+//!
+//! Beside it: [`receipt`], the consent receipt of a record and its check, and [`witness`], the back
+//! end's signed acknowledgement of a record.
+
+pub mod receipt;
+pub mod witness;
 
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};

@@ -1,6 +1,11 @@
-//! The bridge message as untrusted input, and page tokens.
+//! The page's message as untrusted input, and page tokens.
 
-use super::*;
+use super::message::*;
+use super::token::*;
+use super::ConsentPageLayer;
+use crate::category::Category;
+use crate::rules::page::PageState;
+use hmac::Mac;
 
 fn message(action: &str, choices: Option<&str>) -> String {
     let choices = choices.map_or(String::new(), |c| format!(",\"choices\":{c}"));

@@ -17,11 +17,11 @@ use crate::category::Category;
 use crate::clock::days_after;
 use crate::policy::{PolicyText, MAX_POLICY_BYTES};
 use crate::proof;
+use crate::proof::witness::{BackendKey, Witness};
 use crate::record::{Decision, DecisionSource};
 use crate::rules::coverage::Coverage;
 use crate::signals::tcf;
 use crate::signals::{ConsentModeSignals, StoredValue};
-use crate::witness::{BackendKey, Witness};
 
 /// The receipt format's version.
 pub const RECEIPT_SCHEMA: &str = "kmer-consent-receipt/2";
