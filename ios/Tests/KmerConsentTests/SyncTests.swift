@@ -87,6 +87,9 @@ final class SyncTests: StoreTestCase {
 
     func testAnImportWithoutTheBackEndsSignatureIsRefused() throws {
         let backend = try Backend(in: dir)
+        // The back end's clock, in whole seconds, from before either decision: so its times order
+        // after A's acceptance whatever second boundary falls in between (the test is not flaky).
+        let seen = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
         // Device A: the account accepts everything; its receipt is not signed yet.
         let a = try open("a.sqlite", backendPublicKey: backend.publicKey)
         try a.setSubject("account-7")
@@ -108,7 +111,6 @@ final class SyncTests: StoreTestCase {
             refusal = try XCTUnwrap(try b.pendingReceipts().first).receiptJson
         }
         // The back end sees B's refusal, then A's acceptance.
-        let seen = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
         let acknowledgement = dir.appendingPathComponent("ack.json")
         try backend.countersign(refusal, at: seen, ackOut: acknowledgement)
         let signed = try backend.countersign(unsigned, at: seen.addingTimeInterval(1))

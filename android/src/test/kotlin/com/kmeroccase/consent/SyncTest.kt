@@ -78,6 +78,9 @@ class SyncTest {
     @Test
     fun `an import without the back end's signature is refused`() {
         val backend = Backend(tmp.root)
+        // The back end's clock, in whole seconds, from before either decision: so its times order
+        // after A's acceptance whatever second boundary falls in between (the test is not flaky).
+        val seen = Instant.now().truncatedTo(ChronoUnit.SECONDS)
         // Device A: the account accepts everything; its receipt is not signed yet.
         val unsigned = openIn(tmp.newFolder("a"), backendPublicKey = backend.publicKey).use { a ->
             a.setSubject("account-7")
@@ -95,7 +98,6 @@ class SyncTest {
             consent.pendingReceipts().single().receiptJson
         }
         // The back end sees B's refusal, then A's acceptance.
-        val seen = Instant.now().truncatedTo(ChronoUnit.SECONDS)
         val acknowledgement = File(tmp.root, "ack.json")
         backend.countersign(refusal, at = seen, ackOut = acknowledgement)
         val signed = backend.countersign(unsigned, at = seen.plusSeconds(1))
