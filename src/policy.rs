@@ -8,6 +8,7 @@ use serde::Deserialize;
 use crate::category::Category;
 use crate::error::PolicyError;
 use crate::proof;
+use crate::record::is_valid_id;
 
 /// Policies larger than this are refused before parsing.
 pub const MAX_POLICY_BYTES: usize = 1024 * 1024;
@@ -152,7 +153,10 @@ pub struct Texts {
     pub reject_all: String,
     pub customize: String,
     pub save: String,
-    pub close: String,
+    /// The banner's "continue without accepting" button (a refusal). Named `close` in the policy
+    /// JSON, whose format (and so every policy's hash) stays as it is.
+    #[serde(rename = "close")]
+    pub dismiss: String,
 }
 
 /// The four categories, exactly: a missing or extra one is an error.
@@ -346,7 +350,7 @@ impl Policy {
                 ("reject_all", &t.reject_all),
                 ("customize", &t.customize),
                 ("save", &t.save),
-                ("close", &t.close),
+                ("close", &t.dismiss),
             ] {
                 check_text(&format!("texts.{locale}.{field}"), value)?;
             }
@@ -472,14 +476,6 @@ impl Policy {
         }
         Ok(())
     }
-}
-
-/// `[a-z0-9_.-]{1,64}`: policy and SDK ids.
-pub fn is_valid_id(id: &str) -> bool {
-    (1..=64).contains(&id.len())
-        && id.bytes().all(|b| {
-            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-')
-        })
 }
 
 /// The path of the value the parser stopped in (`sdks[2].category`), empty for the whole document.

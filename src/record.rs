@@ -18,6 +18,15 @@ use std::collections::HashMap;
 use crate::category::{Category, Grants};
 use crate::tracking::TrackingAuthorization;
 
+/// `[a-z0-9_.-]{1,64}`: the ids of policies and SDKs, as policies declare them and records carry
+/// them.
+pub fn is_valid_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-')
+        })
+}
+
 /// The explicit action that recorded a decision. Nothing else records one: a banner shown and never
 /// answered records nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
@@ -40,17 +49,19 @@ pub enum DecisionSource {
     /// Another device's decision that could not be ordered against this device's (not yet
     /// witnessed): each category keeps the more restrictive of the two choices.
     ImportMerged,
-    /// "Accept all" on the SDK's own consent page (either layer).
-    BannerAcceptAll,
-    /// "Reject all" on the SDK's own consent page (either layer).
-    BannerRejectAll,
-    /// "Continue without accepting" on the SDK's own banner: a refusal.
-    BannerDismiss,
-    /// A custom choice saved on the SDK's own preferences page.
-    SettingsSave,
+    /// "Accept all" on the SDK's own consent page, either layer (stored as `banner_accept_all`: the
+    /// stored ids are part of every record's hash and keep their first names).
+    PageAcceptAll,
+    /// "Reject all" on the SDK's own consent page, either layer (stored as `banner_reject_all`).
+    PageRejectAll,
+    /// "Continue without accepting" on the page's banner: a refusal (stored as `banner_dismiss`).
+    PageDismiss,
+    /// A custom choice saved on the page's preferences layer (stored as `settings_save`).
+    PageSave,
 }
 
 impl DecisionSource {
+    /// The id stored in the record (and hashed with it), shown by the CLI and in receipts.
     pub fn as_str(self) -> &'static str {
         match self {
             DecisionSource::AcceptAll => "accept_all",
@@ -61,10 +72,10 @@ impl DecisionSource {
             DecisionSource::SubjectLink => "subject_link",
             DecisionSource::Import => "import",
             DecisionSource::ImportMerged => "import_merged",
-            DecisionSource::BannerAcceptAll => "banner_accept_all",
-            DecisionSource::BannerRejectAll => "banner_reject_all",
-            DecisionSource::BannerDismiss => "banner_dismiss",
-            DecisionSource::SettingsSave => "settings_save",
+            DecisionSource::PageAcceptAll => "banner_accept_all",
+            DecisionSource::PageRejectAll => "banner_reject_all",
+            DecisionSource::PageDismiss => "banner_dismiss",
+            DecisionSource::PageSave => "settings_save",
         }
     }
 
@@ -78,10 +89,10 @@ impl DecisionSource {
             DecisionSource::SubjectLink,
             DecisionSource::Import,
             DecisionSource::ImportMerged,
-            DecisionSource::BannerAcceptAll,
-            DecisionSource::BannerRejectAll,
-            DecisionSource::BannerDismiss,
-            DecisionSource::SettingsSave,
+            DecisionSource::PageAcceptAll,
+            DecisionSource::PageRejectAll,
+            DecisionSource::PageDismiss,
+            DecisionSource::PageSave,
         ]
         .into_iter()
         .find(|d| d.as_str() == s)
@@ -94,8 +105,8 @@ impl DecisionSource {
             DecisionSource::RejectAll
                 | DecisionSource::Withdraw
                 | DecisionSource::Dismiss
-                | DecisionSource::BannerRejectAll
-                | DecisionSource::BannerDismiss
+                | DecisionSource::PageRejectAll
+                | DecisionSource::PageDismiss
                 | DecisionSource::SubjectLink
         )
     }
@@ -104,7 +115,7 @@ impl DecisionSource {
     pub fn grants_everything(self) -> bool {
         matches!(
             self,
-            DecisionSource::AcceptAll | DecisionSource::BannerAcceptAll
+            DecisionSource::AcceptAll | DecisionSource::PageAcceptAll
         )
     }
 

@@ -17,8 +17,7 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::category::Grants;
-use crate::policy::is_valid_id;
-use crate::record::{Cell, Decision, Fields};
+use crate::record::{is_valid_id, Cell, Decision, Fields};
 use crate::rules::time;
 
 /// The `prev_hash` of the first record.
