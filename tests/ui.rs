@@ -18,25 +18,25 @@ fn each_action_records_its_decision_and_source() {
         (
             "accept_all",
             None,
-            DecisionSource::BannerAcceptAll,
+            DecisionSource::PageAcceptAll,
             [true, true, true],
         ),
         (
             "reject_all",
             None,
-            DecisionSource::BannerRejectAll,
+            DecisionSource::PageRejectAll,
             [false, false, false],
         ),
         (
             "dismiss",
             None,
-            DecisionSource::BannerDismiss,
+            DecisionSource::PageDismiss,
             [false, false, false],
         ),
         (
             "save",
             Some(r#"{"statistics":true,"personalization":false,"marketing":true}"#),
-            DecisionSource::SettingsSave,
+            DecisionSource::PageSave,
             [true, false, true],
         ),
     ];

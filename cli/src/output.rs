@@ -212,7 +212,7 @@ pub fn banner(b: &Banner) {
         b.accept_all,
         b.customize
     );
-    say!("  {} — {}", b.close, b.policy_url);
+    say!("  {} — {}", b.dismiss, b.policy_url);
     for c in &b.categories {
         say!("");
         let toggle = if c.always_on {

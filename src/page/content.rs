@@ -15,7 +15,8 @@ pub struct Banner {
     pub reject_all: String,
     pub customize: String,
     pub save: String,
-    pub close: String,
+    /// "Continue without accepting": closes the banner and records a refusal (`dismiss`).
+    pub dismiss: String,
     /// Who is responsible for the processing.
     pub controller_name: String,
     pub controller_contact: String,
@@ -97,7 +98,7 @@ pub fn banner(policy: &Policy, requested_locale: &str, grants: Grants) -> Banner
         reject_all: t.reject_all,
         customize: t.customize,
         save: t.save,
-        close: t.close,
+        dismiss: t.dismiss,
         controller_name: policy.controller.name.clone(),
         controller_contact: policy.controller.contact.clone(),
         policy_url: policy.controller.policy_url.clone(),

@@ -118,7 +118,7 @@ fn first_layer(html: &mut String, b: &Banner, chrome: &Chrome, hidden: bool) {
          <button type=\"button\" class=\"secondary\" data-show=\"preferences\">{customize}</button>\n\
          </section>\n",
         hidden = if hidden { " hidden" } else { "" },
-        without = text(&b.close),
+        without = text(&b.dismiss),
         title = text(&b.title),
         body = text(&b.body),
         controller = text(chrome.controller),

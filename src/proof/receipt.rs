@@ -43,12 +43,12 @@ fn collection_method(source: DecisionSource) -> &'static str {
         DecisionSource::ImportMerged => {
             "sync: another device's decision and this one's, the more restrictive choice per category"
         }
-        DecisionSource::BannerAcceptAll => "consent page (SDK): accept all",
-        DecisionSource::BannerRejectAll => "consent page (SDK): reject all",
-        DecisionSource::BannerDismiss => {
+        DecisionSource::PageAcceptAll => "consent page (SDK): accept all",
+        DecisionSource::PageRejectAll => "consent page (SDK): reject all",
+        DecisionSource::PageDismiss => {
             "consent page (SDK): continued without accepting (refusal)"
         }
-        DecisionSource::SettingsSave => {
+        DecisionSource::PageSave => {
             "consent page (SDK): custom choice saved in the preferences"
         }
     }

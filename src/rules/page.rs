@@ -63,11 +63,11 @@ pub fn recorded(
     layer: ConsentPageLayer,
 ) -> Result<Option<(DecisionSource, Grants)>, String> {
     Ok(Some(match (action, layer) {
-        (UiAction::AcceptAll, _) => (DecisionSource::BannerAcceptAll, Grants::ALL),
-        (UiAction::RejectAll, _) => (DecisionSource::BannerRejectAll, Grants::NONE),
-        (UiAction::Save(grants), _) => (DecisionSource::SettingsSave, grants),
+        (UiAction::AcceptAll, _) => (DecisionSource::PageAcceptAll, Grants::ALL),
+        (UiAction::RejectAll, _) => (DecisionSource::PageRejectAll, Grants::NONE),
+        (UiAction::Save(grants), _) => (DecisionSource::PageSave, grants),
         (UiAction::Dismiss, ConsentPageLayer::Banner) => {
-            (DecisionSource::BannerDismiss, Grants::NONE)
+            (DecisionSource::PageDismiss, Grants::NONE)
         }
         (UiAction::Close, ConsentPageLayer::Preferences) => return Ok(None),
         (UiAction::Dismiss | UiAction::Close, _) => {
@@ -84,7 +84,7 @@ mod tests {
     fn each_layer_offers_its_own_way_out() {
         assert_eq!(
             recorded(UiAction::Dismiss, ConsentPageLayer::Banner),
-            Ok(Some((DecisionSource::BannerDismiss, Grants::NONE)))
+            Ok(Some((DecisionSource::PageDismiss, Grants::NONE)))
         );
         assert!(recorded(UiAction::Dismiss, ConsentPageLayer::Preferences).is_err());
         assert_eq!(
@@ -95,7 +95,7 @@ mod tests {
         for layer in [ConsentPageLayer::Banner, ConsentPageLayer::Preferences] {
             assert_eq!(
                 recorded(UiAction::AcceptAll, layer),
-                Ok(Some((DecisionSource::BannerAcceptAll, Grants::ALL)))
+                Ok(Some((DecisionSource::PageAcceptAll, Grants::ALL)))
             );
             let some = Grants {
                 marketing: true,
@@ -103,7 +103,7 @@ mod tests {
             };
             assert_eq!(
                 recorded(UiAction::Save(some), layer),
-                Ok(Some((DecisionSource::SettingsSave, some)))
+                Ok(Some((DecisionSource::PageSave, some)))
             );
         }
     }

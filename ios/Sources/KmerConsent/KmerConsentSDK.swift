@@ -268,7 +268,7 @@ public final class KmerConsentSDK: Sendable {
     }
 
     /// Applies the message the consent page posted: records the decision it carries (sources
-    /// `.bannerAcceptAll`, `.bannerRejectAll`, `.bannerDismiss`, `.settingsSave`; closing the
+    /// `.pageAcceptAll`, `.pageRejectAll`, `.pageDismiss`, `.pageSave`; closing the
     /// preferences records nothing) and returns the status after it. A malformed or forged message,
     /// or one from a page rendered before another decision was recorded, for another user or a day
     /// ago or more, throws `KmerConsentError.invalidUIMessage` and records nothing: render the page

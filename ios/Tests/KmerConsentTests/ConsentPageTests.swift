@@ -35,7 +35,7 @@ final class ConsentPageTests: StoreTestCase {
         XCTAssertTrue(page.contains("data-action=\"accept_all\">Accept all<"))
         let status = try consent.applyUIMessage(
             message(try token(page), "save", choices: "{\"statistics\":true,\"personalization\":false,\"marketing\":false}"))
-        XCTAssertEqual(status.lastSource, .settingsSave)
+        XCTAssertEqual(status.lastSource, .pageSave)
         XCTAssertTrue(consent.canStart("firebase_analytics"), "canStart reflects it when the call returns")
         XCTAssertFalse(consent.canStart("google_mobile_ads"))
         XCTAssertEqual(try consent.history().map(\.locale), ["en"])
@@ -44,7 +44,7 @@ final class ConsentPageTests: StoreTestCase {
             guard case .InvalidUiMessage = error as? KmerConsentError else { return XCTFail("\(error)") }
         }
         let fresh = try consent.consentPage(layer: .banner, locale: Locale(identifier: "en_GB"))
-        XCTAssertEqual(try consent.applyUIMessage(message(try token(fresh), "reject_all")).lastSource, .bannerRejectAll)
+        XCTAssertEqual(try consent.applyUIMessage(message(try token(fresh), "reject_all")).lastSource, .pageRejectAll)
         XCTAssertFalse(consent.canStart("firebase_analytics"))
     }
 

@@ -288,7 +288,7 @@ class KmerConsent private constructor(
 
     /**
      * Applies the message the consent page posted: records the decision it carries (sources
-     * `BANNER_ACCEPT_ALL`, `BANNER_REJECT_ALL`, `BANNER_DISMISS`, `SETTINGS_SAVE`; closing the
+     * `PAGE_ACCEPT_ALL`, `PAGE_REJECT_ALL`, `PAGE_DISMISS`, `PAGE_SAVE`; closing the
      * preferences records nothing) and returns the status after it. A malformed or forged message,
      * or one from a page rendered before another decision was recorded, for another user or a day
      * ago or more, throws [KmerConsentException.InvalidUiMessage] and records nothing: render the

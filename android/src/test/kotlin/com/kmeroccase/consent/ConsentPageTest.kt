@@ -28,7 +28,7 @@ class ConsentPageTest {
         val status = consent.applyUiMessage(
             message(tokenOf(page), "save", """{"statistics":true,"personalization":false,"marketing":false}"""),
         )
-        assertEquals(DecisionSource.SETTINGS_SAVE, status.lastSource)
+        assertEquals(DecisionSource.PAGE_SAVE, status.lastSource)
         assertTrue(consent.canStart("firebase_analytics"), "canStart reflects it when the call returns")
         assertFalse(consent.canStart("google_mobile_ads"))
         assertEquals("en", consent.history().single().locale)
@@ -37,7 +37,7 @@ class ConsentPageTest {
             consent.applyUiMessage(message(tokenOf(page), "reject_all"))
         }
         val fresh = consent.consentPage(ConsentPageLayer.BANNER, Locale.ENGLISH)
-        assertEquals(DecisionSource.BANNER_REJECT_ALL, consent.applyUiMessage(message(tokenOf(fresh), "reject_all")).lastSource)
+        assertEquals(DecisionSource.PAGE_REJECT_ALL, consent.applyUiMessage(message(tokenOf(fresh), "reject_all")).lastSource)
         assertFalse(consent.canStart("firebase_analytics"))
     }
 
