@@ -167,8 +167,8 @@ impl Dispatcher {
         state.sdks.retain(|s| s.id != id);
     }
 
-    /// Ends every registration and drops what is queued: no callback runs after this returns,
-    /// except one already running on another thread. SDKs already started are not told to stop.
+    /// Ends every registration and drops what is queued: no callback starts after this returns
+    /// (one already running on another thread finishes). SDKs already started are not told to stop.
     pub fn close(&self) {
         let mut state = self.lock();
         state.closed = true;
@@ -189,6 +189,10 @@ impl Dispatcher {
             let calls = state.plan(event);
             drop(state);
             for call in calls {
+                // After `close` nothing more is delivered, even what was planned before it.
+                if self.lock().closed {
+                    break;
+                }
                 // A callback that throws (or panics) must not stop the others nor cross the FFI.
                 let _ = catch_unwind(AssertUnwindSafe(|| match call {
                     Call::Notify(listener, gate) => {

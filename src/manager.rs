@@ -572,9 +572,16 @@ impl ConsentManager {
             ui_key: OnceLock::new(),
         });
         let (gate, clock) = (Arc::clone(&manager.gate), Arc::clone(&manager.clock));
+        // Due now when the gate is stale for any reason (a deadline passed, the clock set back or
+        // from trusted to untrusted): the timer, which wakes at least every minute while a deadline
+        // is pending, then republishes what the core's own reads would answer.
         let until_deadline = Box::new(move || {
-            let at = gate.load().snapshot.stale_after_ms?;
-            Some(at.saturating_sub(clock.now_ms()))
+            let gate = gate.load();
+            let now = clock.now_ms();
+            if gate.is_stale(now) {
+                return Some(0);
+            }
+            Some(gate.snapshot.stale_after_ms?.saturating_sub(now))
         });
         manager
             .scheduler
@@ -582,8 +589,17 @@ impl ConsentManager {
         Ok(manager)
     }
 
-    /// The writer, or `Closed` once shut down.
+    /// `Closed` once `shutdown` has begun.
+    fn ensure_open(&self) -> Result<()> {
+        if self.closed.load(Ordering::SeqCst) {
+            return Err(Error::Closed);
+        }
+        Ok(())
+    }
+
+    /// The writer, or `Closed` once `shutdown` has begun.
     fn lock_writer(&self) -> Result<WriterGuard<'_>> {
+        self.ensure_open()?;
         // No code path panics while holding it; if one ever did, the data is still consistent
         // because every change is computed before anything is replaced.
         let guard = self
@@ -733,6 +749,7 @@ impl ConsentManager {
     /// Verifies a countersigned receipt and applies it (see `import_receipt`): the snapshot
     /// published after it, or `None` when nothing was recorded.
     fn import(&self, receipt_json: &str) -> Result<Option<ConsentSnapshot>> {
+        self.ensure_open()?;
         let key = self.backend_key.as_ref().ok_or_else(|| {
             Error::BackendKey(
                 "no back end key was configured at open: a receipt from another device is \
@@ -825,20 +842,18 @@ impl ConsentManager {
         Ok(applied.then(|| gate.snapshot.clone()))
     }
 
-    /// Shuts down (see `shutdown`); false when it already was.
+    /// Shuts down (see `shutdown`); false when it already was. From the moment `closed` is set no
+    /// call takes the writer; one already holding it finishes first, then the closed gate replaces
+    /// whatever it published, so nothing allows after this returns.
     fn close(&self) -> bool {
         if self.closed.swap(true, Ordering::SeqCst) {
             return false;
         }
-        self.scheduler.stop();
-        self.dispatcher.close();
-        let writer = self
+        let mut writer = self
             .writer
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .take();
-        // The store's connection closes here, outside the lock.
-        drop(writer);
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let store = writer.take();
         let closed = Arc::new(Gate::closed(&self.gate.load()));
         self.gate.store(Arc::clone(&closed));
         self.tell_mirror(&closed);
@@ -846,6 +861,11 @@ impl ConsentManager {
             .mirror
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
+        drop(writer);
+        // The store's connection closes here, outside the lock.
+        drop(store);
+        self.dispatcher.close();
+        self.scheduler.stop();
         true
     }
 }
@@ -967,6 +987,7 @@ impl ConsentManager {
         &self,
         choices: HashMap<Category, bool>,
     ) -> Result<ConsentSnapshot, KmerConsentError> {
+        self.ensure_open()?;
         if choices.get(&Category::Essential) == Some(&false) {
             return Err(Error::EssentialCannotBeRefused.into());
         }
@@ -996,6 +1017,7 @@ impl ConsentManager {
     /// content (`PolicyEditedInPlace`) grants nothing and asks again, exactly as `open` does with
     /// such a text. Another policy id is `PolicyUpdateRefused`.
     pub fn update_policy(&self, policy_json: String) -> Result<ConsentSnapshot, KmerConsentError> {
+        self.ensure_open()?;
         let policy = PolicyText::parse(&policy_json)?;
         let ((), gate) = self.change(|writer, _| {
             if policy.policy.id != writer.policy.policy.id {
@@ -1030,7 +1052,7 @@ impl ConsentManager {
         Ok(gate.snapshot.status.locale.clone())
     }
 
-    /// Whether `category` is granted now. Essential always is. This is the category alone: an SDK in
+    /// Whether `category` is granted now. Essential always is, until `shutdown` (then nothing is). This is the category alone: an SDK in
     /// it may still be denied (not shown to the user in it, tracking not authorized); ask
     /// `can_start` for an SDK.
     pub fn is_granted(&self, category: Category) -> bool {
@@ -1058,6 +1080,9 @@ impl ConsentManager {
 
     /// The verdict for the SDK with its reason.
     pub fn check(&self, sdk_id: String) -> Verdict {
+        if self.closed.load(Ordering::SeqCst) {
+            return Verdict::deny(VerdictReason::Closed);
+        }
         self.gate.load().verdict(&sdk_id, self.clock.now_ms())
     }
 
@@ -1083,6 +1108,7 @@ impl ConsentManager {
         &self,
         account_id: Option<String>,
     ) -> Result<ConsentSnapshot, KmerConsentError> {
+        self.ensure_open()?;
         let subject = match account_id {
             None => String::new(),
             Some(id) if id.is_empty() || id.len() > 512 => {
@@ -1151,6 +1177,7 @@ impl ConsentManager {
     /// time. Needs the back end key given at open (`BackendKey` otherwise); a malformed or
     /// unsigned acknowledgement, or one for no record here, is `InvalidAcknowledgement`.
     pub fn acknowledge_signed(&self, acknowledgement_json: String) -> Result<(), KmerConsentError> {
+        self.ensure_open()?;
         let key = self
             .backend_key
             .as_ref()
@@ -1263,6 +1290,7 @@ impl ConsentManager {
         &self,
         message: String,
     ) -> Result<Option<ConsentSnapshot>, KmerConsentError> {
+        self.ensure_open()?;
         let parsed = page::message::parse(&message).map_err(Error::UiMessage)?;
         let key = self.page_key()?;
         let (failed, gate) = self.change(|writer, clock_ms| {
@@ -1354,9 +1382,7 @@ impl ConsentManager {
     /// listener, within that period. The platforms start it while the app is in the foreground and
     /// cancel the handle when it leaves. Fails with `Closed` after `shutdown`.
     pub fn watch_for_changes(&self, period_ms: u64) -> Result<Arc<TaskHandle>, KmerConsentError> {
-        if self.closed.load(Ordering::SeqCst) {
-            return Err(KmerConsentError::Closed);
-        }
+        self.ensure_open()?;
         Ok(Arc::new(
             self.scheduler.watch(Duration::from_millis(period_ms)),
         ))
@@ -1378,11 +1404,17 @@ impl ConsentManager {
 
     /// Adds a listener. It first receives the current snapshot, then every change. Cancel the
     /// returned subscription to remove it.
-    /// After `shutdown` it is never called.
-    pub fn add_listener(&self, listener: Arc<dyn ConsentListener>) -> Arc<Subscription> {
+    /// Fails with `Closed` after `shutdown`.
+    pub fn add_listener(
+        &self,
+        listener: Arc<dyn ConsentListener>,
+    ) -> Result<Arc<Subscription>, KmerConsentError> {
+        self.ensure_open()?;
+        // A gate gone stale while the timer slept is recomputed before it is replayed.
+        self.current();
         let subscription = self.dispatcher.add_listener(listener);
         self.dispatcher.drain();
-        Arc::new(subscription)
+        Ok(Arc::new(subscription))
     }
 
     /// Drives an SDK from consent: `start` once it is allowed (at once if it already is), `stop` when
@@ -1392,12 +1424,12 @@ impl ConsentManager {
         sdk_id: String,
         lifecycle: Arc<dyn SdkLifecycle>,
     ) -> Result<Arc<Subscription>, KmerConsentError> {
-        if self.closed.load(Ordering::SeqCst) {
-            return Err(KmerConsentError::Closed);
-        }
+        self.ensure_open()?;
         if !self.gate.load().snapshot.sdks.contains_key(&sdk_id) {
             return Err(Error::UnknownSdk(sdk_id).into());
         }
+        // Never start an SDK from a gate gone stale while the timer slept.
+        self.current();
         let subscription = self.dispatcher.register_sdk(sdk_id, lifecycle);
         self.dispatcher.drain();
         Ok(Arc::new(subscription))

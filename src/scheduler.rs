@@ -10,12 +10,14 @@
 //! Sleep: the wait is measured on a monotonic clock, which stops while the device is in deep sleep
 //! (Linux and Android's `CLOCK_MONOTONIC`, Darwin's `mach_absolute_time`). A wait therefore lasts at
 //! most [`MAX_SLEEP`] and the deadline is compared with the wall clock at each wake-up: a deadline
-//! passed asleep is noticed at most that long after waking. The platforms also forward the wake-ups
-//! a user sees (screen on, app in the foreground, clock set) as `refresh`.
+//! passed asleep is noticed at most that long after waking, and so is a clock set back or an
+//! untrusted clock (the gate is stale, whatever its deadline). Android's layer also forwards the
+//! wake-ups a user sees (screen on, activity resumed, clock set) as `refresh`; on iOS the app calls
+//! `refresh()` when it becomes active (the README shows where).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
-use std::thread::{self, JoinHandle, ThreadId};
+use std::thread;
 use std::time::{Duration, Instant};
 
 /// The longest single wait while a deadline is pending.
@@ -27,6 +29,9 @@ pub(crate) const RETRY: Duration = Duration::from_secs(1);
 
 /// The shortest watch period: a watch asks SQLite one question per period.
 pub(crate) const MIN_WATCH_PERIOD: Duration = Duration::from_millis(10);
+
+/// The longest watch period (a longer one is taken as this): no `Instant` arithmetic can overflow.
+pub(crate) const MAX_WATCH_PERIOD: Duration = Duration::from_secs(86_400);
 
 /// How long until time alone makes the published gate wrong, in ms on the wall clock (zero or less:
 /// now); `None` when nothing is pending. Read without the manager.
@@ -50,7 +55,6 @@ struct State {
     next_watch_id: u64,
     /// When the next watch look is due.
     next_watch: Option<Instant>,
-    thread: Option<ThreadId>,
 }
 
 struct Shared {
@@ -70,7 +74,6 @@ impl Shared {
 /// The timer of one manager.
 pub(crate) struct Scheduler {
     shared: Arc<Shared>,
-    handle: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Scheduler {
@@ -80,7 +83,6 @@ impl Scheduler {
                 state: Mutex::new(State::default()),
                 wake: Condvar::new(),
             }),
-            handle: Mutex::new(None),
         }
     }
 
@@ -89,13 +91,11 @@ impl Scheduler {
     /// `snapshot`, `refresh`) and a cached verdict is checked against the clock.
     pub(crate) fn start<T: Timed>(&self, target: Weak<T>, until_deadline: UntilDeadline) {
         let shared = Arc::clone(&self.shared);
-        let spawned = thread::Builder::new()
+        // Detached: `stop` never waits for it (it may be running an app's callback that waits for
+        // the thread calling `stop`); it sees `stopped` at its next wake-up and ends.
+        let _ = thread::Builder::new()
             .name("kmer-consent-timer".into())
             .spawn(move || run(&shared, &target, &until_deadline));
-        if let Ok(handle) = spawned {
-            self.shared.lock().thread = Some(handle.thread().id());
-            *self.handle.lock().unwrap_or_else(|p| p.into_inner()) = Some(handle);
-        }
     }
 
     /// The published gate changed, or the clock did: work out the next wake-up again.
@@ -108,9 +108,15 @@ impl Scheduler {
     /// [`MIN_WATCH_PERIOD`]); it runs until its handle is cancelled or the scheduler stops.
     pub(crate) fn watch(&self, period: Duration) -> TaskHandle {
         let mut state = self.shared.lock();
+        if state.stopped {
+            return TaskHandle {
+                shared: Weak::new(),
+                id: 0,
+            };
+        }
         let id = state.next_watch_id;
         state.next_watch_id += 1;
-        let period = period.max(MIN_WATCH_PERIOD);
+        let period = period.clamp(MIN_WATCH_PERIOD, MAX_WATCH_PERIOD);
         state.watches.insert(id, period);
         let first = Instant::now() + period;
         state.next_watch = Some(state.next_watch.map_or(first, |due| due.min(first)));
@@ -123,19 +129,16 @@ impl Scheduler {
         }
     }
 
-    /// Stops the thread and every watch; waits for the thread to end unless called from it.
+    /// Stops the thread and every watch, without waiting: the thread ends at its next wake-up, and
+    /// whatever it is doing meanwhile finds the manager closed.
     pub(crate) fn stop(&self) {
-        let on_timer_thread = {
+        {
             let mut state = self.shared.lock();
             state.stopped = true;
             state.watches.clear();
-            state.thread == Some(thread::current().id())
-        };
-        self.shared.wake.notify_all();
-        let handle = self.handle.lock().unwrap_or_else(|p| p.into_inner()).take();
-        if let (Some(handle), false) = (handle, on_timer_thread) {
-            let _ = handle.join();
+            state.next_watch = None;
         }
+        self.shared.wake.notify_all();
     }
 }
 
@@ -203,7 +206,8 @@ fn run<T: Timed>(shared: &Shared, target: &Weak<T>, until_deadline: &UntilDeadli
         if deadline_due {
             target.deadline_passed();
         }
-        if watch_due {
+        // A watch cancelled since it fell due does not look once more.
+        if watch_due && !shared.lock().watches.is_empty() {
             target.watch_tick();
         }
     }
@@ -231,5 +235,24 @@ impl TaskHandle {
         state.nudged = true;
         drop(state);
         shared.wake.notify_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_watch_period_too_long_for_the_clock_is_clamped_not_a_panic() {
+        // `Instant + Duration::MAX` overflows on every platform (on Darwin already at u64::MAX ms,
+        // which the FFI accepts): the timer thread would die and no expiry would be republished.
+        let scheduler = Scheduler::new();
+        let forever = scheduler.watch(Duration::MAX);
+        let state = scheduler.shared.lock();
+        assert_eq!(state.watches.values().max(), Some(&MAX_WATCH_PERIOD));
+        drop(state);
+        forever.cancel();
+        assert!(scheduler.shared.lock().watches.is_empty());
+        assert!(scheduler.shared.lock().next_watch.is_none());
     }
 }

@@ -67,7 +67,7 @@ fn a_listener_gets_the_current_snapshot_then_every_change_in_order() {
     let f = Fixture::new();
     let m = f.open();
     let recorder = Arc::new(Recorder::default());
-    let subscription = m.add_listener(recorder.clone());
+    let subscription = m.add_listener(recorder.clone()).unwrap();
     assert_eq!(recorder.count(), 1, "the current snapshot at once");
     assert_eq!(recorder.last(), m.snapshot());
 
@@ -97,7 +97,7 @@ fn a_failed_write_notifies_nobody() {
     let f = Fixture::new();
     let m = f.open();
     let recorder = Arc::new(Recorder::default());
-    let _s = m.add_listener(recorder.clone());
+    let _s = m.add_listener(recorder.clone()).unwrap();
     assert!(m.save([(Category::Essential, false)].into()).is_err());
     assert_eq!(recorder.count(), 1);
 }
@@ -215,8 +215,8 @@ fn a_listener_may_call_back_into_the_manager_without_deadlock() {
         calls: AtomicUsize::new(0),
     });
     let recorder = Arc::new(Recorder::default());
-    let _a = m.add_listener(listener.clone());
-    let _b = m.add_listener(recorder.clone());
+    let _a = m.add_listener(listener.clone()).unwrap();
+    let _b = m.add_listener(recorder.clone()).unwrap();
     let m2 = m.clone();
     within_seconds(10, move || m2.accept_all().unwrap());
 
@@ -293,9 +293,9 @@ impl ConsentListener for Panics {
 fn a_failing_listener_does_not_stop_the_others() {
     let f = Fixture::new();
     let m = f.open();
-    let _p = m.add_listener(Arc::new(Panics));
+    let _p = m.add_listener(Arc::new(Panics)).unwrap();
     let recorder = Arc::new(Recorder::default());
-    let _r = m.add_listener(recorder.clone());
+    let _r = m.add_listener(recorder.clone()).unwrap();
     m.accept_all().unwrap();
     m.reject_all().unwrap();
     assert_eq!(recorder.count(), 3);

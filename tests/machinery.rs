@@ -31,7 +31,7 @@ impl ConsentListener for Relay {
 
 fn listen(m: &ConsentManager) -> mpsc::Receiver<ConsentSnapshot> {
     let (tx, rx) = mpsc::channel();
-    let subscription = m.add_listener(Arc::new(Relay(Mutex::new(tx))));
+    let subscription = m.add_listener(Arc::new(Relay(Mutex::new(tx)))).unwrap();
     // Kept for the manager's life: the subscription ends with `cancel`, not when dropped.
     std::mem::forget(subscription);
     rx
@@ -52,6 +52,16 @@ fn wait_for(
         }
     }
     None
+}
+
+/// How many of this process's file descriptors are open on `path` (Linux's /proc).
+fn open_handles(path: &std::path::Path) -> usize {
+    let path = std::fs::canonicalize(path).unwrap();
+    std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .filter(|target| *target == path)
+        .count()
 }
 
 fn one_day_policy() -> String {
@@ -161,6 +171,7 @@ fn recording_calls_hand_back_the_snapshot_they_published() {
     // A call that changes nothing hands back the snapshot in force, and publishes nothing new.
     let again = m.refresh().unwrap();
     assert_eq!(again, accepted);
+    assert!(heard.try_recv().is_err(), "nothing new was published");
     let tracked = m
         .set_tracking_authorization(TrackingAuthorization::Denied)
         .unwrap();
@@ -209,8 +220,10 @@ fn after_shutdown_nothing_is_allowed_and_every_call_is_closed() {
         .unwrap();
     let heard = listen(&m);
     let _ = heard.recv_timeout(Duration::from_secs(1)).unwrap();
+    assert!(open_handles(&f.db()) > 0, "the store is open");
 
     let last = m.shutdown();
+    assert_eq!(open_handles(&f.db()), 0, "shutdown released the store");
     assert_eq!(m.shutdown(), last, "idempotent");
     assert!(last
         .sdks
@@ -227,10 +240,40 @@ fn after_shutdown_nothing_is_allowed_and_every_call_is_closed() {
     assert!(!m.is_granted(kmer_consent::Category::Essential));
     assert_eq!(m.snapshot(), last);
 
-    assert_eq!(m.accept_all(), Err(KmerConsentError::Closed));
-    assert_eq!(m.history().map(|_| ()), Err(KmerConsentError::Closed));
-    assert_eq!(m.export_proof(), Err(KmerConsentError::Closed));
-    assert_eq!(m.set_locale("en".into()), Err(KmerConsentError::Closed));
+    // Closed comes first, before any input is looked at.
+    let closed = Err(KmerConsentError::Closed);
+    assert_eq!(m.accept_all().map(|_| ()), closed);
+    assert_eq!(m.refresh().map(|_| ()), closed);
+    assert_eq!(
+        m.save([(kmer_consent::Category::Essential, false)].into())
+            .map(|_| ()),
+        closed
+    );
+    assert_eq!(m.update_policy("not json".into()).map(|_| ()), closed);
+    assert_eq!(m.set_subject(Some(String::new())).map(|_| ()), closed);
+    assert_eq!(m.apply_ui_message("{".into()).map(|_| ()), closed);
+    assert_eq!(m.import_receipt("{".into()).map(|_| ()), closed);
+    assert_eq!(m.acknowledge_signed("{".into()), closed);
+    assert_eq!(m.refresh_if_changed().map(|_| ()), closed);
+    assert_eq!(m.history().map(|_| ()), closed);
+    assert_eq!(m.verify_history().map(|_| ()), closed);
+    assert_eq!(m.pending_receipts(10).map(|_| ()), closed);
+    assert_eq!(m.export_proof().map(|_| ()), closed);
+    assert_eq!(m.set_locale("en".into()).map(|_| ()), closed);
+    assert_eq!(m.banner("en".into()).map(|_| ()), closed);
+    assert_eq!(
+        m.consent_page("en".into(), kmer_consent::ConsentPageLayer::Banner)
+            .map(|_| ()),
+        closed
+    );
+    assert!(matches!(
+        m.add_listener(Arc::new(Relay(Mutex::new(mpsc::channel().0)))),
+        Err(KmerConsentError::Closed)
+    ));
+    assert!(matches!(
+        m.mirror_to(Arc::new(Mirror::default())),
+        Err(KmerConsentError::Closed)
+    ));
     assert!(matches!(
         m.watch_for_changes(10),
         Err(KmerConsentError::Closed)
@@ -256,7 +299,7 @@ fn after_shutdown_nothing_is_allowed_and_every_call_is_closed() {
         "no SDK callback after shutdown"
     );
 
-    // The store was released and kept the decision.
+    // The store kept the decision.
     let other = f.open();
     assert!(other.can_start("google_mobile_ads".into()));
 }
@@ -288,11 +331,12 @@ impl SnapshotMirror for Mirror {
     }
 }
 
-/// Blocks every notification for a while, as a slow app listener would.
-struct Slow;
+/// Says it was entered, then blocks for a while, as a slow app listener would.
+struct Slow(Mutex<mpsc::Sender<()>>);
 
 impl ConsentListener for Slow {
     fn on_consent_changed(&self, _: ConsentSnapshot) {
+        let _ = self.0.lock().unwrap().send(());
         std::thread::sleep(Duration::from_millis(300));
     }
 }
@@ -308,16 +352,22 @@ fn the_platform_mirror_is_current_when_a_call_returns_even_while_listeners_lag()
         Some(&m.snapshot()),
         "told at once"
     );
-    let _slow = m.add_listener(Arc::new(Slow));
+    let (entered_tx, entered) = mpsc::channel();
+    let _slow = m
+        .add_listener(Arc::new(Slow(Mutex::new(entered_tx))))
+        .unwrap();
     let heard = listen(&m);
     let _ = heard.recv_timeout(Duration::from_secs(2)).unwrap();
+    while entered.try_recv().is_ok() {} // the replay at registration
 
-    // Another thread is busy delivering to the slow listener while this one records.
+    // Another thread is inside the slow listener, delivering, while this one records.
     let busy = {
         let m = Arc::clone(&m);
         std::thread::spawn(move || m.reject_all().unwrap())
     };
-    std::thread::sleep(Duration::from_millis(50));
+    entered
+        .recv_timeout(Duration::from_secs(5))
+        .expect("the other thread delivers");
     let accepted = m.accept_all().unwrap();
     assert_eq!(
         mirror.0.lock().unwrap().last(),

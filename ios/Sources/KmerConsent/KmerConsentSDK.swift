@@ -88,7 +88,7 @@ public final class KmerConsentSDK: Sendable {
 
     /// Whether `category` is granted now. Essential always is; after `close()`, nothing is.
     public func isGranted(_ category: Category) -> Bool {
-        state.latest.status.categories[category] == true
+        state.openSnapshot?.status.categories[category] == true
     }
 
     /// Where consent stands: whether to show the banner (`needsPrompt`) and why, and whether a refusal
@@ -243,7 +243,9 @@ public final class KmerConsentSDK: Sendable {
     /// timer, so its decisions reach this gate (and every listener) within that period. Start it
     /// when the app becomes active and cancel the token when it resigns active.
     public func watchForChanges(every interval: TimeInterval = 1) throws -> ConsentToken {
-        let task = try manager.watchForChanges(periodMs: UInt64(max(1, (interval * 1000).rounded())))
+        // The core clamps the period to 10 ms … 1 day; a non-finite one is taken as the longest.
+        let ms = interval.isFinite ? min(max(1, (interval * 1000).rounded()), 86_400_000) : 86_400_000
+        let task = try manager.watchForChanges(periodMs: UInt64(ms))
         return state.track(ConsentToken(onCancel: { task.cancel() }))
     }
 
@@ -306,7 +308,7 @@ public final class KmerConsentSDK: Sendable {
     ) throws -> ConsentToken {
         guard state.openSnapshot != nil else { throw KmerConsentError.Closed }
         let relay = QueuedListener(queue: queue ?? callbackQueue, listener: listener)
-        return state.track(ConsentToken(manager.addListener(listener: relay)))
+        return state.track(ConsentToken(try manager.addListener(listener: relay)))
     }
 
     /// Runs `onStart` once the SDK may start (at once if it already may) and `onStop` when it no
@@ -328,8 +330,8 @@ public final class KmerConsentSDK: Sendable {
     /// and ends every registration and stream. `canStart` then answers false and every other call
     /// throws `KmerConsentError.Closed`. Idempotent.
     public func close() {
-        _ = manager.shutdown()
         state.close()
+        _ = manager.shutdown()
     }
 
     deinit {
@@ -377,18 +379,11 @@ private final class SnapshotState: @unchecked Sendable {
         Set(snapshot.sdks.lazy.filter { $0.value.allowed }.map(\.key))
     }
 
-    /// Whether the newest snapshot allows the SDK.
+    /// Whether the newest snapshot allows the SDK; false once closed.
     func allows(_ sdkId: String) -> Bool {
         lock.lock()
         defer { lock.unlock() }
-        return allowed.contains(sdkId)
-    }
-
-    /// The newest snapshot, closed or not (after `close`, the core's last one, which allows nothing).
-    var latest: ConsentSnapshot {
-        lock.lock()
-        defer { lock.unlock() }
-        return snapshot
+        return !closed && allowed.contains(sdkId)
     }
 
     /// The newest snapshot, or `nil` once closed, read under one lock.

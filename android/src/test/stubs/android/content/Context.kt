@@ -11,6 +11,7 @@ abstract class Context {
     open fun startActivity(intent: Intent): Unit = throw RuntimeException("Stub!")
     open fun registerReceiver(receiver: BroadcastReceiver, filter: IntentFilter): Intent? =
         throw RuntimeException("Stub!")
+    open fun unregisterReceiver(receiver: BroadcastReceiver): Unit = throw RuntimeException("Stub!")
 
     companion object {
         const val MODE_PRIVATE: Int = 0

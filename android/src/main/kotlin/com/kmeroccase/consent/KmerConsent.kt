@@ -56,13 +56,23 @@ class KmerConsent private constructor(
     @Volatile
     private var closed = false
 
+    /** Run once by [close], after the core is shut down: what a platform entry point registered. */
+    internal val onClose = java.util.concurrent.CopyOnWriteArrayList<() -> Unit>()
+
     init {
-        // The core calls this with each snapshot it publishes, in order, before the call that
-        // published it returns; it only stores it.
+        // The core calls this with each snapshot it publishes, in order, under its writer lock,
+        // before the call that published it returns: it only stores it (no app code may run here).
         manager.mirrorTo(object : SnapshotMirror {
             override fun mirror(snapshot: ConsentSnapshot) {
                 published = Published(snapshot)
-                mutableSnapshots.value = snapshot
+            }
+        })
+        // The StateFlow is fed by an ordinary listener, outside every lock of the core: setting it
+        // may resume collectors on this very thread (`Dispatchers.Main.immediate`), and they may
+        // call back into the SDK.
+        manager.addListener(object : ConsentListener {
+            override fun onConsentChanged(snapshot: ConsentSnapshot) {
+                if (!closed) mutableSnapshots.value = snapshot
             }
         })
     }
@@ -84,7 +94,7 @@ class KmerConsent private constructor(
      * Whether the SDK may start now. Unknown ids, and everything after [close], answer false. A memory
      * read: no native call, no lock, no clock.
      */
-    fun canStart(sdkId: String): Boolean = published.allowed.contains(sdkId)
+    fun canStart(sdkId: String): Boolean = !closed && published.allowed.contains(sdkId)
 
     /** The verdict for the SDK, with its reason. An id the policy does not list is denied. */
     @Throws(KmerConsentException::class)
@@ -92,7 +102,7 @@ class KmerConsent private constructor(
         live().sdks[sdkId] ?: Verdict(allowed = false, reason = VerdictReason.UNKNOWN_SDK)
 
     /** Whether [category] is granted now. Essential always is; after [close], nothing is. */
-    fun isGranted(category: Category): Boolean = published.snapshot.status.categories[category] == true
+    fun isGranted(category: Category): Boolean = !closed && published.snapshot.status.categories[category] == true
 
     /**
      * The user chose "Accept all". A grant the store cannot write throws
@@ -377,8 +387,9 @@ class KmerConsent private constructor(
             if (closed) return
             closed = true
         }
-        manager.shutdown()
+        mutableSnapshots.value = manager.shutdown()
         registrations.toList().forEach(ConsentRegistration::close)
+        onClose.forEach { runCatching(it) }
         ownedExecutor?.shutdown()
     }
 

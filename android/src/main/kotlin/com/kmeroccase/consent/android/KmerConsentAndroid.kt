@@ -68,13 +68,20 @@ object KmerConsentAndroid {
             appVersion = appVersion,
             backendPublicKey = backendPublicKey,
         )
-        (app as? Application)?.registerActivityLifecycleCallbacks(RefreshOnResume(consent))
+        val onResume = RefreshOnResume(consent)
+        (app as? Application)?.registerActivityLifecycleCallbacks(onResume)
         // Time may have passed an expiry while the device slept (the core's timer waits on a clock
         // that stops in deep sleep): look again when the screen turns on or the clock is set.
+        val onWake = RefreshOnWake(consent)
         app.registerReceiver(
-            RefreshOnWake(consent),
+            onWake,
             IntentFilter(Intent.ACTION_SCREEN_ON).apply { addAction(Intent.ACTION_TIME_CHANGED) },
         )
+        // Closing releases them, so a closed instance is not kept alive by the application.
+        consent.onClose += {
+            (app as? Application)?.unregisterActivityLifecycleCallbacks(onResume)
+            app.unregisterReceiver(onWake)
+        }
         // Ad SDKs read the IAB TCF keys from the default SharedPreferences.
         // Off the main thread: the first SharedPreferences read waits for the file to load.
         consent.writeIabTcfKeys(SharedPreferencesIabTcfStorage(defaultSharedPreferences(app)), refresher)

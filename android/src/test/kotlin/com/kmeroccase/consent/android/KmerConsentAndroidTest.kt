@@ -44,10 +44,16 @@ private class FakeApplication(private val dir: File) : Application() {
     override fun registerActivityLifecycleCallbacks(callback: ActivityLifecycleCallbacks) {
         callbacks.add(callback)
     }
+    override fun unregisterActivityLifecycleCallbacks(callback: ActivityLifecycleCallbacks) {
+        callbacks.remove(callback)
+    }
     val receivers = mutableListOf<Pair<BroadcastReceiver, IntentFilter>>()
     override fun registerReceiver(receiver: BroadcastReceiver, filter: IntentFilter): Intent? {
         receivers += receiver to filter
         return null
+    }
+    override fun unregisterReceiver(receiver: BroadcastReceiver) {
+        receivers.removeAll { it.first === receiver }
     }
 }
 
@@ -63,6 +69,17 @@ class KmerConsentAndroidTest {
             assertTrue(File(app.noBackupFilesDir, KmerConsentAndroid.DATABASE_NAME).isFile)
             assertTrue(consent.canStart("meta_audience_network"), "no ATT on Android")
         }
+    }
+
+    @Test
+    fun `closing unregisters what open registered on the application`() {
+        val app = FakeApplication(tmp.newFolder("no_backup"))
+        val consent = KmerConsentAndroid.open(app, POLICY, callbackExecutor = DIRECT)
+        assertEquals(1, app.callbacks.size)
+        assertEquals(1, app.receivers.size)
+        consent.close()
+        assertEquals(0, app.callbacks.size, "no lifecycle callback keeps a closed instance alive")
+        assertEquals(0, app.receivers.size, "no receiver either")
     }
 
     @Test
