@@ -12,6 +12,7 @@ import kotlin.test.assertFalse
 import kotlin.test.assertNull
 import kotlin.test.assertTrue
 import kotlinx.coroutines.async
+import kotlinx.coroutines.launch
 import kotlinx.coroutines.flow.first
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
@@ -192,6 +193,28 @@ class KmerConsentTest {
         }
         consent.withdraw()
         assertEquals(VerdictReason.REFUSED, consent.snapshots.value.sdks.getValue("firebase_analytics").reason)
+    }
+
+    @Test
+    fun `a StateFlow collector that resumes at once may call back into the SDK`() {
+        val consent = open()
+        // Dispatchers.Unconfined resumes the collector on the thread that set the value, as
+        // Dispatchers.Main.immediate does on the main thread: that must not be inside the core's lock.
+        val scope = kotlinx.coroutines.CoroutineScope(kotlinx.coroutines.Dispatchers.Unconfined)
+        val banners = AtomicInteger()
+        val job = scope.launch {
+            consent.snapshots.collect {
+                consent.banner()
+                banners.incrementAndGet()
+            }
+        }
+        val recorded = CountDownLatch(1)
+        Thread { consent.acceptAll(); recorded.countDown() }.apply { isDaemon = true }.start()
+        // Closed only when nothing is stuck: a deadlocked core would hang close() too.
+        assertTrue(recorded.await(10, TimeUnit.SECONDS), "acceptAll returned: no deadlock")
+        assertTrue(banners.get() >= 2, "the collector ran for the change too")
+        job.cancel()
+        consent.close()
     }
 
     @Test
