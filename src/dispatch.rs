@@ -107,9 +107,7 @@ impl Dispatcher {
 
     fn lock(&self) -> MutexGuard<'_, State> {
         // A panicking callback never holds this lock; recover the data if one ever did.
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::locks::lock(&self.state)
     }
 
     /// Queues a new snapshot. Call [`Dispatcher::drain`] once no other lock is held.

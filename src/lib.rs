@@ -60,6 +60,7 @@ mod store; // the SQLite file: open and recovery, schema and migrations, rows, c
 
 // The machinery: the snapshot the gate answers from, delivery, the timer, randomness.
 mod dispatch; // listeners, SDK start/stop, the platform mirror
+mod locks; // mutexes that survive a poisoned lock
 mod random; // secure random bytes or a typed error
 mod scheduler; // the one timer: expiry republish and the watch for other processes
 mod snapshot; // the immutable snapshot and the gate

@@ -21,6 +21,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::dispatch::{ConsentListener, Dispatcher, SdkLifecycle, SnapshotMirror, Subscription};
 use crate::error::{Error, KmerConsentError, Result};
 use crate::locale::negotiate;
+use crate::locks;
 use crate::page::{self, Banner, ConsentPageLayer};
 
 use crate::policy::PolicyText;
@@ -134,8 +135,6 @@ pub struct ConsentManager {
     scheduler: Scheduler,
     /// Shared with the timer, which reads the deadline from it without holding the manager.
     gate: Arc<ArcSwap<Gate>>,
-    /// The platform layer's copy of the gate, told of each gate as it is published.
-    mirror: Mutex<Option<Arc<dyn SnapshotMirror>>>,
     dispatcher: Arc<Dispatcher>,
     clock: Arc<dyn Clock>,
     backend_key: Option<BackendKey>,
@@ -160,6 +159,9 @@ struct Held {
 /// What only the writer touches.
 struct Writer {
     store: Store,
+    /// The platform layer's copy of the gate, told of each gate as it is published (so, like
+    /// everything else here, only ever touched under the writer lock).
+    mirror: Option<Arc<dyn SnapshotMirror>>,
     policy: Arc<PolicyText>,
     app_version: String,
     /// Whose decisions are in force: an account id, or `""` for the anonymous device.
@@ -508,6 +510,16 @@ impl Writer {
     }
 }
 
+/// Tells the platform's mirror of a gate, if there is one. A mirror that throws must not cross the
+/// FFI nor stop the publication.
+fn tell_mirror(mirror: Option<&dyn SnapshotMirror>, gate: &Gate) {
+    if let Some(mirror) = mirror {
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            mirror.mirror(gate.snapshot.clone())
+        }));
+    }
+}
+
 /// The policy text as the store keeps it beside decisions.
 fn policy_row(text: &PolicyText) -> PolicyRow<'_> {
     PolicyRow {
@@ -538,6 +550,7 @@ impl ConsentManager {
         let locale = negotiate(locale, &policy.policy);
         let mut writer = Writer {
             store: opened.store,
+            mirror: None,
             policy: Arc::new(policy),
             app_version: options.app_version,
             subject: String::new(),
@@ -565,7 +578,6 @@ impl ConsentManager {
             closed: AtomicBool::new(false),
             scheduler: Scheduler::new(),
             gate: Arc::new(ArcSwap::new(Arc::clone(&gate))),
-            mirror: Mutex::new(None),
             dispatcher: Dispatcher::new(gate),
             clock: options.clock,
             backend_key,
@@ -602,39 +614,22 @@ impl ConsentManager {
         self.ensure_open()?;
         // No code path panics while holding it; if one ever did, the data is still consistent
         // because every change is computed before anything is replaced.
-        let guard = self
-            .writer
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let guard = locks::lock(&self.writer);
         if guard.is_none() {
             return Err(Error::Closed);
         }
         Ok(WriterGuard(guard))
     }
 
-    /// Swaps in a gate computed by the writer (called with the writer locked), tells the platform's
-    /// mirror at once, queues it for listeners and tells the timer.
-    fn publish(&self, gate: Gate) -> Arc<Gate> {
+    /// Swaps in a gate the writer computed, tells the platform's mirror at once, queues it for
+    /// listeners and tells the timer.
+    fn publish(&self, writer: &Writer, gate: Gate) -> Arc<Gate> {
         let gate = Arc::new(gate);
         self.gate.store(Arc::clone(&gate));
-        self.tell_mirror(&gate);
+        tell_mirror(writer.mirror.as_deref(), &gate);
         self.dispatcher.publish(Arc::clone(&gate));
         self.scheduler.nudge();
         gate
-    }
-
-    fn tell_mirror(&self, gate: &Gate) {
-        let mirror = self
-            .mirror
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone();
-        if let Some(mirror) = mirror {
-            // A mirror that throws must not cross the FFI nor stop the publication.
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                mirror.mirror(gate.snapshot.clone())
-            }));
-        }
     }
 
     /// Recomputes under the writer lock with `change` applied (after writing any restriction the
@@ -654,7 +649,7 @@ impl ConsentManager {
             let gate = if gate.same_content(&current) {
                 current
             } else {
-                self.publish(gate)
+                self.publish(&writer, gate)
             };
             (value, gate)
         };
@@ -849,18 +844,11 @@ impl ConsentManager {
         if self.closed.swap(true, Ordering::SeqCst) {
             return false;
         }
-        let mut writer = self
-            .writer
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut writer = locks::lock(&self.writer);
         let store = writer.take();
         let closed = Arc::new(Gate::closed(&self.gate.load()));
         self.gate.store(Arc::clone(&closed));
-        self.tell_mirror(&closed);
-        *self
-            .mirror
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
+        tell_mirror(store.as_ref().and_then(|w| w.mirror.as_deref()), &closed);
         drop(writer);
         // The store's connection closes here, outside the lock.
         drop(store);
@@ -1378,7 +1366,7 @@ impl ConsentManager {
     }
 
     /// Looks for another process's writes (an app extension, a second process) every `period_ms`
-    /// (at least 10 ms) on the manager's timer, so that its decisions reach this gate, and every
+    /// (taken as 10 ms to one day) on the manager's timer, so that its decisions reach this gate, and every
     /// listener, within that period. The platforms start it while the app is in the foreground and
     /// cancel the handle when it leaves. Fails with `Closed` after `shutdown`.
     pub fn watch_for_changes(&self, period_ms: u64) -> Result<Arc<TaskHandle>, KmerConsentError> {
@@ -1393,12 +1381,9 @@ impl ConsentManager {
     /// (see [`SnapshotMirror`]). Fails with `Closed` after `shutdown`.
     pub fn mirror_to(&self, mirror: Arc<dyn SnapshotMirror>) -> Result<(), KmerConsentError> {
         // Under the writer lock, so no gate is published between the first call and the next.
-        let _writer = self.lock_writer()?;
-        *self
-            .mirror
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(mirror);
-        self.tell_mirror(&self.gate.load());
+        let mut writer = self.lock_writer()?;
+        tell_mirror(Some(&*mirror), &self.gate.load());
+        writer.mirror = Some(mirror);
         Ok(())
     }
 

@@ -305,7 +305,7 @@ fn after_shutdown_nothing_is_allowed_and_every_call_is_closed() {
 }
 
 #[test]
-fn a_manager_dropped_without_shutdown_is_freed_and_its_timer_ends() {
+fn a_manager_dropped_without_shutdown_is_freed() {
     let f = Fixture::new();
     let m = f.open();
     let _watch = m.watch_for_changes(10).unwrap();

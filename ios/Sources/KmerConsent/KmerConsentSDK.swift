@@ -240,11 +240,13 @@ public final class KmerConsentSDK: Sendable {
     }
 
     /// Looks every `interval` seconds for another process's writes (an app extension), on the core's
-    /// timer, so its decisions reach this gate (and every listener) within that period. Start it
-    /// when the app becomes active and cancel the token when it resigns active.
+    /// timer, so its decisions reach this gate (and every listener) within that period; the core
+    /// takes any period as 10 ms to one day. Start it when the app becomes active and cancel the token
+    /// when it resigns active.
     public func watchForChanges(every interval: TimeInterval = 1) throws -> ConsentToken {
-        // The core clamps the period to 10 ms … 1 day; a non-finite one is taken as the longest.
-        let ms = interval.isFinite ? min(max(1, (interval * 1000).rounded()), 86_400_000) : 86_400_000
+        // Only what `UInt64(_:)` cannot hold is settled here (it traps on NaN, infinity and
+        // negatives); the range is the core's.
+        let ms = interval.isNaN ? 0 : min(max(0, (interval * 1000).rounded()), 9e18)
         let task = try manager.watchForChanges(periodMs: UInt64(ms))
         return state.track(ConsentToken(onCancel: { task.cancel() }))
     }

@@ -263,14 +263,14 @@ class KmerConsent private constructor(
 
     /**
      * Looks every [periodMs] for another process's writes, on the core's timer, so its decisions
-     * reach this gate (and every listener) within that period. Close the registration to stop (on
-     * Android, `KmerConsentAndroid` watches while an activity is resumed).
+     * reach this gate (and every listener) within that period; the core takes any period as 10 ms
+     * to one day. Close the registration to stop (on Android, `KmerConsentAndroid` watches while an
+     * activity is resumed).
      */
     @Throws(KmerConsentException::class)
     @JvmOverloads
     fun watchForChanges(periodMs: Long = 1_000): ConsentRegistration {
-        require(periodMs > 0) { "periodMs must be positive" }
-        val task = manager.watchForChanges(periodMs.toULong())
+        val task = manager.watchForChanges(periodMs.coerceAtLeast(0).toULong())
         return track(ConsentRegistration({ task.cancel(); task.close() }))
     }
 
