@@ -29,3 +29,77 @@ npm_cached() {
   fi
   echo "$dir/node_modules"
 }
+
+#   catalog_version NAME       a version from android/gradle/libs.versions.toml (the Gradle version
+#                              catalog), so that the scripts build with what the AAR declares
+#   maven_classpath COORD...   resolves Maven artifacts (group:artifact:version[:type]) and their
+#                              dependencies from Maven Central into a local repository in the cache,
+#                              and prints the classpath (':'-separated jar paths); resolved once, then
+#                              read from the cache; an Android library (.aar) contributes its classes.jar
+
+catalog_version() {
+  local value
+  value="$(sed -n "s/^$1 = \"\\(.*\\)\"\$/\\1/p" "$(dirname "${BASH_SOURCE[0]}")/../android/gradle/libs.versions.toml")"
+  [ -n "$value" ] || { echo "no version '$1' in android/gradle/libs.versions.toml" >&2; return 1; }
+  echo "$value"
+}
+
+maven_classpath() {
+  local key dir file
+  key="$(printf '%s\n' "$@" | sha256sum | cut -c1-16)"
+  dir="$kmer_cache/maven"
+  file="$dir/classpath-$key"
+  if [ -f "$file" ] && tr ':' '\n' <"$file" | while read -r jar; do [ -f "$jar" ] || exit 1; done; then
+    cat "$file"
+    return
+  fi
+  echo "resolving $* from Maven Central into $dir/repository" >&2
+  mkdir -p "$dir"
+  local tmp coord parts
+  tmp="$(mktemp -d)"
+  {
+    echo '<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>'
+    echo '<groupId>local.kmer-consent</groupId><artifactId>resolve</artifactId><version>0</version>'
+    echo '<dependencies>'
+    for coord in "$@"; do
+      IFS=: read -r -a parts <<<"$coord"
+      echo "<dependency><groupId>${parts[0]}</groupId><artifactId>${parts[1]}</artifactId>"
+      echo "<version>${parts[2]}</version><type>${parts[3]:-jar}</type></dependency>"
+    done
+    echo '</dependencies></project>'
+  } >"$tmp/pom.xml"
+  mvn -q -B -Dstyle.color=never -f "$tmp/pom.xml" -Dmaven.repo.local="$dir/repository" \
+    org.apache.maven.plugins:maven-dependency-plugin:3.8.1:build-classpath \
+    -Dmdep.outputFile="$tmp/classpath" >&2
+  # An Android library (.aar) is a zip around its classes.jar: put that on the classpath, as Gradle does.
+  local jar out=()
+  IFS=: read -r -a parts <"$tmp/classpath"
+  for jar in "${parts[@]}"; do
+    if [ "${jar%.aar}" != "$jar" ]; then
+      unzip -p "$jar" classes.jar >"${jar%.aar}-classes.jar"
+      jar="${jar%.aar}-classes.jar"
+    fi
+    out+=("$jar")
+  done
+  (IFS=:; echo -n "${out[*]}") >"$file"
+  rm -rf "$tmp"
+  cat "$file"
+}
+
+#   jdk_home MIN               prints the home of a JDK of at least version MIN: KMER_JDK_HOME, else
+#                              the machine's default java, else the newest one in /usr/lib/jvm
+
+jdk_home() {
+  local min="$1" home version
+  for home in "${KMER_JDK_HOME:-}" "$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")" \
+    $(ls -d /usr/lib/jvm/*/ 2>/dev/null | sort -rV); do
+    [ -n "$home" ] && [ -x "$home/bin/javac" ] || continue
+    version="$("$home/bin/java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')"
+    if [ "${version%%.*}" -ge "$min" ] 2>/dev/null; then
+      echo "${home%/}"
+      return
+    fi
+  done
+  echo "no JDK $min or newer: the Android framework jars of API 36 are Java $min class files (set KMER_JDK_HOME)" >&2
+  return 1
+}

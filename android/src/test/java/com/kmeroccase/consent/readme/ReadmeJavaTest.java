@@ -1,4 +1,4 @@
-// The README's Java code: compiled by javac against the library (and the android.* stubs), and the
+// The README's Java code: compiled by javac against the library (and the Android framework jar), and the
 // part that runs on any JVM run against the native library.
 package com.kmeroccase.consent.readme;
 

@@ -1,4 +1,4 @@
-// The README's Android quick start, compiled against the android.* stubs (android/src/test/stubs).
+// The README's Android quick start, compiled against the real Android framework (android-all, API 36).
 package com.kmeroccase.consent.readme
 
 // README: android-quick-start
