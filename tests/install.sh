@@ -68,9 +68,13 @@ maven_classpath() {
     done
     echo '</dependencies></project>'
   } >"$tmp/pom.xml"
-  mvn -q -B -Dstyle.color=never -f "$tmp/pom.xml" -Dmaven.repo.local="$dir/repository" \
+  if ! mvn -B -Dstyle.color=never -f "$tmp/pom.xml" -Dmaven.repo.local="$dir/repository" \
     org.apache.maven.plugins:maven-dependency-plugin:3.8.1:build-classpath \
-    -Dmdep.outputFile="$tmp/classpath" >&2
+    -Dmdep.outputFile="$tmp/classpath" >"$tmp/log" 2>&1; then
+    grep -E 'ERROR|FAIL' "$tmp/log" >&2
+    rm -rf "$tmp"
+    return 1
+  fi
   # An Android library (.aar) is a zip around its classes.jar: put that on the classpath, as Gradle does.
   local jar out=()
   IFS=: read -r -a parts <"$tmp/classpath"
