@@ -98,6 +98,9 @@ shrunk_app() {
     echo "-dontwarn kotlinx.coroutines.**"
     echo "-dontwarn org.jetbrains.annotations.**"
     echo "-dontnote"
+    # ProGuard's parameter-type specialization (R8 has no such pass) yields a VerifyError in
+    # kotlinx.coroutines here; what the keep rules protect (shrinking, obfuscation) is unaffected.
+    echo "-optimizations !method/specialization/*"
     echo "-printmapping $app/mapping.txt"
   } >"$app/proguard.pro"
   "$jdk_jmods/bin/java" -cp "$proguard" proguard.ProGuard "@$app/proguard.pro" >"$app/proguard.log" 2>&1 ||
