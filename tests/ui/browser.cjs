@@ -1,14 +1,15 @@
-// The consent page in a browser engine, the test cases written once for any engine: Chromium
-// (Debian's, driven by playwright-core; Android's WebView is Chromium). The engine adapter is
-// chromium.cjs; it says how it observes requests, errors, the bridge, the colour scheme and input.
+// The consent page in two browser engines, the same test cases for each: Chromium (Debian's, driven
+// by playwright-core; Android's WebView is Chromium) and WebKit (WebKitGTK's MiniBrowser driven by
+// WebKitWebDriver; iOS's WKWebView is WebKit). The engine adapters are chromium.cjs and webkit.cjs;
+// each says how it observes requests, errors, the bridge, the colour scheme and input.
 //
 // Every path from click to the recorded decision, keyboard-only use, a 320 px screen with large text,
 // colour contrast in light and dark mode, the Content-Security-Policy, and the screenshots in
 // docs/screenshots/ (Chromium's).
 // The page comes from `kmer-consent ui`; the message it posts through the bridge goes to
 // `kmer-consent apply-ui-message`, and `kmer-consent status --json` / `history --json` say what was
-// recorded. Run by tests/ui/run.sh (KMER_UI_ENGINES=chromium by default); test names start with their
-// engine; ends with "ui: N passed, N failed" for all engines together.
+// recorded. Run by tests/ui/run.sh (KMER_UI_ENGINES=chromium,webkit by default); test names start with
+// their engine; ends with "ui: N passed, N failed" for both engines together.
 'use strict';
 
 const { execFileSync } = require('child_process');
@@ -83,7 +84,7 @@ const texts = (lang) => policy.texts[lang];
 const granted = (status) =>
   ['statistics', 'personalization', 'marketing'].filter((c) => status.categories[c]);
 
-/** The test cases, once, for one engine (see chromium.cjs for what `engine` is). */
+/** The test cases, once, for one engine (see chromium.cjs / webkit.cjs for what `engine` is). */
 async function cases(engine) {
   const E = `[${engine.name}]`;
 
@@ -289,8 +290,10 @@ async function cases(engine) {
     await ui.close();
   });
 
-  // 200 % text: the root font size doubled. The page sizes every text and box in rem/em from the
-  // root, so this is what a user's larger default text does to it.
+  // 200 % text: the root font size doubled, in both engines. The page sizes every text and box in
+  // rem/em from the root, so this is what a user's larger default text does to it; neither driver
+  // reaches the browser's own text zoom (WebKitGTK's zoom-text-only is a setting, not a WebDriver
+  // command), and a page zoom would also widen nothing in CSS pixels.
   await test(`${E} 320 px wide, default and 200 % text: no horizontal scroll in either layer`, async () => {
     for (const lang of ['fr', 'en']) {
       const ui = await open(store().page(lang), { width: 320, height: 640 });
@@ -373,7 +376,7 @@ async function cases(engine) {
     });
 
     // Not a test (nothing to assert): screenshots made from the same pages; Chromium's are the ones
-    // docs/screenshots/ shows, another engine's are named after it beside them in target/.
+    // docs/screenshots/ shows, WebKit's are named webkit-*.png beside them in target/.
     await step(`${E} screenshots (${colorScheme})`, async () => {
       const prefix = engine.name === 'chromium' ? '' : `${engine.name}-`;
       if (colorScheme === 'dark') {
@@ -396,11 +399,12 @@ async function cases(engine) {
 
 const engines = {
   chromium: () => require('./chromium.cjs').chromiumEngine(),
+  webkit: () => require('./webkit.cjs').webkitEngine(),
 };
 
 async function main() {
   fs.mkdirSync(shots, { recursive: true });
-  const names = (process.env.KMER_UI_ENGINES || 'chromium').split(',').filter(Boolean);
+  const names = (process.env.KMER_UI_ENGINES || 'chromium,webkit').split(',').filter(Boolean);
   const counts = [];
   for (const name of names) {
     const [passedBefore, failedBefore] = [passed, failed];
