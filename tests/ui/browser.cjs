@@ -4,8 +4,8 @@
 // each says how it observes requests, errors, the bridge, the colour scheme and input.
 //
 // Every path from click to the recorded decision, keyboard-only use, a 320 px screen with large text,
-// colour contrast in light and dark mode, the Content-Security-Policy, and the screenshots in
-// docs/screenshots/ (Chromium's).
+// colour contrast in light and dark mode, the Content-Security-Policy, an axe-core audit (WCAG 2.1 A
+// and AA) of both layers, and the screenshots in docs/screenshots/ (Chromium's).
 // The page comes from `kmer-consent ui`; the message it posts through the bridge goes to
 // `kmer-consent apply-ui-message`, and `kmer-consent status --json` / `history --json` say what was
 // recorded. Run by tests/ui/run.sh (KMER_UI_ENGINES=chromium,webkit by default); test names start with
@@ -24,6 +24,12 @@ const cli = path.join(root, 'target/debug/kmer-consent');
 const policyFile = path.join(root, 'policies/kmeroccase.json');
 const policy = JSON.parse(fs.readFileSync(policyFile, 'utf8'));
 const shots = path.join(root, 'target/ui-screenshots');
+const axeSource = fs.readFileSync(path.join(process.env.AXE_MODULES, 'axe-core/axe.min.js'), 'utf8');
+const axeVersion = JSON.parse(
+  fs.readFileSync(path.join(process.env.AXE_MODULES, 'axe-core/package.json'), 'utf8'),
+).version;
+const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
+
 let passed = 0;
 let failed = 0;
 async function test(name, body) {
@@ -341,6 +347,38 @@ async function cases(engine) {
     await ui.close();
   });
 
+  /** axe-core's result in the page it was injected into, summarized. */
+  const audit = (ui) =>
+    ui.evaluate(async (tags) => {
+      const r = await axe.run(document, { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations'] });
+      const list = (results) =>
+        results.map((v) => ({
+          id: v.id,
+          impact: v.impact,
+          nodes: v.nodes.map((n) => `${n.target.join(' ')}: ${(n.failureSummary || '').replace(/\s+/g, ' ')}`),
+        }));
+      return { violations: list(r.violations), incomplete: list(r.incomplete), passes: r.passes.length };
+    }, AXE_TAGS);
+
+  // axe-core goes in through the automation channel (playwright's evaluate, WebDriver's execute
+  // script), which the page's CSP does not govern; a <script> tag (playwright's addScriptTag) is
+  // refused by it, as it should be.
+  await test(`${E} axe-core ${axeVersion} runs here: it finds violations planted in the page`, async () => {
+    const ui = await open(store().page('en'));
+    await ui.inject(axeSource);
+    await ui.evaluate(() => {
+      const layer = document.getElementById('banner');
+      layer.appendChild(document.createElement('button')); // no accessible name
+      const faint = document.createElement('p');
+      faint.textContent = 'faint text';
+      faint.style.color = '#c8c8c8'; // CSSOM, which the CSP allows: about 1.7:1 on white
+      layer.appendChild(faint);
+    });
+    const found = (await audit(ui)).violations.map((v) => v.id);
+    assert(found.includes('button-name') && found.includes('color-contrast'), `violations found: ${found}`);
+    await ui.close();
+  });
+
   for (const colorScheme of ['light', 'dark']) {
     await test(`${E} contrast of every text at least 4.5:1 (${colorScheme})`, async () => {
       const ui = await open(store().page('fr'), { colorScheme });
@@ -374,6 +412,26 @@ async function cases(engine) {
       equal(low, [], 'texts under 4.5:1');
       await ui.close();
     });
+
+    for (const lang of ['fr', 'en']) {
+      await test(`${E} axe-core, WCAG 2.1 A and AA: no violation on either layer (${lang}, ${colorScheme})`, async () => {
+        const t = texts(lang);
+        const ui = await open(store().page(lang), { colorScheme });
+        await ui.inject(axeSource);
+        const banner = await audit(ui);
+        await ui.click('button', t.customize); // the second layer as the user reaches it
+        await ui.evaluate(() => document.querySelectorAll('details').forEach((d) => (d.open = true)));
+        const preferences = await audit(ui);
+        const found = (r) => ({ violations: r.violations, incomplete: r.incomplete });
+        // "incomplete" is what axe could not decide (it asks for a person to check): none either.
+        equal({ banner: found(banner), preferences: found(preferences) }, {
+          banner: { violations: [], incomplete: [] },
+          preferences: { violations: [], incomplete: [] },
+        }, 'axe results');
+        assert(banner.passes >= 10 && preferences.passes >= 10, `rules passed: ${banner.passes}, ${preferences.passes}`);
+        await ui.close();
+      });
+    }
 
     // Not a test (nothing to assert): screenshots made from the same pages; Chromium's are the ones
     // docs/screenshots/ shows, WebKit's are named webkit-*.png beside them in target/.

@@ -5,10 +5,11 @@
 #   WebDriver HTTP calls, on an Xvfb display started here on a free display number and killed at exit.
 # Renders the page with the kmer-consent CLI, clicks every path (and keys it), feeds the message the
 # page posts back to the CLI and checks what was recorded; checks keyboard use, 320 px and 200 % text,
-# contrast in light and dark mode, the CSP, and that no request leaves. What each engine observes,
-# and how, is said in tests/ui/chromium.cjs and tests/ui/webkit.cjs.
+# contrast, the CSP, that no request leaves, and audits both layers with axe-core (npm, pinned; WCAG
+# 2.1 A and AA) in French and English, light and dark. What each engine observes, and how, is said
+# in tests/ui/chromium.cjs and tests/ui/webkit.cjs.
 # Installed when missing: chromium, webkit2gtk-driver (with libwebkit2gtk-4.1-0, which has
-# MiniBrowser) and xvfb from Debian; playwright-core into a cache outside the repository.
+# MiniBrowser) and xvfb from Debian; playwright-core and axe-core into a cache outside the repository.
 # KMER_UI_ENGINES=chromium or =webkit runs one engine only. Ends with "ui: N passed, N failed" (both
 # engines together; the line before it gives each engine's count and time).
 # KMER_UPDATE_SCREENSHOTS=1 also copies Chromium's screenshots into docs/screenshots/.
@@ -19,6 +20,7 @@ cd "$root"
 source tests/install.sh
 engines="${KMER_UI_ENGINES:-chromium,webkit}"
 modules="$(npm_cached playwright-core 1.65.1)"
+axe="$(npm_cached axe-core 4.14.1)"
 chromium="${KMER_CHROMIUM:-/usr/bin/chromium}"
 minibrowser="${KMER_MINIBROWSER:-/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser}"
 if [[ ",$engines," == *,chromium,* ]]; then
@@ -55,5 +57,5 @@ if [[ ",$engines," == *,webkit,* ]]; then
 fi
 
 # Not exec: the trap above must still stop Xvfb.
-PLAYWRIGHT_MODULES="$modules" KMER_CHROMIUM="$chromium" KMER_MINIBROWSER="$minibrowser" \
+PLAYWRIGHT_MODULES="$modules" AXE_MODULES="$axe" KMER_CHROMIUM="$chromium" KMER_MINIBROWSER="$minibrowser" \
   KMER_UI_ENGINES="$engines" node tests/ui/browser.cjs
