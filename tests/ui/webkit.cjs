@@ -5,9 +5,9 @@
 // WebDriver has no request interception, no console log and no script that runs before the page's,
 // so each observation is made another way, and says how:
 // - requests: MiniBrowser runs with --proxy set to a counting HTTP proxy on 127.0.0.1 (this file), so
-//   any http(s) or WebSocket request the browser makes, from the page or not, reaches it and is
-//   counted (answered 502, never forwarded); a navigation to a .invalid host checks at each start
-//   that the counter does see requests. Beside it, the page's own
+//   any http or https request the browser makes (seen here: GET, and CONNECT for https), from the
+//   page or not, reaches it and is counted (answered 502, never forwarded); a navigation to a
+//   .invalid host checks at each start that the counter does see requests. Beside it, the page's own
 //   performance.getEntriesByType('resource') (which would also list file:// loads) must stay empty.
 // - errors: listeners added by execute-script right after the load: `error`, `unhandledrejection`,
 //   `securitypolicyviolation` and console.error. What happens during the load itself is checked by
@@ -24,8 +24,9 @@
 //   given width (the 320 px test) is an iframe of exactly that size in a plain wrapper page, the page
 //   in it driven through WebDriver's switch-to-frame: its viewport, media queries and scroll width
 //   are the iframe's.
-// - keyboard: the WebDriver Actions API (key down and up); clicks: element click, which scrolls the
-//   element into view and checks that it is the one hit at its centre.
+// - keyboard: the WebDriver Actions API (key down and up); clicks: WebDriver's element click (the
+//   element scrolled into view, then a mouse click at its centre), on the one visible element that
+//   find.cjs names.
 'use strict';
 
 const { spawn } = require('child_process');
