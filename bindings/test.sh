@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Every test suite of the project, in order: the Rust core and CLI (cargo test), the Kotlin library
 # on the JVM, the Swift package with `swift test`, both against the native library, our TC strings
-# against IAB Tech Lab's reference library, and the consent page in Chromium. Installs what a fresh
-# machine lacks. Ends with one line adding up every suite: "N passed, N failed".
+# against IAB Tech Lab's reference library, and the consent page in Chromium and WebKit. Installs what
+# a fresh machine lacks. Ends with one line adding up every suite: "N passed, N failed".
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -25,7 +25,7 @@ suite "Rust (cargo test)" cargo test
 suite "Kotlin on the JVM (android/test-jvm.sh)" bash android/test-jvm.sh
 suite "Swift (ios/test-linux.sh)" bash ios/test-linux.sh
 suite "IAB TCF cross-check with @iabtechlabtcf/core (tests/iabtcf/run.sh)" bash tests/iabtcf/run.sh
-suite "Consent page in Chromium (tests/ui/run.sh)" bash tests/ui/run.sh
+suite "Consent page in Chromium and WebKit (tests/ui/run.sh)" bash tests/ui/run.sh
 
 # cargo prints "test result: ok. N passed; M failed; …" per binary; the Kotlin runner, the TCF
 # cross-check and the browser tests "kotlin: N passed, M failed" / "iabtcf: …" / "ui: …"; XCTest
