@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test suite of the project, in order: the Rust core and CLI (cargo test), the Kotlin library
-# on the JVM, the Swift package with `swift test`, both against the native library, our TC strings
+# on the JVM and its Android entry point on Robolectric, the Android library's build checks (API
+# levels against the real framework, a ProGuard-shrunk app), the Swift package with `swift test`, both against the native library, our TC strings
 # against IAB Tech Lab's reference library, and the consent page in Chromium and WebKit. Installs what
 # a fresh machine lacks. Ends with one line adding up every suite: "N passed, N failed".
 set -uo pipefail
@@ -22,18 +23,20 @@ suite() {
 }
 
 suite "Rust (cargo test)" cargo test
-suite "Kotlin on the JVM (android/test-jvm.sh)" bash android/test-jvm.sh
+suite "Kotlin on the JVM and Robolectric (android/test-jvm.sh)" bash android/test-jvm.sh
+suite "Android library checks: API levels, ProGuard (android/checks/run.sh)" bash android/checks/run.sh
 suite "Swift (ios/test-linux.sh)" bash ios/test-linux.sh
 suite "IAB TCF cross-check with @iabtechlabtcf/core (tests/iabtcf/run.sh)" bash tests/iabtcf/run.sh
 suite "Consent page in Chromium and WebKit (tests/ui/run.sh)" bash tests/ui/run.sh
 
-# cargo prints "test result: ok. N passed; M failed; …" per binary; the Kotlin runner, the TCF
-# cross-check and the browser tests "kotlin: N passed, M failed" / "iabtcf: …" / "ui: …"; XCTest
+# cargo prints "test result: ok. N passed; M failed; …" per binary; the Kotlin runner (once per JVM),
+# the Android checks, the TCF cross-check and the browser tests "kotlin: N passed, M failed" /
+# "android: …" / "iabtcf: …" / "ui: …"; XCTest
 # "Executed N tests, with M failures" per suite level, the one after "Test Suite 'All tests'" for all
 # the tests of one `swift test` (ios/test-linux.sh runs two: the package's and the README app's).
 awk '
   /^test result:/ { passed += $4; failed += $6 }
-  /^(kotlin|iabtcf|ui): [0-9]+ passed, [0-9]+ failed$/ { passed += $2; failed += $4 }
+  /^(kotlin|android|iabtcf|ui): [0-9]+ passed, [0-9]+ failed$/ { passed += $2; failed += $4 }
   /^Test Suite .All tests. (passed|failed)/ { all_tests = 1; next }
   all_tests && /Executed [0-9]+ tests?, with [0-9]+ failures?/ {
     for (i = 1; i <= NF; i++) { if ($i == "Executed") run = $(i + 1); if ($i == "with") bad = $(i + 1) }
