@@ -12,26 +12,11 @@ cd "$root"
 
 source tests/install.sh
 KOTLIN_VERSION="$(catalog_version kotlin)"
-cache="$kmer_cache"
-kotlin_home="$cache/kotlin-compiler-$KOTLIN_VERSION"
-mkdir -p "$cache"
-
-if [ ! -x "$kotlin_home/bin/kotlinc" ]; then
-  echo "installing kotlinc $KOTLIN_VERSION into $kotlin_home" >&2
-  tmp="$(mktemp -d)"
-  (cd "$tmp" && npm pack --silent "kotlin-compiler@$KOTLIN_VERSION" >/dev/null)
-  mkdir -p "$tmp/unpacked"
-  tar xzf "$tmp"/kotlin-compiler-*.tgz -C "$tmp/unpacked"
-  chmod +x "$tmp/unpacked/package/bin/"*
-  rm -rf "$kotlin_home"
-  mv "$tmp/unpacked/package" "$kotlin_home"
-  rm -rf "$tmp"
-fi
+kotlin_home="$(kotlin_compiler "$KOTLIN_VERSION")"
 
 v() { catalog_version "$1"; }
 # The versions the AAR declares (android/gradle/libs.versions.toml), from Maven Central. Kotlin's own
 # artifacts come from the compiler's distribution, of the version it compiles with.
-without_kotlin() { tr ':' '\n' | grep -v '/org/jetbrains/kotlin/' | paste -sd: -; }
 libs="$(maven_classpath "net.java.dev.jna:jna:$(v jna)" "org.jetbrains.kotlinx:kotlinx-coroutines-core-jvm:$(v coroutines)" \
   "junit:junit:$(v junit)" "org.robolectric:robolectric:$(v robolectric)" | without_kotlin)"
 # The real Android framework (AOSP as a jar) at the target API level: the Android sources and tests

@@ -107,3 +107,29 @@ jdk_home() {
   echo "no JDK $min or newer: the Android framework jars of API 36 are Java $min class files (set KMER_JDK_HOME)" >&2
   return 1
 }
+
+#   without_kotlin             filters a classpath on stdin: Kotlin's own artifacts (kotlin-stdlib,
+#                              which libraries bring at their own versions) come from the compiler's
+#                              distribution instead, of the version it compiles with
+
+without_kotlin() { tr ':' '\n' | grep -v '/org/jetbrains/kotlin/' | paste -sd: -; }
+
+#   kotlin_compiler VERSION    installs kotlinc (npm's kotlin-compiler, the full distribution) into the
+#                              cache if it is not there, and prints its home
+
+kotlin_compiler() {
+  local version="$1" home tmp
+  home="$kmer_cache/kotlin-compiler-$version"
+  if [ ! -x "$home/bin/kotlinc" ]; then
+    echo "installing kotlinc $version into $home" >&2
+    tmp="$(mktemp -d)"
+    (cd "$tmp" && npm pack --silent "kotlin-compiler@$version" >/dev/null)
+    mkdir -p "$tmp/unpacked" "$kmer_cache"
+    tar xzf "$tmp"/kotlin-compiler-*.tgz -C "$tmp/unpacked"
+    chmod +x "$tmp/unpacked/package/bin/"*
+    rm -rf "$home"
+    mv "$tmp/unpacked/package" "$home"
+    rm -rf "$tmp"
+  fi
+  echo "$home"
+}

@@ -12,10 +12,8 @@ cd "$root"
 source tests/install.sh
 
 v() { catalog_version "$1"; }
-kotlin_home="$kmer_cache/kotlin-compiler-$(v kotlin)"
-[ -x "$kotlin_home/bin/kotlinc" ] || { echo "kotlinc missing: android/test-jvm.sh installs it" >&2; exit 1; }
-without_kotlin() { tr ':' '\n' | grep -v '/org/jetbrains/kotlin/' | paste -sd: -; }
 set -e
+kotlin_home="$(kotlin_compiler "$(v kotlin)")"
 aar_libs="$(maven_classpath "net.java.dev.jna:jna:$(v jna)" "org.jetbrains.kotlinx:kotlinx-coroutines-core-jvm:$(v coroutines)" \
   "androidx.annotation:annotation-jvm:$(v androidx-annotation)" | without_kotlin)"
 android_target="$(maven_classpath "org.robolectric:android-all:$(v android-all-target)")"
