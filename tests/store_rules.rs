@@ -351,8 +351,8 @@ enum Plist {
 }
 
 /// A reader for the XML property lists of privacy manifests: `dict`, `array`, `string`, `true` and
-/// `false` (anything else is an error, never skipped), with the XML declaration, the DOCTYPE, comments and
-/// the five predefined entities.
+/// `false` (anything else is an error, never skipped), with the XML declaration, the DOCTYPE,
+/// comments and the five predefined entities.
 struct PlistReader<'a> {
     rest: &'a str,
 }
