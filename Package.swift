@@ -33,6 +33,9 @@ let package = Package(
             name: "KmerConsent",
             dependencies: ["KmerConsentFFI"],
             path: "ios/Sources/KmerConsent",
+            // Apple's privacy manifest for the SDK, the statically linked core included: SwiftPM puts
+            // it in the target's resource bundle, which ships in the app (docs/app-stores.md).
+            resources: [.copy("PrivacyInfo.xcprivacy")],
             linkerSettings: useXCFramework ? [
                 // Only used when the XCFramework was built with KMER_CONSENT_SYSTEM_SQLITE=1.
                 .linkedLibrary("sqlite3"),

@@ -45,6 +45,9 @@ dependencies {
 }
 
 // The core for every ABI, release profile, into build/rustJniLibs/<abi>/libkmer_consent.so.
+// cargo-ndk runs cargo with `--target <triple>` from the repository root, so .cargo/config.toml
+// applies to each ABI: the size flags and `-z max-page-size=16384`, the 16 KB ELF alignment Google
+// Play requires (whatever the NDK's default). A new ABI in `abis` is checked by tests/store_rules.rs.
 val cargoNdk by tasks.registering(Exec::class) {
     workingDir = repoRoot
     commandLine(

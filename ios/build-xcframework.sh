@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds ios/KmerConsentFFI.xcframework for release: the Rust core as a static library for iOS
-# devices and the simulator (arm64 + x86_64), with the generated header and module map. Once it
-# exists, the root Package.swift uses it as a binary target instead of linking target/debug.
+# devices and the simulator (arm64 + x86_64), with the generated header and module map and the
+# privacy manifest in each slice. Once it exists, the root Package.swift uses it as a binary target
+# instead of linking target/debug.
 #
 # Needs a Mac with Xcode and `rustup target add aarch64-apple-ios aarch64-apple-ios-sim x86_64-apple-ios`.
 # It cannot run on the project's Linux CI; see README "What is verified here".
@@ -39,4 +40,18 @@ xcodebuild -create-xcframework \
   -library target/aarch64-apple-ios/release/libkmer_consent.a -headers "$out/headers" \
   -library "$out/simulator/libkmer_consent.a" -headers "$out/headers" \
   -output ios/KmerConsentFFI.xcframework
+
+# Apple's privacy manifest (docs/app-stores.md), the file the Swift package ships as a resource of its
+# KmerConsent target. A static library has no bundle of its own; Apple's documentation places a
+# manifest at the root of a bundle's content, and for an iOS slice of a static-library XCFramework
+# that is the slice's folder, beside the library (ios-arm64/, ios-arm64_x86_64-simulator/), as Apple's
+# developer support has advised library authors. Not verified here (no Xcode). Through SwiftPM the
+# package's resource bundle is the copy that reaches the app: SwiftPM does not carry a static
+# XCFramework's files into it.
+for slice in ios/KmerConsentFFI.xcframework/*/; do
+  [ -f "$slice/libkmer_consent.a" ] || continue
+  cp ios/Sources/KmerConsent/PrivacyInfo.xcprivacy "$slice"
+done
+[ "$(find ios/KmerConsentFFI.xcframework -name PrivacyInfo.xcprivacy | wc -l)" -eq 2 ] ||
+  { echo "expected a privacy manifest in each of the 2 slices" >&2; exit 1; }
 echo ios/KmerConsentFFI.xcframework
