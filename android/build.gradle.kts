@@ -1,9 +1,18 @@
 // Android library: the Kotlin API over the UniFFI bindings, with the Rust core built for each ABI.
-// Needs the Android SDK + NDK, and `cargo install cargo-ndk` with the Rust Android targets
-// (`rustup target add aarch64-linux-android armv7-linux-androideabi x86_64-linux-android`).
+// Every version is in gradle/libs.versions.toml, the version catalog that android/test-jvm.sh and
+// android/checks/run.sh read too. Needs the Android SDK + NDK, and `cargo install cargo-ndk` with the
+// Rust Android targets (`rustup target add aarch64-linux-android armv7-linux-androideabi
+// x86_64-linux-android`). Not buildable on the project's CI machine (no Android SDK, no Google Maven):
+// README "On a machine with the Android SDK" gives the commands, and what CI checks instead.
 plugins {
-    id("com.android.library") version "8.7.3"
-    id("org.jetbrains.kotlin.android") version "2.1.0"
+    alias(libs.plugins.android.library)
+    alias(libs.plugins.kotlin.android)
+}
+
+kotlin {
+    compilerOptions {
+        jvmTarget.set(org.jetbrains.kotlin.gradle.dsl.JvmTarget.JVM_17)
+    }
 }
 
 val repoRoot: File = rootDir.parentFile
@@ -12,36 +21,56 @@ val abis = listOf("arm64-v8a", "armeabi-v7a", "x86_64")
 
 android {
     namespace = "com.kmeroccase.consent"
-    compileSdk = 35
+    compileSdk = libs.versions.compileSdk.get().toInt()
 
     defaultConfig {
-        minSdk = 21
+        minSdk = libs.versions.minSdk.get().toInt()
         consumerProguardFiles("consumer-rules.pro")
     }
+    // A library has no targetSdk of its own; the tests and lint run at the level apps target.
+    testOptions.targetSdk = libs.versions.targetSdk.get().toInt()
+    lint.targetSdk = libs.versions.targetSdk.get().toInt()
 
     sourceSets["main"].apply {
         java.srcDirs("src/main/kotlin", File(repoRoot, "bindings/generated/kotlin-android"))
         jniLibs.srcDir(rustJniLibs)
     }
-    // src/test/kotlin runs on the host JVM through android/test-jvm.sh, against compile-only
-    // android.* stubs that would clash with android.jar here.
-    sourceSets["test"].java.setSrcDirs(emptyList<String>())
-    sourceSets["test"].kotlin.setSrcDirs(emptyList<String>())
+    // The unit tests run on the JVM (and the Android entry point's on Robolectric) against the host
+    // build of the core in target/debug, from the repository root, as android/test-jvm.sh runs them.
+    sourceSets["test"].java.srcDirs("src/test/kotlin", "src/test/java")
+    testOptions.unitTests {
+        isReturnDefaultValues = true
+        all {
+            // One JVM per test class: Robolectric's sandbox loads its own copy of the bindings, and
+            // UniFFI registers its callbacks with the native library once per process.
+            it.setForkEvery(1)
+            it.workingDir = repoRoot
+            it.systemProperty("jna.library.path", File(repoRoot, "target/debug").path)
+        }
+    }
 
     compileOptions {
         sourceCompatibility = JavaVersion.VERSION_17
         targetCompatibility = JavaVersion.VERSION_17
     }
-    kotlinOptions {
-        jvmTarget = "17"
+    packaging {
+        // The .so files stay uncompressed and page-aligned in the APK (the default since AGP 8.2 for
+        // minSdk 23+), so that a 16 KB-page device maps them in place.
+        jniLibs.useLegacyPackaging = false
     }
 }
 
 dependencies {
-    implementation("net.java.dev.jna:jna:5.15.0@aar")
-    implementation("org.jetbrains.kotlinx:kotlinx-coroutines-core:1.9.0")
+    // JNA's Android build (the .aar carries libjnidispatch.so for each ABI).
+    implementation(libs.jna) { artifact { type = "aar" } }
+    // StateFlow is in the public API.
+    api(libs.kotlinx.coroutines.core)
     // The generated bindings (android = true) use @RequiresApi.
-    implementation("androidx.annotation:annotation:1.9.1")
+    implementation(libs.androidx.annotation)
+    // On the host JVM the jar, which carries JNA's native part for desktop systems.
+    testImplementation(libs.jna)
+    testImplementation(libs.junit)
+    testImplementation(libs.robolectric)
 }
 
 // The core for every ABI, release profile, into build/rustJniLibs/<abi>/libkmer_consent.so.
@@ -62,6 +91,15 @@ val generateBindings by tasks.registering(Exec::class) {
     commandLine("bash", "bindings/generate.sh", "kotlin-android")
 }
 
+// The host library and the CLI, which the unit tests load and run.
+val cargoHost by tasks.registering(Exec::class) {
+    workingDir = repoRoot
+    commandLine("cargo", "build", "-p", "kmer-consent", "-p", "kmer-consent-cli")
+}
+
 tasks.named("preBuild") {
     dependsOn(cargoNdk, generateBindings)
+}
+tasks.withType<Test>().configureEach {
+    dependsOn(cargoHost)
 }

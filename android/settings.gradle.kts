@@ -1,5 +1,6 @@
-// The KmerConsent Android library (AAR). Not buildable on the project's CI machine (no Android SDK
-// or Maven repository there); see README "What is verified here".
+// The KmerConsent Android library (AAR). Versions: gradle/libs.versions.toml (Gradle's default
+// version catalog, `libs`). Not buildable on the project's CI machine (no Android SDK, and the
+// Android Gradle plugin is on Google's repository only); see README "On a machine with the Android SDK".
 pluginManagement {
     repositories {
         google()
@@ -9,6 +10,7 @@ pluginManagement {
 }
 
 dependencyResolutionManagement {
+    repositoriesMode.set(RepositoriesMode.FAIL_ON_PROJECT_REPOS)
     repositories {
         google()
         mavenCentral()

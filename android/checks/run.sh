@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # What the Android library must be before it ships, checked here without the Android SDK:
-#   1. its sources (the Kotlin API and the bindings generated with android = true) compile against
+#   1. the Gradle files take every version from android/gradle/libs.versions.toml, which these checks
+#      and android/test-jvm.sh resolve from Maven Central;
+#   2. its sources (the Kotlin API and the bindings generated with android = true) compile against
 #      the real Android framework at the target API level (android-all, AOSP built as a jar);
-#   2. nothing above minSdk is called unguarded (ApiLevelCheck.java, against the minSdk framework jar);
-#   3. an app shrunk and obfuscated by ProGuard with only the SDK's consumer rules still works against
+#   3. nothing above minSdk is called unguarded (ApiLevelCheck.java, against the minSdk framework jar);
+#   4. an app shrunk and obfuscated by ProGuard with only the SDK's consumer rules still works against
 #      the native library (JNA and UniFFI find their classes by reflection).
-# Versions come from android/gradle/libs.versions.toml. Ends with "android: N passed, N failed".
+# Ends with "android: N passed, N failed".
 set -uo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
@@ -41,6 +43,15 @@ check() {
     failed=$((failed + 1))
   fi
 }
+
+catalog_only() {
+  # A version written into a Gradle file would drift from what the scripts here build and test with.
+  local found
+  found="$(grep -nE 'version *\(? *"|"[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+:[0-9][^"]*"|(compileSdk|minSdk|targetSdk) *= *[0-9]' \
+    android/build.gradle.kts android/settings.gradle.kts)"
+  [ -z "$found" ] || { echo "versions outside android/gradle/libs.versions.toml:"; echo "$found"; return 1; }
+}
+check "the Gradle build takes every version from the catalog the scripts read" catalog_only
 
 out="$root/target/android-checks"
 mkdir -p "$out"
