@@ -69,3 +69,37 @@ fn the_receipt_test_vectors_are_what_the_sdk_computes() {
     let parsed = Witness::parse(&witness.to_value().to_string()).unwrap();
     assert_eq!(parsed, witness);
 }
+
+/// The README names the Android library's dependencies with their versions; each must be the one
+/// in android/gradle/libs.versions.toml, which Gradle and the test scripts both use.
+#[test]
+fn the_readme_states_the_versions_of_the_android_catalog() {
+    let catalog: toml::Table = include_str!("../android/gradle/libs.versions.toml").parse().unwrap();
+    let versions = catalog["versions"].as_table().unwrap();
+    let readme = include_str!("../README.md");
+    let mut checked = 0;
+    for (name, key) in [
+        ("JNA ", "jna"),
+        ("kotlinx-coroutines ", "coroutines"),
+        ("androidx.annotation ", "androidx-annotation"),
+        ("Robolectric ", "robolectric"),
+        ("ProGuard ", "proguard"),
+        ("kotlinc ", "kotlin"),
+        ("`minSdk` ", "minSdk"),
+    ] {
+        let expected = versions[key].as_str().unwrap();
+        // Every "NAME <digit>…" in the README, with line breaks read as spaces.
+        let text = readme.replace('\n', " ");
+        for (at, _) in text.match_indices(name) {
+            let rest = &text[at + name.len()..];
+            if !rest.starts_with(|c: char| c.is_ascii_digit()) {
+                continue;
+            }
+            let stated: String = rest.chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+            let stated = stated.trim_end_matches('.');
+            assert_eq!(stated, expected, "README says {name}{stated}, the catalog {expected}");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 6, "the README states the Android versions ({checked} found)");
+}
