@@ -74,7 +74,9 @@ fn the_receipt_test_vectors_are_what_the_sdk_computes() {
 /// in android/gradle/libs.versions.toml, which Gradle and the test scripts both use.
 #[test]
 fn the_readme_states_the_versions_of_the_android_catalog() {
-    let catalog: toml::Table = include_str!("../android/gradle/libs.versions.toml").parse().unwrap();
+    let catalog: toml::Table = include_str!("../android/gradle/libs.versions.toml")
+        .parse()
+        .unwrap();
     let versions = catalog["versions"].as_table().unwrap();
     let readme = include_str!("../README.md");
     let mut checked = 0;
@@ -95,11 +97,20 @@ fn the_readme_states_the_versions_of_the_android_catalog() {
             if !rest.starts_with(|c: char| c.is_ascii_digit()) {
                 continue;
             }
-            let stated: String = rest.chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+            let stated: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_digit() || *c == '.')
+                .collect();
             let stated = stated.trim_end_matches('.');
-            assert_eq!(stated, expected, "README says {name}{stated}, the catalog {expected}");
+            assert_eq!(
+                stated, expected,
+                "README says {name}{stated}, the catalog {expected}"
+            );
             checked += 1;
         }
     }
-    assert!(checked >= 6, "the README states the Android versions ({checked} found)");
+    assert!(
+        checked >= 6,
+        "the README states the Android versions ({checked} found)"
+    );
 }

@@ -60,7 +60,7 @@ compiled() {
   local classes="$1" stamp="$2"
   shift 2
   if [ "$(cat "$classes.stamp" 2>/dev/null)" = "$stamp" ]; then return 0; fi
-  rm -rf "$classes" && mkdir -p "$classes"
+  rm -rf "$classes" "$classes.stamp" && mkdir -p "$classes"
   "$@" && echo "$stamp" >"$classes.stamp"
 }
 sources_stamp() { (find "$@" -type f -name '*.kt' | sort | xargs sha256sum; cat android/gradle/libs.versions.toml) | sha256sum | cut -c1-16; }
@@ -74,7 +74,7 @@ compile_at_target() {
 check "compiles against the Android framework at compileSdk $(v compileSdk)" compile_at_target
 
 api_level() {
-  [ -f "$out/aar-classes.stamp" ] || return 1
+  [ -f "$out/aar-classes.stamp" ] || return 1 # not compiled: nothing to check
   "$jdk/bin/java" -cp "$asm" android/checks/ApiLevelCheck.java "$(v minSdk)" "$android_min" "$out/aar-classes"
 }
 check "calls nothing above minSdk $(v minSdk) without checking SDK_INT" api_level
