@@ -4,6 +4,9 @@
 // Rust Android targets (`rustup target add aarch64-linux-android armv7-linux-androideabi
 // x86_64-linux-android`). Not buildable on the project's CI machine (no Android SDK, no Google Maven):
 // README "On a machine with the Android SDK" gives the commands, and what CI checks instead.
+group = "com.kmeroccase"
+version = "0.1.0"
+
 plugins {
     alias(libs.plugins.android.library)
     alias(libs.plugins.kotlin.android)
@@ -15,7 +18,8 @@ kotlin {
     }
 }
 
-val repoRoot: File = rootDir.parentFile
+// This module is android/ of the KmerConsent repository, whichever build includes it.
+val repoRoot: File = projectDir.parentFile
 val rustJniLibs = layout.buildDirectory.dir("rustJniLibs")
 val abis = listOf("arm64-v8a", "armeabi-v7a", "x86_64")
 
@@ -43,7 +47,7 @@ android {
         all {
             // One JVM per test class: Robolectric's sandbox loads its own copy of the bindings, and
             // UniFFI registers its callbacks with the native library once per process.
-            it.setForkEvery(1)
+            it.forkEvery = 1
             it.workingDir = repoRoot
             it.systemProperty("jna.library.path", File(repoRoot, "target/debug").path)
         }
@@ -52,11 +56,6 @@ android {
     compileOptions {
         sourceCompatibility = JavaVersion.VERSION_17
         targetCompatibility = JavaVersion.VERSION_17
-    }
-    packaging {
-        // The .so files stay uncompressed and page-aligned in the APK (the default since AGP 8.2 for
-        // minSdk 23+), so that a 16 KB-page device maps them in place.
-        jniLibs.useLegacyPackaging = false
     }
 }
 

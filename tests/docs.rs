@@ -70,15 +70,22 @@ fn the_receipt_test_vectors_are_what_the_sdk_computes() {
     assert_eq!(parsed, witness);
 }
 
-/// The README names the Android library's dependencies with their versions; each must be the one
-/// in android/gradle/libs.versions.toml, which Gradle and the test scripts both use.
+/// The README and the documents name the Android library's dependencies with their versions; each
+/// must be the one in android/gradle/libs.versions.toml, which Gradle and the test scripts both use.
 #[test]
 fn the_readme_states_the_versions_of_the_android_catalog() {
     let catalog: toml::Table = include_str!("../android/gradle/libs.versions.toml")
         .parse()
         .unwrap();
     let versions = catalog["versions"].as_table().unwrap();
-    let readme = include_str!("../README.md");
+    // The README and the documents beside it, read as one text.
+    let readme = [
+        include_str!("../README.md"),
+        include_str!("../ARCHITECTURE.md"),
+        include_str!("../docs/app-stores.md"),
+        include_str!("../docs/performance.md"),
+    ]
+    .join("\n");
     let mut checked = 0;
     for (name, key) in [
         ("JNA ", "jna"),
@@ -88,6 +95,7 @@ fn the_readme_states_the_versions_of_the_android_catalog() {
         ("ProGuard ", "proguard"),
         ("kotlinc ", "kotlin"),
         ("`minSdk` ", "minSdk"),
+        ("AGP ", "agp"),
     ] {
         let expected = versions[key].as_str().unwrap();
         // Every "NAME <digit>…" in the README, with line breaks read as spaces.

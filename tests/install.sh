@@ -54,6 +54,7 @@ maven_classpath() {
     return
   fi
   echo "resolving $* from Maven Central into $dir/repository" >&2
+  command -v mvn >/dev/null 2>&1 || apt_ensure "Maven, to fetch the JVM artifacts" maven || return 1
   mkdir -p "$dir"
   local tmp coord parts
   tmp="$(mktemp -d)"
@@ -80,31 +81,35 @@ maven_classpath() {
   IFS=: read -r -a parts <"$tmp/classpath"
   for jar in "${parts[@]}"; do
     if [ "${jar%.aar}" != "$jar" ]; then
-      unzip -p "$jar" classes.jar >"${jar%.aar}-classes.jar"
+      unzip -p "$jar" classes.jar >"$tmp/classes.jar" && mv "$tmp/classes.jar" "${jar%.aar}-classes.jar" ||
+        { rm -rf "$tmp"; return 1; }
       jar="${jar%.aar}-classes.jar"
     fi
     out+=("$jar")
   done
-  (IFS=:; echo -n "${out[*]}") >"$file"
+  # Written whole, then renamed: a concurrent run reads the old list or the new one.
+  (IFS=:; echo -n "${out[*]}") >"$tmp/list" && mv "$tmp/list" "$file"
   rm -rf "$tmp"
   cat "$file"
 }
 
-#   jdk_home MIN               prints the home of a JDK of at least version MIN: KMER_JDK_HOME, else
-#                              the machine's default java, else the newest one in /usr/lib/jvm
+#   jdk_home MIN [jmods]       prints the home of a JDK of at least version MIN (and, with "jmods", one
+#                              that ships jmods/, which JDK 24 and later do not): KMER_JDK_HOME, else
+#                              the machine's default java, else the others in /usr/lib/jvm
 
 jdk_home() {
-  local min="$1" home version
+  local min="$1" need="${2:-}" home version
   for home in "${KMER_JDK_HOME:-}" "$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")" \
-    $(ls -d /usr/lib/jvm/*/ 2>/dev/null | sort -rV); do
+    /usr/lib/jvm/*/; do
     [ -n "$home" ] && [ -x "$home/bin/javac" ] || continue
+    [ "$need" != jmods ] || [ -f "$home/jmods/java.base.jmod" ] || continue
     version="$("$home/bin/java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')"
     if [ "${version%%.*}" -ge "$min" ] 2>/dev/null; then
       echo "${home%/}"
       return
     fi
   done
-  echo "no JDK $min or newer: the Android framework jars of API 36 are Java $min class files (set KMER_JDK_HOME)" >&2
+  echo "no JDK $min or newer${need:+ with $need} in /usr/lib/jvm (set KMER_JDK_HOME)" >&2
   return 1
 }
 
@@ -123,12 +128,14 @@ kotlin_compiler() {
   if [ ! -x "$home/bin/kotlinc" ]; then
     echo "installing kotlinc $version into $home" >&2
     tmp="$(mktemp -d)"
-    (cd "$tmp" && npm pack --silent "kotlin-compiler@$version" >/dev/null)
-    mkdir -p "$tmp/unpacked" "$kmer_cache"
-    tar xzf "$tmp"/kotlin-compiler-*.tgz -C "$tmp/unpacked"
-    chmod +x "$tmp/unpacked/package/bin/"*
-    rm -rf "$home"
-    mv "$tmp/unpacked/package" "$home"
+    # Each step checked: this runs inside $(…), where set -e does not reach.
+    (cd "$tmp" && npm pack --silent "kotlin-compiler@$version" >/dev/null) &&
+      mkdir -p "$tmp/unpacked" "$kmer_cache" &&
+      tar xzf "$tmp"/kotlin-compiler-*.tgz -C "$tmp/unpacked" &&
+      chmod +x "$tmp/unpacked/package/bin/"* &&
+      rm -rf "$home" &&
+      mv "$tmp/unpacked/package" "$home" ||
+      { echo "installing kotlinc $version failed" >&2; rm -rf "$tmp"; return 1; }
     rm -rf "$tmp"
   fi
   echo "$home"

@@ -24,8 +24,7 @@ asm="$(maven_classpath org.ow2.asm:asm:9.8)"
 proguard="$(maven_classpath "com.guardsquare:proguard-base:$(v proguard)")"
 jdk="$(jdk_home 21)"
 # ProGuard reads the Java platform from a JDK's jmods (JDK 24 and later ship none).
-jdk_jmods="$(jdk_home 17)"
-[ -f "$jdk_jmods/jmods/java.base.jmod" ] || { echo "$jdk_jmods has no jmods/ (set KMER_JDK_HOME to a JDK 17)" >&2; exit 1; }
+jdk_jmods="$(jdk_home 17 jmods)"
 set +e
 bindings/generate.sh kotlin-android >/dev/null
 bindings/generate.sh kotlin-jvm >/dev/null

@@ -6,7 +6,6 @@ import java.util.concurrent.ConcurrentHashMap
 import java.util.concurrent.Executor
 import java.util.concurrent.ExecutorService
 import java.util.concurrent.Executors
-import java.util.function.Consumer
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
@@ -348,11 +347,11 @@ class KmerConsent private constructor(
     @JvmOverloads
     fun addListener(
         executor: Executor = callbackExecutor,
-        listener: Consumer<ConsentSnapshot>,
+        listener: SnapshotListener,
     ): ConsentRegistration {
         if (closed) throw KmerConsentException.Closed()
         val core = object : ConsentListener {
-            override fun onConsentChanged(snapshot: ConsentSnapshot) = executor.execute { listener.accept(snapshot) }
+            override fun onConsentChanged(snapshot: ConsentSnapshot) = executor.execute { listener.onSnapshot(snapshot) }
         }
         return track(manager.addListener(core))
     }
@@ -454,4 +453,13 @@ class ConsentRegistration internal constructor(private val end: () -> Unit) : Au
         end()
         onClose(this)
     }
+}
+
+/**
+ * Receives consent snapshots from [KmerConsent.addListener]; a Kotlin or Java lambda. (Not
+ * `java.util.function.Consumer`, which Android has only from API 24: the SDK runs from API 23.)
+ */
+fun interface SnapshotListener {
+    /** The current snapshot, then each new one, in order. */
+    fun onSnapshot(snapshot: ConsentSnapshot)
 }

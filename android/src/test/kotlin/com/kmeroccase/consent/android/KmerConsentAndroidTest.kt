@@ -72,7 +72,10 @@ class KmerConsentAndroidTest {
     fun `callbacks run on the main thread unless the app names an executor`() {
         KmerConsentAndroid.open(app, POLICY).use { consent ->
             val threads = mutableListOf<Thread>()
-            consent.whenAllowed("firebase_analytics") { threads += Thread.currentThread() }
+            consent.whenAllowed("firebase_analytics") {
+                assertTrue(Looper.myLooper() === Looper.getMainLooper(), "run by the main looper")
+                threads += Thread.currentThread()
+            }
             Thread { consent.acceptAll() }.apply { start() }.join()
             assertTrue(threads.isEmpty(), "posted to the main looper, not run on the recording thread")
             idleMainUntil("the start callback") { threads.isNotEmpty() }
@@ -83,16 +86,17 @@ class KmerConsentAndroidTest {
     @Test
     fun `closing unregisters the lifecycle callbacks and the receiver`() {
         val receiversBefore = shadowOf(app).registeredReceivers.size
+        val callbacks = Application::class.java.getDeclaredField("mActivityLifecycleCallbacks")
+            .apply { isAccessible = true }.get(app) as Collection<*>
         val consent = KmerConsentAndroid.open(app, POLICY, callbackExecutor = DIRECT)
         assertEquals(receiversBefore + 1, shadowOf(app).registeredReceivers.size)
+        assertEquals(1, callbacks.count { it is RefreshOnResume }, "open registered its lifecycle callbacks")
         val filter = shadowOf(app).registeredReceivers.last().intentFilter
         assertEquals(listOf(Intent.ACTION_SCREEN_ON, Intent.ACTION_TIME_CHANGED), filter.actionsIterator().asSequence().toList())
         consent.close()
         assertEquals(receiversBefore, shadowOf(app).registeredReceivers.size, "no receiver keeps a closed instance")
-        // With the callbacks gone, resuming an activity must not reach the closed instance (it would throw
-        // Closed on the refresh thread, swallowed; so check the application's own list instead).
-        val callbacks = Application::class.java.getDeclaredField("mActivityLifecycleCallbacks")
-            .apply { isAccessible = true }.get(app) as Collection<*>
+        // A resumed activity reaching the closed instance would only throw Closed on the refresh thread,
+        // swallowed: so read the application's own list (the framework's field) instead.
         assertTrue(callbacks.none { it is RefreshOnResume }, "no lifecycle callback either: $callbacks")
     }
 
