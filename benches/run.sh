@@ -90,10 +90,10 @@ python3 benches/size.py target/release/libkmer_consent.so "$out/bundled.so" "$ou
 cat "$out/size.txt" >&2
 grep '^row|' "$out/size.txt" >>"$rows"
 
-python3 benches/table.py "$rows" "$quick" >"$out/table.md"
+KMER_BENCH_JDK="$(source tests/install.sh && jdk_home 21)" python3 benches/table.py "$rows" "$quick" >"$out/table.md"
 echo
 cat "$out/table.md"
 if [ "$write_docs" = 1 ]; then
-  python3 benches/table.py "$rows" "$quick" --docs docs/performance.md "$out/size.txt"
+  KMER_BENCH_JDK="$(source tests/install.sh && jdk_home 21)" python3 benches/table.py "$rows" "$quick" --docs docs/performance.md "$out/size.txt"
   echo "docs/performance.md updated" >&2
 fi

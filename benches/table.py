@@ -51,7 +51,9 @@ try:
             break
 except OSError:
     pass
-java = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines()
+# The JDK the Kotlin benchmark ran on (android/test-jvm.sh picks it: 21 or newer), not the default java.
+java_bin = os.path.join(os.environ.get("KMER_BENCH_JDK", ""), "bin", "java") if os.environ.get("KMER_BENCH_JDK") else "java"
+java = subprocess.run([java_bin, "-version"], capture_output=True, text=True).stderr.splitlines()
 machine = (
     f"{platform.system()} {platform.release()}, {os.cpu_count()} cores ({cpu}), "
     f"{java[0] if java else 'no java'}; {datetime.date.today().isoformat()}"
