@@ -188,3 +188,65 @@ fn a_wal_left_by_a_crash_of_this_store_is_replayed() {
     );
     assert!(copy.can_start("google_mobile_ads".into()));
 }
+
+/// A symlink at the path the app named: SQLite opens the target and keeps its `-wal` beside the
+/// target, so the identity check must look there too. A foreign WAL beside the target was replayed
+/// when the check looked beside the link (issue 16: its `accept_all` adopted).
+#[cfg(unix)]
+#[test]
+fn through_a_symlinked_path_a_foreign_wal_beside_the_target_is_moved_aside() {
+    let f = Fixture::new();
+    let other = Fixture::new();
+    let m = other.open();
+    m.accept_all().unwrap();
+    let foreign_wal = std::fs::read(other.dir.path().join("consent.db-wal")).unwrap();
+    drop(m);
+
+    let real = f.dir.path().join("real");
+    std::fs::create_dir(&real).unwrap();
+    let target = real.join("consent.db");
+    let link = f.dir.path().join("link.db");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let open = || ConsentManager::open_with(&link, &common::sample_policy_json(), "fr", f.options());
+    let ours = open().unwrap();
+    ours.reject_all().unwrap();
+    drop(ours);
+    std::fs::write(real.join("consent.db-wal"), &foreign_wal).unwrap();
+
+    let m = open().expect("opens");
+    assert!(!m.can_start("google_mobile_ads".into()), "the foreign accept_all grants nothing");
+    let history = m.history().unwrap();
+    assert_eq!(history.len(), 1, "{history:?}");
+    assert_eq!(history[0].source, kmer_consent::DecisionSource::RejectAll);
+    assert!(m.status().store_recovered);
+    assert!(link.symlink_metadata().unwrap().file_type().is_symlink(), "the link is left as it was");
+}
+
+/// Corruption recovery through a symlink moves the damaged file aside, not the link: the link keeps
+/// naming the store, and the damaged bytes are kept beside the file they were.
+#[cfg(unix)]
+#[test]
+fn through_a_symlinked_path_recovery_moves_the_damaged_file_not_the_link() {
+    let f = Fixture::new();
+    let real = f.dir.path().join("real");
+    std::fs::create_dir(&real).unwrap();
+    let target = real.join("consent.db");
+    std::fs::write(&target, vec![0x42u8; 8192]).unwrap();
+    let link = f.dir.path().join("link.db");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+
+    let m = ConsentManager::open_with(&link, &common::sample_policy_json(), "fr", f.options())
+        .expect("recovers");
+    assert!(m.status().store_recovered);
+    m.accept_all().unwrap();
+    drop(m);
+    assert!(link.symlink_metadata().unwrap().file_type().is_symlink(), "the link is left as it was");
+    let aside: Vec<String> = std::fs::read_dir(&real)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".corrupt-"))
+        .collect();
+    assert_eq!(aside.len(), 1, "the damaged file is kept beside itself: {aside:?}");
+    let reopened = ConsentManager::open_with(&target, &common::sample_policy_json(), "fr", f.options()).unwrap();
+    assert_eq!(reopened.history().unwrap().len(), 1, "the decision went into the file the link names");
+}
