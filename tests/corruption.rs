@@ -207,19 +207,26 @@ fn through_a_symlinked_path_a_foreign_wal_beside_the_target_is_moved_aside() {
     let target = real.join("consent.db");
     let link = f.dir.path().join("link.db");
     std::os::unix::fs::symlink(&target, &link).unwrap();
-    let open = || ConsentManager::open_with(&link, &common::sample_policy_json(), "fr", f.options());
+    let open =
+        || ConsentManager::open_with(&link, &common::sample_policy_json(), "fr", f.options());
     let ours = open().unwrap();
     ours.reject_all().unwrap();
     drop(ours);
     std::fs::write(real.join("consent.db-wal"), &foreign_wal).unwrap();
 
     let m = open().expect("opens");
-    assert!(!m.can_start("google_mobile_ads".into()), "the foreign accept_all grants nothing");
+    assert!(
+        !m.can_start("google_mobile_ads".into()),
+        "the foreign accept_all grants nothing"
+    );
     let history = m.history().unwrap();
     assert_eq!(history.len(), 1, "{history:?}");
     assert_eq!(history[0].source, kmer_consent::DecisionSource::RejectAll);
     assert!(m.status().store_recovered);
-    assert!(link.symlink_metadata().unwrap().file_type().is_symlink(), "the link is left as it was");
+    assert!(
+        link.symlink_metadata().unwrap().file_type().is_symlink(),
+        "the link is left as it was"
+    );
 }
 
 /// Corruption recovery through a symlink moves the damaged file aside, not the link: the link keeps
@@ -240,13 +247,26 @@ fn through_a_symlinked_path_recovery_moves_the_damaged_file_not_the_link() {
     assert!(m.status().store_recovered);
     m.accept_all().unwrap();
     drop(m);
-    assert!(link.symlink_metadata().unwrap().file_type().is_symlink(), "the link is left as it was");
+    assert!(
+        link.symlink_metadata().unwrap().file_type().is_symlink(),
+        "the link is left as it was"
+    );
     let aside: Vec<String> = std::fs::read_dir(&real)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|n| n.contains(".corrupt-"))
         .collect();
-    assert_eq!(aside.len(), 1, "the damaged file is kept beside itself: {aside:?}");
-    let reopened = ConsentManager::open_with(&target, &common::sample_policy_json(), "fr", f.options()).unwrap();
-    assert_eq!(reopened.history().unwrap().len(), 1, "the decision went into the file the link names");
+    assert_eq!(
+        aside.len(),
+        1,
+        "the damaged file is kept beside itself: {aside:?}"
+    );
+    let reopened =
+        ConsentManager::open_with(&target, &common::sample_policy_json(), "fr", f.options())
+            .unwrap();
+    assert_eq!(
+        reopened.history().unwrap().len(),
+        1,
+        "the decision went into the file the link names"
+    );
 }

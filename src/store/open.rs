@@ -24,6 +24,8 @@ impl Store {
     /// database is moved to `<path>.corrupt-<unix-seconds>` (with its `-wal` and `-shm`) and a fresh
     /// database is created, once. `now_ms` names the moved file.
     pub fn open(path: &Path, now_ms: i64, max_pages: Option<u32>) -> Result<Opened> {
+        let resolved = resolve(path);
+        let path = resolved.as_path();
         let had_wal = std::fs::metadata(sibling(path, "-wal")).is_ok_and(|m| m.len() > 0);
         let mut opened = match Self::open_retrying(path, max_pages) {
             Ok(opened) => opened,
@@ -58,6 +60,8 @@ impl Store {
     /// Opens an existing database for reading only (no migration, nothing written): for checks
     /// from a terminal. Schema version 2 or later.
     pub fn open_read_only(path: &Path) -> Result<Store> {
+        let resolved = resolve(path);
+        let path = resolved.as_path();
         let conn = Connection::open_with_flags(
             path,
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -182,6 +186,37 @@ fn is_corruption(error: &Error) -> bool {
 }
 
 /// `<path><suffix>`: the WAL, the shared-memory index, the identity copy.
+/// The file the app named, through any symlinks (of the file or of a directory above it). SQLite
+/// opens the target and keeps its `-wal` and `-shm` beside it, so the WAL identity check, the `.id`
+/// copy and recovery must all act beside the target too: beside the link they would check another
+/// file than SQLite replays, and move the link instead of the damaged file. A path that does not exist
+/// yet is followed through a dangling link to the file SQLite will create there, with the directories
+/// above it resolved.
+fn resolve(path: &Path) -> PathBuf {
+    if let Ok(resolved) = std::fs::canonicalize(path) {
+        return resolved;
+    }
+    let mut file = path.to_path_buf();
+    for _ in 0..40 {
+        let Ok(target) = std::fs::read_link(&file) else {
+            break;
+        };
+        file = match file.parent() {
+            Some(dir) if target.is_relative() => dir.join(target),
+            _ => target,
+        };
+    }
+    let (Some(dir), Some(name)) = (file.parent(), file.file_name()) else {
+        return file;
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    std::fs::canonicalize(dir).map_or(file.clone(), |dir| dir.join(name))
+}
+
 fn sibling(path: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(format!("{}{suffix}", path.display()))
 }
