@@ -116,18 +116,21 @@ fn truncated_and_empty_files_are_handled() {
     assert!(m.history().unwrap().is_empty());
 }
 
+/// The live WAL of another store holding one `accept_all`, copied while its connection is open.
+fn foreign_wal_with_accept_all() -> Vec<u8> {
+    let other = Fixture::new();
+    let m = other.open();
+    m.accept_all().unwrap();
+    std::fs::read(other.dir.path().join("consent.db-wal")).unwrap()
+}
+
 /// SQLite does not tie a WAL file to its database: a WAL copied from another store of the same
 /// schema would be replayed as ours. The store's id, kept in `<db>.id` as well, tells them apart:
 /// the foreign WAL is moved aside unapplied and the status says the store was recovered.
 #[test]
 fn a_wal_file_from_another_database_is_moved_aside_unapplied() {
     let f = Fixture::new();
-    let other = Fixture::new();
-    // Another database with a live WAL: copy it while its connection is open.
-    let m = other.open();
-    m.accept_all().unwrap();
-    let foreign_wal = std::fs::read(other.dir.path().join("consent.db-wal")).unwrap();
-    drop(m);
+    let foreign_wal = foreign_wal_with_accept_all();
 
     let ours = f.open();
     ours.reject_all().unwrap();
@@ -196,11 +199,7 @@ fn a_wal_left_by_a_crash_of_this_store_is_replayed() {
 #[test]
 fn through_a_symlinked_path_a_foreign_wal_beside_the_target_is_moved_aside() {
     let f = Fixture::new();
-    let other = Fixture::new();
-    let m = other.open();
-    m.accept_all().unwrap();
-    let foreign_wal = std::fs::read(other.dir.path().join("consent.db-wal")).unwrap();
-    drop(m);
+    let foreign_wal = foreign_wal_with_accept_all();
 
     let real = f.dir.path().join("real");
     std::fs::create_dir(&real).unwrap();
