@@ -1169,3 +1169,40 @@ mod trust {
         assert_eq!(code(&out), 1);
     }
 }
+
+/// Issue 16: the `-shm` deleted under the app's open store, then another process records a
+/// withdrawal. On `main` the app kept using the deleted index: `refresh_if_changed` said nothing
+/// had changed, and closing the app normally checkpointed its stale view over the withdrawal, so
+/// marketing was allowed again. Now the app sees that its index is not the one at the path, drops
+/// its connection without a checkpoint and reopens the store.
+#[test]
+fn another_process_withdrawal_after_the_shm_is_deleted_is_seen_and_kept() {
+    let cli = Cli::new();
+    let policy = std::fs::read_to_string(policy_path()).unwrap();
+    let app = kmer_consent::ConsentManager::open_with(
+        &cli.db(),
+        &policy,
+        "fr",
+        kmer_consent::OpenOptions::default(),
+    )
+    .unwrap();
+    app.accept_all().unwrap();
+    assert!(app.can_start("google_mobile_ads".into()));
+    std::fs::remove_file(format!("{}-shm", cli.db().display())).unwrap();
+
+    let out = cli.run(&["reject-all"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let seen = app.refresh_if_changed().unwrap();
+    assert!(seen.is_some(), "the other process's decision is seen");
+    assert!(!app.can_start("google_mobile_ads".into()));
+    app.shutdown();
+    drop(app);
+
+    assert_eq!(
+        cli.sources().last(),
+        Some(&Value::from("reject_all")),
+        "the withdrawal is still the latest decision"
+    );
+    let out = cli.run(&["check", "google_mobile_ads"]);
+    assert_ne!(code(&out), 0, "marketing stays refused: {}", stdout(&out));
+}
