@@ -187,6 +187,11 @@ struct Writer {
     locale: String,
     tracking: TrackingAuthorization,
     store_recovered: bool,
+    /// The store's page cap, to reopen it with.
+    max_pages: Option<u32>,
+    /// Set when the store's files were replaced or removed under it (see `reattach`): the decision
+    /// read from the store no longer counts until this process records one.
+    distrusted: bool,
     sequence: u64,
 }
 
@@ -198,7 +203,7 @@ impl Writer {
             .get(&self.subject)
             .and_then(|list| list.last())
             .map(|h| &h.effect)
-            .or(self.latest.as_ref())
+            .or(self.latest.as_ref().filter(|_| !self.distrusted))
     }
 
     /// Whether this subject has a decision held in memory.
@@ -238,6 +243,7 @@ impl Writer {
     /// not asked.
     fn set_written(&mut self, saved: Decision) {
         self.tampered = false;
+        self.distrusted = false;
         self.set_shown(Some(saved));
     }
 
@@ -425,6 +431,40 @@ impl Writer {
         }
     }
 
+    /// Reopens the store at its path if it was detached (its files were replaced or removed while
+    /// open: see `store/files.rs`). What is there now may take consent away, never give it: unless
+    /// its latest decision for the subject is the one this process had, no decision counts until
+    /// the user makes one again. A store that cannot be reopened (its directory is gone) stays
+    /// detached, every write fails with a storage error, refusals hold in memory, and the next call
+    /// tries again.
+    fn reattach(&mut self, clock_ms: i64) {
+        if !self.store.is_detached() {
+            return;
+        }
+        self.store_recovered = true;
+        let had = self.latest.as_ref().map(|d| d.record_hash.clone());
+        let reopened = self
+            .store
+            .reopen(clock_ms, self.max_pages)
+            .and_then(|opened| {
+                let latest = opened.store.latest_decision(&self.subject)?;
+                let version = opened.store.data_version()?;
+                Ok((opened, latest, version))
+            });
+        let Ok((opened, latest, version)) = reopened else {
+            self.distrusted = true;
+            return;
+        };
+        self.distrusted |= latest.as_ref().map(|d| &d.record_hash) != had.as_ref();
+        self.store = opened.store;
+        self.legacy_clock_mark = opened.legacy_clock_mark;
+        self.data_version = version;
+        self.set_latest(latest);
+        if self.load_marks().is_err() {
+            self.distrusted = true;
+        }
+    }
+
     /// Re-reads the subject's latest decision. Refusals held for this process only give way to a
     /// newer decision of the subject in the store (another process's).
     fn reload(&mut self) -> Result<()> {
@@ -567,6 +607,8 @@ impl ConsentManager {
             locale,
             tracking: options.tracking_authorization,
             store_recovered: opened.recovered_from.is_some(),
+            max_pages: options.max_database_pages,
+            distrusted: false,
             sequence: 0,
         };
         writer.set_latest(opened.latest);
@@ -642,8 +684,17 @@ impl ConsentManager {
         let result = {
             let mut writer = self.lock_writer()?;
             let clock_ms = self.clock.now_ms();
+            writer.reattach(clock_ms);
             writer.flush_held();
-            let value = change(&mut writer, clock_ms)?;
+            let value = change(&mut writer, clock_ms);
+            if writer.store.is_detached() {
+                // Found during this call: reopened now, so a refusal held meanwhile is written
+                // now, and the gate published below is what the file at the path says.
+                writer.reattach(clock_ms);
+                writer.flush_held();
+            } else if value.is_err() {
+                return value.map(|v| (v, self.gate.load_full()));
+            }
             let gate = writer.compute(clock_ms);
             let current = self.gate.load_full();
             let gate = if gate.same_content(&current) {
@@ -654,7 +705,8 @@ impl ConsentManager {
             (value, gate)
         };
         self.dispatcher.drain();
-        Ok(result)
+        let (value, gate) = result;
+        Ok((value?, gate))
     }
 
     /// The current gate, recomputed first if the clock has moved so that it may be wrong.
@@ -1350,6 +1402,11 @@ impl ConsentManager {
     pub fn refresh_if_changed(&self) -> Result<Option<ConsentSnapshot>, KmerConsentError> {
         let changed = {
             let mut writer = self.lock_writer()?;
+            if writer.store.check_files().is_err() {
+                // Replaced or removed under the store: the refresh reopens it.
+                drop(writer);
+                return self.refresh().map(Some);
+            }
             let version = writer.store.data_version()?;
             let waiting = writer
                 .held

@@ -34,7 +34,11 @@ pub struct ConsentStatus {
     pub locale: String,
     /// The tracking authorization reported for this run.
     pub tracking_authorization: TrackingAuthorization,
-    /// True when the database was unreadable at open and was moved aside for a fresh one.
+    /// True when the database was unreadable at open and was moved aside for a fresh one, when a
+    /// WAL file left by another store was moved aside, or when the store's files were removed or
+    /// replaced while it was open and it was reopened at its path. In the last case, what the
+    /// reopened file holds grants nothing until the user decides again in this process (unless its
+    /// latest decision is the one in force before).
     pub store_recovered: bool,
     /// True when the decision in force is held in memory because the store refused to write it. It
     /// holds for this process only and is lost if the process ends first. A choice that only took

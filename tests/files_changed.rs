@@ -103,14 +103,21 @@ fn the_database_replaced_after_a_checkpoint_fails_the_call_and_is_reopened() {
     drop(theirs);
     std::fs::rename(elsewhere.db(), &db).unwrap();
 
-    let first = m.reject_all();
+    // A grant: it fails, since the file it would go into is not at the path.
+    let first = m.accept_all();
     assert!(is_storage(&first), "the call fails: {first:?}");
     assert!(
         !m.can_start(ADS.into()),
-        "the other store's accept_all grants nothing here"
+        "neither the failed grant nor the other store's accept_all grants anything here"
     );
     assert!(m.status().store_recovered);
-    let again = m.reject_all().expect("the store is reopened at the path");
+    assert!(
+        m.history().is_ok(),
+        "reads work again: the store was reopened"
+    );
+    let again = m
+        .reject_all()
+        .expect("a refusal is recorded in the file now at the path");
     assert!(!again.status.not_yet_saved);
     assert!(m.verify_history().unwrap().intact);
     assert!(!m.can_start(ADS.into()));
@@ -161,9 +168,8 @@ fn the_store_directory_removed_fails_grants_and_recovers_when_it_is_back() {
 
 /// A check before writing is not enough: the files can go between it and the commit. After the
 /// commit the store looks again, so a decision is only confirmed if its files are still the ones
-/// at the path. Here the directory goes while a listener (called after the commit) is not involved:
-/// the deletion comes from another thread during a run of decisions, and every confirmed one must
-/// be on disk afterwards.
+/// at the path. Here another thread deletes the `-wal` and `-shm` twenty times during a run of
+/// decisions; every confirmed one must be on disk afterwards, in order.
 #[test]
 fn files_removed_while_decisions_are_being_recorded_never_confirm_a_lost_decision() {
     let f = Fixture::new();
@@ -183,6 +189,7 @@ fn files_removed_while_decisions_are_being_recorded_never_confirm_a_lost_decisio
         })
     };
     let mut confirmed = Vec::new();
+    let mut unconfirmed = 0;
     let started = std::time::Instant::now();
     while started.elapsed() < std::time::Duration::from_millis(250) {
         let (result, source) = if confirmed.len() % 2 == 0 {
@@ -190,13 +197,15 @@ fn files_removed_while_decisions_are_being_recorded_never_confirm_a_lost_decisio
         } else {
             (m.accept_all(), DecisionSource::AcceptAll)
         };
-        if let Ok(snapshot) = result {
-            if !snapshot.status.not_yet_saved {
-                confirmed.push(source);
-            }
+        match result {
+            Ok(snapshot) if !snapshot.status.not_yet_saved => confirmed.push(source),
+            _ => unconfirmed += 1,
         }
     }
     remover.join().unwrap();
+    // The last deletion may come after the last decision: the next look (the platforms' watch
+    // calls this every second) finds it and keeps what the deleted WAL held.
+    m.refresh_if_changed().unwrap();
     let stored = on_disk(&f, &db);
     let mut rest = stored.iter();
     for c in &confirmed {
@@ -206,8 +215,11 @@ fn files_removed_while_decisions_are_being_recorded_never_confirm_a_lost_decisio
         );
     }
     assert!(
-        stored.len() <= confirmed.len() + 20,
-        "nothing is there that was not confirmed or in flight"
+        stored.len() <= confirmed.len() + unconfirmed,
+        "nothing is there that was not confirmed or in flight: {} confirmed, {unconfirmed} not, \
+         {} stored",
+        confirmed.len(),
+        stored.len()
     );
     std::mem::forget(m);
 }

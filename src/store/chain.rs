@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use rusqlite::{named_params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{named_params, Connection, OptionalExtension};
 
 use super::schema::{self, AppendOnly};
 use super::witnesses::{self, WitnessRow};
@@ -25,53 +25,53 @@ impl Store {
         policy: Option<PolicyRow<'_>>,
         witness: Option<&Witness>,
     ) -> Result<Decision> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        if let Some(p) = policy {
-            tx.execute(
-                "INSERT OR IGNORE INTO policies (hash, policy_id, revision, canonical_json) \
-                 VALUES (:hash, :policy_id, :revision, :canonical_json)",
-                named_params! {
-                    ":hash": p.hash,
-                    ":policy_id": p.policy_id,
-                    ":revision": p.revision,
-                    ":canonical_json": p.canonical_json,
-                },
-            )?;
-        }
-        // AUTOINCREMENT ids are never reused: the next one is the sequence plus one.
-        decision.id = last_id(&tx)? + 1;
-        let (head, length) = head(&tx, &decision.subject)?;
-        decision.prev_hash = head;
-        decision.record_hash = proof::record_hash(&decision);
-        rows::insert(&tx, &decision)?;
-        set_head(&tx, &decision.subject, &decision.record_hash, length + 1)?;
-        if decision.source.goes_to_back_end() {
-            tx.execute(
-                "INSERT INTO outbox (decision_id) VALUES (:id)",
-                named_params! {":id": decision.id},
-            )?;
-        }
-        if let Some(w) = witness {
-            witnesses::insert(&tx, w, decision.id)?;
-        }
-        tx.commit()?;
-        Ok(decision)
+        self.write(|tx| {
+            if let Some(p) = policy {
+                tx.execute(
+                    "INSERT OR IGNORE INTO policies (hash, policy_id, revision, canonical_json) \
+                     VALUES (:hash, :policy_id, :revision, :canonical_json)",
+                    named_params! {
+                        ":hash": p.hash,
+                        ":policy_id": p.policy_id,
+                        ":revision": p.revision,
+                        ":canonical_json": p.canonical_json,
+                    },
+                )?;
+            }
+            // AUTOINCREMENT ids are never reused: the next one is the sequence plus one.
+            decision.id = last_id(tx)? + 1;
+            let (head, length) = head(tx, &decision.subject)?;
+            decision.prev_hash = head;
+            decision.record_hash = proof::record_hash(&decision);
+            rows::insert(tx, &decision)?;
+            set_head(tx, &decision.subject, &decision.record_hash, length + 1)?;
+            if decision.source.goes_to_back_end() {
+                tx.execute(
+                    "INSERT INTO outbox (decision_id) VALUES (:id)",
+                    named_params! {":id": decision.id},
+                )?;
+            }
+            if let Some(w) = witness {
+                witnesses::insert(tx, w, decision.id)?;
+            }
+            Ok(decision)
+        })
     }
 
     /// The newest decision id of any subject (0 before the first) and `subject`'s chain head: what a
     /// consent page is bound to.
     pub fn page_state(&self, subject: &str) -> Result<(i64, String)> {
-        let (head, _) = head(&self.conn, subject)?;
-        Ok((last_id(&self.conn)?, head))
+        let (head, _) = head(self.conn()?, subject)?;
+        Ok((last_id(self.conn()?)?, head))
     }
 
     /// Walks every subject's chain, recomputing every link, then checks every stored witness: that
     /// the record it names is still there unchanged and, when `signed` is given (it knows the back
     /// end's key), its signature.
     pub fn verify(&self, signed: Option<&dyn Fn(&Witness) -> bool>) -> Result<HistoryCheck> {
-        let mut stmt = self.conn.prepare("SELECT * FROM decisions ORDER BY id")?;
+        let mut stmt = self
+            .conn()?
+            .prepare("SELECT * FROM decisions ORDER BY id")?;
         let mut rows = stmt.query([])?;
         // Per subject: the hash the next record must link to, the count, the last id.
         let mut chains: HashMap<String, (String, i64, i64)> = HashMap::new();
@@ -119,7 +119,7 @@ impl Store {
             if let (Some(hash), None) = (&d.policy_hash, &d.origin_hash) {
                 if !policies_checked.contains(hash) {
                     let shown: Option<String> = self
-                        .conn
+                        .conn()?
                         .query_row(
                             "SELECT canonical_json FROM policies WHERE hash = :hash",
                             named_params! {":hash": hash},
@@ -141,7 +141,7 @@ impl Store {
             count += 1;
         }
         let mut heads = self
-            .conn
+            .conn()?
             .prepare("SELECT subject, head, length FROM chain")?;
         let heads: Vec<(String, String, i64)> = heads
             .query_map([], |r| {
@@ -171,7 +171,7 @@ impl Store {
                 "records exist for a subject whose chain is gone",
             ));
         }
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.conn()?.prepare(
             "SELECT record_hash, backend_time_ms, signature, decision_id FROM witnesses ORDER BY decision_id",
         )?;
         let witnesses: Vec<(WitnessRow, i64)> = stmt

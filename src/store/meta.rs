@@ -38,22 +38,24 @@ fn insert_if_absent(conn: &Connection, key: &str, value: i64) -> Result<()> {
 impl Store {
     /// How many consent pages were closed without a decision.
     pub fn closed_pages(&self) -> Result<i64> {
-        Ok(get(&self.conn, CLOSED_PAGES_KEY)?.unwrap_or(0))
+        Ok(get(self.conn()?, CLOSED_PAGES_KEY)?.unwrap_or(0))
     }
 
     /// Counts one more consent page closed without a decision.
     pub fn close_page(&mut self) -> Result<()> {
-        self.conn.execute(
-            "INSERT INTO meta (key, value) VALUES (:key, 1) \
-             ON CONFLICT (key) DO UPDATE SET value = value + 1",
-            named_params! {":key": CLOSED_PAGES_KEY},
-        )?;
-        Ok(())
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES (:key, 1) \
+                 ON CONFLICT (key) DO UPDATE SET value = value + 1",
+                named_params! {":key": CLOSED_PAGES_KEY},
+            )?;
+            Ok(())
+        })
     }
 
     /// This store's random id, if it has one yet.
     pub(super) fn store_id(&self) -> Result<Option<i64>> {
-        get(&self.conn, STORE_ID_KEY)
+        get(self.conn()?, STORE_ID_KEY)
     }
 
     /// Gives the store a random id unless it has one (another process may be giving it one at the
@@ -63,16 +65,16 @@ impl Store {
             return Ok(id);
         }
         let id = i64::from_le_bytes(random::bytes::<8>()?);
-        insert_if_absent(&self.conn, STORE_ID_KEY, id)?;
+        insert_if_absent(self.conn()?, STORE_ID_KEY, id)?;
         Ok(self.store_id()?.unwrap_or(id))
     }
 
     /// The time mark older schemas kept, and the newest decision id it speaks of.
     pub(super) fn legacy_clock_mark(&self) -> Result<Option<(i64, i64)>> {
-        let Some(mark) = get(&self.conn, LEGACY_CLOCK_MARK_KEY)? else {
+        let Some(mark) = get(self.conn()?, LEGACY_CLOCK_MARK_KEY)? else {
             return Ok(None);
         };
-        let through = get(&self.conn, LEGACY_CLOCK_MARK_THROUGH_KEY)?;
+        let through = get(self.conn()?, LEGACY_CLOCK_MARK_THROUGH_KEY)?;
         Ok(Some((mark, through.unwrap_or(0))))
     }
 
@@ -84,13 +86,14 @@ impl Store {
             return Ok(key);
         }
         let fresh = random::bytes::<32>()?;
-        let tx = self.conn.transaction()?;
-        for (i, chunk) in fresh.chunks_exact(8).enumerate() {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            insert_if_absent(&tx, &format!("ui_key.{i}"), i64::from_le_bytes(word))?;
-        }
-        tx.commit()?;
+        self.write(|tx| {
+            for (i, chunk) in fresh.chunks_exact(8).enumerate() {
+                let mut word = [0u8; 8];
+                word.copy_from_slice(chunk);
+                insert_if_absent(tx, &format!("ui_key.{i}"), i64::from_le_bytes(word))?;
+            }
+            Ok(())
+        })?;
         self.read_ui_key()?
             .ok_or_else(|| self.io_error("the page key was not stored"))
     }
@@ -98,7 +101,7 @@ impl Store {
     fn read_ui_key(&self) -> Result<Option<[u8; 32]>> {
         let mut key = [0u8; 32];
         for (i, chunk) in key.chunks_exact_mut(8).enumerate() {
-            match get(&self.conn, &format!("ui_key.{i}"))? {
+            match get(self.conn()?, &format!("ui_key.{i}"))? {
                 Some(word) => chunk.copy_from_slice(&word.to_le_bytes()),
                 None => return Ok(None),
             }
@@ -109,7 +112,7 @@ impl Store {
     /// What moving the clock back must not undo for `subject` (0 for a mark never raised).
     pub fn marks(&self, subject: &str) -> Result<TimeMarks> {
         let marks = self
-            .conn
+            .conn()?
             .query_row(
                 "SELECT expired_through_id, reminded_through_id FROM time_marks \
                  WHERE subject = :subject",
@@ -127,17 +130,19 @@ impl Store {
 
     /// Raises `subject`'s marks to `marks` (never lowers one).
     pub fn raise_marks(&mut self, subject: &str, marks: TimeMarks) -> Result<()> {
-        self.conn.execute(
-            "INSERT INTO time_marks (subject, expired_through_id, reminded_through_id) \
-             VALUES (:subject, :expired, :reminded) ON CONFLICT (subject) DO UPDATE SET \
-             expired_through_id = max(expired_through_id, excluded.expired_through_id), \
-             reminded_through_id = max(reminded_through_id, excluded.reminded_through_id)",
-            named_params! {
-                ":subject": subject,
-                ":expired": marks.expired_through_id,
-                ":reminded": marks.reminded_through_id,
-            },
-        )?;
-        Ok(())
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO time_marks (subject, expired_through_id, reminded_through_id) \
+                 VALUES (:subject, :expired, :reminded) ON CONFLICT (subject) DO UPDATE SET \
+                 expired_through_id = max(expired_through_id, excluded.expired_through_id), \
+                 reminded_through_id = max(reminded_through_id, excluded.reminded_through_id)",
+                named_params! {
+                    ":subject": subject,
+                    ":expired": marks.expired_through_id,
+                    ":reminded": marks.reminded_through_id,
+                },
+            )?;
+            Ok(())
+        })
     }
 }

@@ -15,8 +15,11 @@
 //! - `chain.rs`: appending a record to its subject's hash chain, and walking every chain.
 //! - `witnesses.rs`: the back end's witnesses of records.
 //! - `meta.rs`: `meta` (the store's small values) and `time_marks`.
+//! - `files.rs`: the files the open connection uses, looked at before and after every write; a
+//!   store whose files were removed or replaced at its path is detached, and reopened there.
 
 mod chain;
+mod files;
 mod meta;
 mod migrations;
 mod open;
@@ -33,8 +36,17 @@ use crate::record::{Decision, TimeMarks};
 
 /// An open consent database.
 pub struct Store {
-    conn: Connection,
+    /// `None` once detached: its files are no longer the ones at the path (see `files.rs`).
+    conn: Option<Connection>,
+    /// Where SQLite opened it: the path the app named, through any symlinks.
     path: PathBuf,
+    /// The path the app named, as it named it: where the store is reopened.
+    named: PathBuf,
+    /// The files the connection uses, once opened for writing (`None` while opening, and for a
+    /// read-only store, which confirms nothing).
+    files: Option<files::Files>,
+    /// Why the store was detached, if it was.
+    detached: Option<String>,
 }
 
 impl Store {
@@ -46,10 +58,18 @@ impl Store {
         }
     }
 
+    /// The connection, or a storage error once the store is detached.
+    fn conn(&self) -> Result<&Connection> {
+        match (&self.conn, &self.detached) {
+            (Some(conn), None) => Ok(conn),
+            (_, reason) => Err(self.io_error(reason.as_deref().unwrap_or("the store is closed"))),
+        }
+    }
+
     /// SQLite's `data_version`: changes when another connection (another process) commits.
     pub fn data_version(&self) -> Result<i64> {
         Ok(self
-            .conn
+            .conn()?
             .query_row("PRAGMA data_version", [], |r| r.get(0))?)
     }
 }

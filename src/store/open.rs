@@ -24,14 +24,29 @@ impl Store {
     /// database is moved to `<path>.corrupt-<unix-seconds>` (with its `-wal` and `-shm`) and a fresh
     /// database is created, once. `now_ms` names the moved file.
     pub fn open(path: &Path, now_ms: i64, max_pages: Option<u32>) -> Result<Opened> {
-        let resolved = resolve(path);
+        // A file removed as it opened (see `note_files`) detaches it at once: open again.
+        for _ in 0..3 {
+            let opened = Self::open_at(path, now_ms, max_pages)?;
+            if !opened.store.is_detached() {
+                return Ok(opened);
+            }
+        }
+        Err(Error::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::other("the store's files were removed each time it was opened"),
+        })
+    }
+
+    fn open_at(path: &Path, now_ms: i64, max_pages: Option<u32>) -> Result<Opened> {
+        let named = path;
+        let resolved = resolve(named);
         let path = resolved.as_path();
         let had_wal = std::fs::metadata(sibling(path, "-wal")).is_ok_and(|m| m.len() > 0);
-        let mut opened = match Self::open_retrying(path, max_pages) {
+        let mut opened = match Self::open_retrying(named, path, max_pages) {
             Ok(opened) => opened,
             Err(error) if is_corruption(&error) => {
                 let aside = move_aside(path, now_ms)?;
-                let mut opened = Self::open_retrying(path, max_pages)?;
+                let mut opened = Self::open_retrying(named, path, max_pages)?;
                 opened.recovered_from = Some(aside);
                 opened
             }
@@ -43,17 +58,17 @@ impl Store {
             let expected = read_identity_file(path);
             if expected.is_some() && opened.store.store_id()? != expected {
                 // Close without checkpointing, so the foreign pages never reach the file.
-                let _ = opened
-                    .store
-                    .conn
-                    .set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true);
+                if let Some(conn) = &opened.store.conn {
+                    let _ = conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true);
+                }
                 drop(opened);
                 let aside = move_wal_aside(path, now_ms)?;
-                opened = Self::open_retrying(path, max_pages)?;
+                opened = Self::open_retrying(named, path, max_pages)?;
                 opened.recovered_from = Some(aside);
             }
         }
         opened.store.ensure_identity(path)?;
+        opened.store.note_files();
         Ok(opened)
     }
 
@@ -79,8 +94,11 @@ impl Store {
             return Err(Error::SchemaUnknown(version));
         }
         Ok(Store {
-            conn,
+            conn: Some(conn),
             path: path.to_path_buf(),
+            named: path.to_path_buf(),
+            files: None,
+            detached: None,
         })
     }
 
@@ -96,10 +114,10 @@ impl Store {
 
     /// Another process opening the same new file at the same moment holds the lock that switching
     /// to WAL needs, and SQLite does not wait for that one: retry within the busy timeout.
-    fn open_retrying(path: &Path, max_pages: Option<u32>) -> Result<Opened> {
+    fn open_retrying(named: &Path, path: &Path, max_pages: Option<u32>) -> Result<Opened> {
         let started = std::time::Instant::now();
         loop {
-            match Self::open_once(path, max_pages) {
+            match Self::open_once(named, path, max_pages) {
                 Err(error) if is_busy(&error) && started.elapsed() < BUSY_TIMEOUT => {
                     std::thread::sleep(Duration::from_millis(20));
                 }
@@ -108,7 +126,7 @@ impl Store {
         }
     }
 
-    fn open_once(path: &Path, max_pages: Option<u32>) -> Result<Opened> {
+    fn open_once(named: &Path, path: &Path, max_pages: Option<u32>) -> Result<Opened> {
         if path.is_dir() {
             return Err(Error::Io {
                 path: path.to_path_buf(),
@@ -144,8 +162,11 @@ impl Store {
             .map_err(in_path)?;
         migrations::migrate(&mut conn, path)?;
         let store = Store {
-            conn,
+            conn: Some(conn),
             path: path.to_path_buf(),
+            named: named.to_path_buf(),
+            files: None,
+            detached: None,
         };
         let latest = store.latest_decision("")?;
         let marks = store.marks("")?;
@@ -217,7 +238,7 @@ fn resolve(path: &Path) -> PathBuf {
     std::fs::canonicalize(dir).map_or(file.clone(), |dir| dir.join(name))
 }
 
-fn sibling(path: &Path, suffix: &str) -> PathBuf {
+pub(super) fn sibling(path: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(format!("{}{suffix}", path.display()))
 }
 
@@ -230,7 +251,7 @@ fn read_identity_file(path: &Path) -> Option<i64> {
 }
 
 /// Renames a foreign `-wal` (and `-shm`) to `<path>-wal.foreign-<unix-seconds>`.
-fn move_wal_aside(path: &Path, now_ms: i64) -> Result<PathBuf> {
+pub(super) fn move_wal_aside(path: &Path, now_ms: i64) -> Result<PathBuf> {
     let io = |source| Error::Io {
         path: path.to_path_buf(),
         source,

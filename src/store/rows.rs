@@ -3,7 +3,7 @@
 //! shown, the outbox).
 
 use rusqlite::types::{ToSql, ToSqlOutput, Value, ValueRef};
-use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::schema::{self, AppendOnly};
 use super::Store;
@@ -130,7 +130,7 @@ impl Store {
     /// The subject's most recent decision. One index lookup: opening does not grow with history.
     pub fn latest_decision(&self, subject: &str) -> Result<Option<Decision>> {
         let found = select(
-            &self.conn,
+            self.conn()?,
             "WHERE subject = :subject ORDER BY id DESC LIMIT 1",
             &[(":subject", subject)],
         )?;
@@ -140,7 +140,7 @@ impl Store {
     /// The subject's decisions, oldest first.
     pub fn history(&self, subject: &str) -> Result<Vec<Decision>> {
         select(
-            &self.conn,
+            self.conn()?,
             "WHERE subject = :subject ORDER BY id",
             &[(":subject", subject)],
         )
@@ -149,7 +149,7 @@ impl Store {
     /// Whether a decision imported from this remote record hash is already here.
     pub fn has_imported(&self, origin_hash: &str) -> Result<bool> {
         Ok(self
-            .conn
+            .conn()?
             .query_row(
                 "SELECT 1 FROM decisions WHERE origin_hash = :origin_hash",
                 &[(":origin_hash", origin_hash)],
@@ -162,7 +162,7 @@ impl Store {
     /// Up to `limit` decisions the back end has not acknowledged, oldest first.
     pub fn pending(&self, limit: u32) -> Result<Vec<Decision>> {
         select(
-            &self.conn,
+            self.conn()?,
             "WHERE id IN (SELECT decision_id FROM outbox) ORDER BY id LIMIT :limit",
             &[(":limit", &limit)],
         )
@@ -170,48 +170,41 @@ impl Store {
 
     /// Removes delivered decisions from the outbox; unknown ids are ignored.
     pub fn acknowledge(&mut self, ids: &[i64]) -> Result<()> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        {
+        self.write(|tx| {
             let mut delete = tx.prepare("DELETE FROM outbox WHERE decision_id = :id")?;
             for id in ids {
                 delete.execute(&[(":id", id)])?;
             }
-        }
-        tx.commit()?;
-        Ok(())
+            Ok(())
+        })
     }
 
     /// Erasure: deletes the subject's decisions, outbox entries, witnesses, chain and time marks in
     /// one transaction.
     pub fn erase(&mut self, subject: &str) -> Result<()> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        schema::without_append_only(&tx, AppendOnly::Delete, |tx| {
-            tx.execute(
-                "DELETE FROM outbox WHERE decision_id IN \
-                 (SELECT id FROM decisions WHERE subject = :subject)",
-                &[(":subject", subject)],
-            )?;
-            for table in ["witnesses", "decisions", "chain", "time_marks"] {
+        self.write(|tx| {
+            schema::without_append_only(tx, AppendOnly::Delete, |tx| {
                 tx.execute(
-                    &format!("DELETE FROM {table} WHERE subject = :subject"),
+                    "DELETE FROM outbox WHERE decision_id IN \
+                     (SELECT id FROM decisions WHERE subject = :subject)",
                     &[(":subject", subject)],
                 )?;
-            }
-            Ok(())
-        })?;
-        tx.commit()?;
-        Ok(())
+                for table in ["witnesses", "decisions", "chain", "time_marks"] {
+                    tx.execute(
+                        &format!("DELETE FROM {table} WHERE subject = :subject"),
+                        &[(":subject", subject)],
+                    )?;
+                }
+                Ok(())
+            })
+        })
     }
 
     /// The canonical JSON of a policy shown, by hash; `None` when it is not here or is larger than a
     /// policy may be (a damaged or hostile file is not read into memory).
     pub fn policy_text(&self, hash: &str) -> Result<Option<String>> {
         Ok(self
-            .conn
+            .conn()?
             .query_row(
                 "SELECT canonical_json FROM policies WHERE hash = ?1 AND length(canonical_json) <= ?2",
                 params![hash, MAX_POLICY_BYTES as i64],
@@ -222,7 +215,7 @@ impl Store {
 
     /// Every policy text stored under `policy_id`, as (hash, canonical JSON), highest revision first.
     pub fn policy_texts(&self, policy_id: &str) -> Result<Vec<(String, String)>> {
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.conn()?.prepare(
             "SELECT hash, canonical_json FROM policies WHERE policy_id = ?1 \
              AND length(canonical_json) <= ?2 ORDER BY revision DESC",
         )?;

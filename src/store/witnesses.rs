@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{named_params, Connection, OptionalExtension, Row, TransactionBehavior};
+use rusqlite::{named_params, Connection, OptionalExtension, Row};
 
 use super::Store;
 use crate::error::Result;
@@ -56,25 +56,23 @@ impl Store {
     /// Keeps the back end's witness of one of this store's records and takes it out of the outbox,
     /// in one transaction. Returns the record's id, or `None` when no record here has that hash.
     pub fn add_witness(&mut self, witness: &Witness) -> Result<Option<i64>> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let id: Option<i64> = tx
+        self.write(|tx| {
+            let id: Option<i64> = tx
             .query_row(
                 "SELECT id FROM decisions WHERE record_hash = :record_hash AND source != 'import'",
                 named_params! {":record_hash": witness.record_hash},
                 |r| r.get("id"),
             )
             .optional()?;
-        if let Some(id) = id {
-            insert(&tx, witness, id)?;
-            tx.execute(
-                "DELETE FROM outbox WHERE decision_id = :id",
-                named_params! {":id": id},
-            )?;
-        }
-        tx.commit()?;
-        Ok(id)
+            if let Some(id) = id {
+                insert(tx, witness, id)?;
+                tx.execute(
+                    "DELETE FROM outbox WHERE decision_id = :id",
+                    named_params! {":id": id},
+                )?;
+            }
+            Ok(id)
+        })
     }
 
     /// The back end's witness of a record (by its witness hash: see [`Decision::witness_hash`]).
@@ -82,7 +80,7 @@ impl Store {
     /// [`Decision::witness_hash`]: crate::record::Decision::witness_hash
     pub fn witness(&self, record_hash: &str) -> Result<Option<Witness>> {
         let row = self
-            .conn
+            .conn()?
             .query_row(
                 "SELECT record_hash, backend_time_ms, signature FROM witnesses \
                  WHERE record_hash = :record_hash",
@@ -97,7 +95,7 @@ impl Store {
     /// that cannot be read as a witness comes back as one that verifies under no key.
     pub fn newest_witness(&self, subject: &str) -> Result<Option<(i64, Witness)>> {
         let row = self
-            .conn
+            .conn()?
             .query_row(
                 "SELECT decision_id, record_hash, backend_time_ms, signature FROM witnesses \
                  WHERE subject = :subject ORDER BY decision_id DESC LIMIT 1",
@@ -118,7 +116,7 @@ impl Store {
     /// When the back end witnessed each record that it did, by witness hash.
     pub fn witness_times(&self) -> Result<HashMap<String, i64>> {
         let mut stmt = self
-            .conn
+            .conn()?
             .prepare("SELECT record_hash, backend_time_ms FROM witnesses")?;
         let rows = stmt.query_map([], |r| {
             Ok((r.get("record_hash")?, r.get("backend_time_ms")?))
