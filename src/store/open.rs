@@ -107,7 +107,7 @@ impl Store {
     fn ensure_identity(&mut self, path: &Path) -> Result<()> {
         let id = self.give_store_id()?;
         if read_identity_file(path) != Some(id) {
-            let _ = std::fs::write(sibling(path, ".id"), id.to_string());
+            let _ = write_durably(&sibling(path, ".id"), id.to_string().as_bytes());
         }
         Ok(())
     }
@@ -240,6 +240,27 @@ fn resolve(path: &Path) -> PathBuf {
 
 pub(super) fn sibling(path: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(format!("{}{suffix}", path.display()))
+}
+
+/// Writes `bytes` to `path` as one step a power cut cannot tear: into a temporary file, synced,
+/// renamed over `path`, and the directory synced. A torn `.id` (a prefix of the digits) would name
+/// another store, and this store's own WAL would be moved aside as foreign.
+fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let temporary = sibling(path, ".tmp");
+    let mut file = std::fs::File::create(&temporary)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    drop(file);
+    std::fs::rename(&temporary, path)?;
+    if let Some(dir) = path.parent() {
+        // Not every platform can open a directory to sync it; the rename is then as durable as
+        // the file system makes it.
+        if let Ok(dir) = std::fs::File::open(dir) {
+            let _ = dir.sync_all();
+        }
+    }
+    Ok(())
 }
 
 fn read_identity_file(path: &Path) -> Option<i64> {
