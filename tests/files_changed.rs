@@ -41,6 +41,17 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(format!("{}{suffix}", path.display()))
 }
 
+/// A manager on a store in a directory of its own (`<tmp>/store/consent.db`), which a test may remove.
+fn in_a_directory_of_its_own() -> (Fixture, PathBuf, PathBuf, std::sync::Arc<ConsentManager>) {
+    let f = Fixture::new();
+    let dir = f.dir.path().join("store");
+    std::fs::create_dir(&dir).unwrap();
+    let db = dir.join("consent.db");
+    let m =
+        ConsentManager::open_with(&db, &common::sample_policy_json(), "fr", f.options()).unwrap();
+    (f, dir, db, m)
+}
+
 fn is_storage(result: &Result<kmer_consent::ConsentSnapshot, KmerConsentError>) -> bool {
     matches!(result, Err(KmerConsentError::Storage { .. }))
 }
@@ -136,12 +147,7 @@ fn the_database_replaced_after_a_checkpoint_fails_the_call_and_is_reopened() {
 /// On `main` decisions were confirmed into deleted files, with no error.
 #[test]
 fn the_store_directory_removed_fails_grants_and_recovers_when_it_is_back() {
-    let f = Fixture::new();
-    let dir = f.dir.path().join("store");
-    std::fs::create_dir(&dir).unwrap();
-    let db = dir.join("consent.db");
-    let m =
-        ConsentManager::open_with(&db, &common::sample_policy_json(), "fr", f.options()).unwrap();
+    let (f, dir, db, m) = in_a_directory_of_its_own();
     m.accept_all().unwrap();
     assert!(m.can_start(ADS.into()));
     std::fs::remove_dir_all(&dir).unwrap();
@@ -172,12 +178,7 @@ fn the_store_directory_removed_fails_grants_and_recovers_when_it_is_back() {
 /// decisions; every confirmed one must be on disk afterwards, in order.
 #[test]
 fn files_removed_while_decisions_are_being_recorded_never_confirm_a_lost_decision() {
-    let f = Fixture::new();
-    let dir = f.dir.path().join("store");
-    std::fs::create_dir(&dir).unwrap();
-    let db = dir.join("consent.db");
-    let m =
-        ConsentManager::open_with(&db, &common::sample_policy_json(), "fr", f.options()).unwrap();
+    let (f, _, db, m) = in_a_directory_of_its_own();
     let remover = {
         let (wal, shm) = (with_suffix(&db, "-wal"), with_suffix(&db, "-shm"));
         std::thread::spawn(move || {
