@@ -224,3 +224,32 @@ fn files_removed_while_decisions_are_being_recorded_never_confirm_a_lost_decisio
     );
     std::mem::forget(m);
 }
+
+/// Review of issue 16: an older copy of the same store put back at the path (a backup restore)
+/// has the same latest decision but not the mark that says it expired. The reopened file's lower
+/// mark let the expired acceptance grant again once the clock was set back.
+#[test]
+fn a_restored_older_copy_does_not_bring_an_expired_grant_back() {
+    let f = Fixture::new();
+    let db = f.db();
+    let m = f.open();
+    m.accept_all().unwrap();
+    let backup = f.dir.path().join("backup.db");
+    {
+        let other = rusqlite::Connection::open(&db).unwrap();
+        other
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .unwrap();
+    }
+    std::fs::copy(&db, &backup).unwrap();
+    f.clock.advance_days(391);
+    assert!(!m.can_start(ADS.into()), "expired");
+    m.refresh().unwrap();
+    std::fs::rename(&backup, &db).unwrap();
+    f.clock.set(common::T0 + 86_400_000);
+    let _ = m.refresh_if_changed();
+    assert!(
+        !m.can_start(ADS.into()),
+        "the clock set back after a restore does not renew the acceptance"
+    );
+}

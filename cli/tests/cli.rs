@@ -1206,3 +1206,83 @@ fn another_process_withdrawal_after_the_shm_is_deleted_is_seen_and_kept() {
     let out = cli.run(&["check", "google_mobile_ads"]);
     assert_ne!(code(&out), 0, "marketing stays refused: {}", stdout(&out));
 }
+
+/// Review of issue 16: the same as above, but the app shuts down without looking at its files
+/// first. SQLite's close checkpointed the stale index over the other process's withdrawal; the
+/// store now looks when it is dropped, and closes without that checkpoint.
+#[test]
+fn another_process_withdrawal_after_the_shm_is_deleted_survives_the_app_closing() {
+    let cli = Cli::new();
+    let policy = std::fs::read_to_string(policy_path()).unwrap();
+    let app = kmer_consent::ConsentManager::open_with(
+        &cli.db(),
+        &policy,
+        "fr",
+        kmer_consent::OpenOptions::default(),
+    )
+    .unwrap();
+    app.accept_all().unwrap();
+    std::fs::remove_file(format!("{}-shm", cli.db().display())).unwrap();
+    let out = cli.run(&["reject-all"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    app.shutdown();
+    drop(app);
+
+    assert_eq!(
+        cli.sources().last(),
+        Some(&Value::from("reject_all")),
+        "the withdrawal is still the latest decision"
+    );
+    let out = cli.run(&["check", "google_mobile_ads"]);
+    assert_ne!(code(&out), 0, "marketing stays refused: {}", stdout(&out));
+}
+
+/// Review of issue 16: the `-shm` deleted, then another process writes past SQLite's 1000-page
+/// checkpoint, which copies the WAL into the database and starts the WAL over. The app's copy of
+/// its WAL through its stale index (the rescue) then wrote other pages over the database ("Page 12:
+/// never used", and the store never opened again). The copy is now made only when the `-shm` is
+/// gone and no other process has the store open.
+#[test]
+fn a_stale_index_never_copies_another_process_restarted_wal_into_the_database() {
+    let cli = Cli::new();
+    let policy = std::fs::read_to_string(policy_path()).unwrap();
+    let app = kmer_consent::ConsentManager::open_with(
+        &cli.db(),
+        &policy,
+        "fr",
+        kmer_consent::OpenOptions::default(),
+    )
+    .unwrap();
+    for i in 0..150 {
+        if i % 2 == 0 {
+            app.accept_all().unwrap();
+        } else {
+            app.reject_all().unwrap();
+        }
+    }
+    std::fs::remove_file(format!("{}-shm", cli.db().display())).unwrap();
+    let out = cli.run(&["record-loop", "60"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let _ = app.refresh_if_changed();
+    let _ = app.accept_all();
+    app.shutdown();
+    drop(app);
+
+    let out = cli.run(&["verify"]);
+    assert_eq!(
+        code(&out),
+        0,
+        "the store opens and verifies: {}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let conn = rusqlite::Connection::open(cli.db()).unwrap();
+    let integrity: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(integrity, "ok");
+    assert!(
+        cli.history().len() >= 210,
+        "the other process's 60 decisions are kept"
+    );
+}
