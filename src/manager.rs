@@ -37,7 +37,7 @@ use crate::rules::time::{self, TimeMarks};
 use crate::rules::{self, Evaluation, TrackingAuthorization, Verdict, VerdictReason};
 use crate::scheduler::{Scheduler, TaskHandle, Timed};
 use crate::snapshot::{ConsentSnapshot, ConsentStatus, Gate, Inputs};
-use crate::store::{HistoryCheck, PolicyRow, Store};
+use crate::store::{HistoryCheck, PolicyRow, Seen, Store};
 
 /// A receipt waiting for the app to send it to its back end.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
@@ -433,29 +433,45 @@ impl Writer {
 
     /// Reopens the store at its path if it was detached (its files were replaced or removed while
     /// open: see `store/files.rs`). What is there now may take consent away, never give it: unless
-    /// its latest decision for the subject is the one this process had, no decision counts until
-    /// the user makes one again. A store that cannot be reopened (its directory is gone) stays
-    /// detached, every write fails with a storage error, refusals hold in memory, and the next call
-    /// tries again.
+    /// it holds the history this process saw (every subject's chain head), no decision read from it
+    /// counts until the user makes one again; and the time marks this process saw are raised in it,
+    /// so an older copy put back cannot undo an expiry. A store that cannot be reopened (its
+    /// directory is gone) stays detached, every write fails with a storage error, refusals hold in
+    /// memory, and the next call that changes or refreshes consent tries again.
     fn reattach(&mut self, clock_ms: i64) {
         if !self.store.is_detached() {
             return;
         }
         self.store_recovered = true;
-        let had = self.latest.as_ref().map(|d| d.record_hash.clone());
+        let Some(seen) = self.store.seen_when_detached().cloned() else {
+            self.distrusted = true;
+            return self.reopen(clock_ms, None);
+        };
+        self.reopen(clock_ms, Some(seen));
+    }
+
+    fn reopen(&mut self, clock_ms: i64, seen: Option<Seen>) {
+        let before = self.marks;
         let reopened = self
             .store
             .reopen(clock_ms, self.max_pages)
-            .and_then(|opened| {
+            .and_then(|mut opened| {
+                let same = seen.as_ref().is_some_and(|seen| {
+                    opened.store.seen().is_ok_and(|now| now.heads == seen.heads)
+                });
+                for (subject, marks) in seen.iter().flat_map(|s| &s.marks) {
+                    // Best effort, as every mark: they also hold in memory for this run.
+                    let _ = opened.store.raise_marks(subject, *marks);
+                }
                 let latest = opened.store.latest_decision(&self.subject)?;
                 let version = opened.store.data_version()?;
-                Ok((opened, latest, version))
+                Ok((opened, same, latest, version))
             });
-        let Ok((opened, latest, version)) = reopened else {
+        let Ok((opened, same, latest, version)) = reopened else {
             self.distrusted = true;
             return;
         };
-        self.distrusted |= latest.as_ref().map(|d| &d.record_hash) != had.as_ref();
+        self.distrusted |= !same;
         self.store = opened.store;
         self.legacy_clock_mark = opened.legacy_clock_mark;
         self.data_version = version;
@@ -463,6 +479,13 @@ impl Writer {
         if self.load_marks().is_err() {
             self.distrusted = true;
         }
+        self.marks = TimeMarks {
+            expired_through_id: self.marks.expired_through_id.max(before.expired_through_id),
+            reminded_through_id: self
+                .marks
+                .reminded_through_id
+                .max(before.reminded_through_id),
+        };
     }
 
     /// Re-reads the subject's latest decision. Refusals held for this process only give way to a
@@ -1391,6 +1414,8 @@ impl ConsentManager {
     /// take before, and re-applies the rules at the current time. Platform layers call it when the
     /// app comes to the foreground.
     pub fn refresh(&self) -> Result<ConsentSnapshot, KmerConsentError> {
+        // Files replaced or removed under the store detach it here, and `change` reopens it.
+        let _ = self.lock_writer()?.store.check_files();
         let ((), gate) = self.change(|writer, _| writer.reload())?;
         Ok(gate.snapshot.clone())
     }

@@ -311,6 +311,10 @@ fn every_confirmed_decision_survives_a_power_cut_at_any_point() {
     for (start, end) in [(0, first), (first, decisions)] {
         let m = ConsentManager::open_with(&db, &common::sample_policy_json(), "fr", f.options())
             .expect("open the store");
+        if start == 0 {
+            let id = std::fs::read(dir.join("consent.db.id")).expect("the first open writes .id");
+            vfs::written_durably(&dir, "consent.db.id", id);
+        }
         for (i, c) in calls.iter().enumerate().take(end).skip(start) {
             vfs::mark(&dir, i, false);
             make(&m, *c);
@@ -324,7 +328,6 @@ fn every_confirmed_decision_survives_a_power_cut_at_any_point() {
         .iter()
         .filter(|op| matches!(op, Op::Sync { .. }))
         .count();
-    let id_file = std::fs::read(dir.join("consent.db.id")).unwrap();
     // Checkpoints: syncs of the database file itself (SQLite copies the WAL into it, then starts
     // the WAL over), when the WAL reaches 1000 pages and when the last connection closes.
     let checkpoints = log
@@ -338,11 +341,6 @@ fn every_confirmed_decision_survives_a_power_cut_at_any_point() {
         &log,
         seed,
         |image, returned, begun, cut| {
-            // The `.id` copy is written once, when the first open returns (synced and renamed into
-            // place); a cut before that has none.
-            if returned > 0 {
-                std::fs::write(image.join("consent.db.id"), &id_file).unwrap();
-            }
             let context = format!("{returned} returned, {begun} begun, {cut:?}");
             let m = ConsentManager::open_with(
                 &image.join("consent.db"),

@@ -20,6 +20,7 @@
 
 mod chain;
 mod files;
+pub use files::Seen;
 mod meta;
 mod migrations;
 mod open;
@@ -47,6 +48,8 @@ pub struct Store {
     files: Option<files::Files>,
     /// Why the store was detached, if it was.
     detached: Option<String>,
+    /// What the connection saw of the history when it was detached.
+    seen_when_detached: Option<files::Seen>,
 }
 
 impl Store {

@@ -99,6 +99,7 @@ impl Store {
             named: path.to_path_buf(),
             files: None,
             detached: None,
+            seen_when_detached: None,
         })
     }
 
@@ -167,6 +168,7 @@ impl Store {
             named: named.to_path_buf(),
             files: None,
             detached: None,
+            seen_when_detached: None,
         };
         let latest = store.latest_decision("")?;
         let marks = store.marks("")?;

@@ -6,7 +6,7 @@
 //!
 //! What it does not see: the `-shm` index (the unix VFS maps it into memory directly, and SQLite
 //! rebuilds it from the WAL after a crash, so it carries nothing durable) and files written outside
-//! SQLite (the store's `.id` copy, which the test models itself).
+//! SQLite (the store's `.id` copy, which the test logs itself with `written_durably`).
 
 use std::ffi::{c_char, c_int, c_void, CStr};
 use std::path::{Path, PathBuf};
@@ -60,6 +60,21 @@ pub fn start(dir: &Path) {
 /// Adds a point of the run to `dir`'s log.
 pub fn mark(dir: &Path, call: usize, returned: bool) {
     record(dir, Op::Mark { call, returned });
+}
+
+/// Logs a file the store writes outside SQLite, as written whole and synced now (the store's
+/// `.id` copy: a temporary file, synced, renamed into place).
+pub fn written_durably(dir: &Path, name: &str, data: Vec<u8>) {
+    let file = name.to_owned();
+    record(
+        dir,
+        Op::Write {
+            file: file.clone(),
+            offset: 0,
+            data,
+        },
+    );
+    record(dir, Op::Sync { file });
 }
 
 /// Stops logging `dir` and returns its log.
