@@ -61,6 +61,29 @@ impl Cli {
         self.history().iter().map(|r| r["source"].clone()).collect()
     }
 
+    /// The app's long-lived manager on this store, in this process (the CLI is the other process).
+    fn app(&self) -> std::sync::Arc<kmer_consent::ConsentManager> {
+        let policy = std::fs::read_to_string(policy_path()).unwrap();
+        kmer_consent::ConsentManager::open_with(
+            &self.db(),
+            &policy,
+            "fr",
+            kmer_consent::OpenOptions::default(),
+        )
+        .unwrap()
+    }
+
+    /// The latest decision on disk is a `reject_all`, and marketing is refused.
+    fn assert_the_withdrawal_is_latest(&self) {
+        assert_eq!(
+            self.sources().last(),
+            Some(&Value::from("reject_all")),
+            "the withdrawal is still the latest decision"
+        );
+        let out = self.run(&["check", "google_mobile_ads"]);
+        assert_ne!(code(&out), 0, "marketing stays refused: {}", stdout(&out));
+    }
+
     fn status_json(&self, extra: &[&str]) -> Value {
         let mut args = extra.to_vec();
         args.extend_from_slice(&["status", "--json"]);
@@ -1178,14 +1201,7 @@ mod trust {
 #[test]
 fn another_process_withdrawal_after_the_shm_is_deleted_is_seen_and_kept() {
     let cli = Cli::new();
-    let policy = std::fs::read_to_string(policy_path()).unwrap();
-    let app = kmer_consent::ConsentManager::open_with(
-        &cli.db(),
-        &policy,
-        "fr",
-        kmer_consent::OpenOptions::default(),
-    )
-    .unwrap();
+    let app = cli.app();
     app.accept_all().unwrap();
     assert!(app.can_start("google_mobile_ads".into()));
     std::fs::remove_file(format!("{}-shm", cli.db().display())).unwrap();
@@ -1198,13 +1214,7 @@ fn another_process_withdrawal_after_the_shm_is_deleted_is_seen_and_kept() {
     app.shutdown();
     drop(app);
 
-    assert_eq!(
-        cli.sources().last(),
-        Some(&Value::from("reject_all")),
-        "the withdrawal is still the latest decision"
-    );
-    let out = cli.run(&["check", "google_mobile_ads"]);
-    assert_ne!(code(&out), 0, "marketing stays refused: {}", stdout(&out));
+    cli.assert_the_withdrawal_is_latest();
 }
 
 /// Review of issue 16: the same as above, but the app shuts down without looking at its files
@@ -1213,14 +1223,7 @@ fn another_process_withdrawal_after_the_shm_is_deleted_is_seen_and_kept() {
 #[test]
 fn another_process_withdrawal_after_the_shm_is_deleted_survives_the_app_closing() {
     let cli = Cli::new();
-    let policy = std::fs::read_to_string(policy_path()).unwrap();
-    let app = kmer_consent::ConsentManager::open_with(
-        &cli.db(),
-        &policy,
-        "fr",
-        kmer_consent::OpenOptions::default(),
-    )
-    .unwrap();
+    let app = cli.app();
     app.accept_all().unwrap();
     std::fs::remove_file(format!("{}-shm", cli.db().display())).unwrap();
     let out = cli.run(&["reject-all"]);
@@ -1228,31 +1231,18 @@ fn another_process_withdrawal_after_the_shm_is_deleted_survives_the_app_closing(
     app.shutdown();
     drop(app);
 
-    assert_eq!(
-        cli.sources().last(),
-        Some(&Value::from("reject_all")),
-        "the withdrawal is still the latest decision"
-    );
-    let out = cli.run(&["check", "google_mobile_ads"]);
-    assert_ne!(code(&out), 0, "marketing stays refused: {}", stdout(&out));
+    cli.assert_the_withdrawal_is_latest();
 }
 
 /// Review of issue 16: the `-shm` deleted, then another process writes past SQLite's 1000-page
 /// checkpoint, which copies the WAL into the database and starts the WAL over. The app's copy of
 /// its WAL through its stale index (the rescue) then wrote other pages over the database ("Page 12:
-/// never used", and the store never opened again). The copy is now made only when the `-shm` is
-/// gone and no other process has the store open.
+/// never used", and the store never opened again). The copy is now made only when the `-wal` and
+/// `-shm` are each gone or still the app's, and no other process has the store open.
 #[test]
 fn a_stale_index_never_copies_another_process_restarted_wal_into_the_database() {
     let cli = Cli::new();
-    let policy = std::fs::read_to_string(policy_path()).unwrap();
-    let app = kmer_consent::ConsentManager::open_with(
-        &cli.db(),
-        &policy,
-        "fr",
-        kmer_consent::OpenOptions::default(),
-    )
-    .unwrap();
+    let app = cli.app();
     for i in 0..150 {
         if i % 2 == 0 {
             app.accept_all().unwrap();
