@@ -37,7 +37,7 @@ use crate::rules::time::{self, TimeMarks};
 use crate::rules::{self, Evaluation, TrackingAuthorization, Verdict, VerdictReason};
 use crate::scheduler::{Scheduler, TaskHandle, Timed};
 use crate::snapshot::{ConsentSnapshot, ConsentStatus, Gate, Inputs};
-use crate::store::{HistoryCheck, PolicyRow, Seen, Store};
+use crate::store::{HistoryCheck, PolicyRow, Store};
 
 /// A receipt waiting for the app to send it to its back end.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
@@ -443,14 +443,8 @@ impl Writer {
             return;
         }
         self.store_recovered = true;
-        let Some(seen) = self.store.seen_when_detached().cloned() else {
-            self.distrusted = true;
-            return self.reopen(clock_ms, None);
-        };
-        self.reopen(clock_ms, Some(seen));
-    }
-
-    fn reopen(&mut self, clock_ms: i64, seen: Option<Seen>) {
+        // Unknown (it could not be read as the store detached): no reopened file is the same.
+        let seen = self.store.seen_when_detached().cloned();
         let before = self.marks;
         let reopened = self
             .store

@@ -52,6 +52,15 @@ fn in_a_directory_of_its_own() -> (Fixture, PathBuf, PathBuf, std::sync::Arc<Con
     (f, dir, db, m)
 }
 
+/// A checkpoint from another connection, as SQLite runs one every 1000 pages: what the WAL held is
+/// in the database file now.
+fn checkpoint(db: &Path) {
+    let other = rusqlite::Connection::open(db).unwrap();
+    other
+        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        .unwrap();
+}
+
 fn is_storage(result: &Result<kmer_consent::ConsentSnapshot, KmerConsentError>) -> bool {
     matches!(result, Err(KmerConsentError::Storage { .. }))
 }
@@ -98,13 +107,7 @@ fn the_database_replaced_after_a_checkpoint_fails_the_call_and_is_reopened() {
     let db = f.db();
     let m = f.open();
     m.reject_all().unwrap();
-    {
-        // A checkpoint, as SQLite runs one every 1000 pages: the decision is in the database file.
-        let other = rusqlite::Connection::open(&db).unwrap();
-        other
-            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
-            .unwrap();
-    }
+    checkpoint(&db);
     // Another store, whose user accepted everything, put in place of ours (a backup restore, a
     // second install, a bug in the host app).
     let elsewhere = Fixture::new();
@@ -235,12 +238,7 @@ fn a_restored_older_copy_does_not_bring_an_expired_grant_back() {
     let m = f.open();
     m.accept_all().unwrap();
     let backup = f.dir.path().join("backup.db");
-    {
-        let other = rusqlite::Connection::open(&db).unwrap();
-        other
-            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
-            .unwrap();
-    }
+    checkpoint(&db);
     std::fs::copy(&db, &backup).unwrap();
     f.clock.advance_days(391);
     assert!(!m.can_start(ADS.into()), "expired");

@@ -390,9 +390,15 @@ fn every_confirmed_decision_survives_a_power_cut_at_any_point() {
         log.len(),
         started.elapsed().as_secs_f64()
     );
+    // Each state is counted as it is made, so their number says nothing by itself; what the run
+    // must show is that every commit was synced before its call returned.
+    let wal_syncs = log
+        .iter()
+        .filter(|op| matches!(op, Op::Sync { file } if file == "consent.db-wal"))
+        .count();
     assert!(
-        states >= CUTS.len() * (syncs + decisions),
-        "a state at every sync and return"
+        wal_syncs >= decisions,
+        "{wal_syncs} syncs of the WAL for {decisions} decisions"
     );
     if decisions >= 200 {
         assert!(

@@ -73,6 +73,13 @@ impl Cli {
         .unwrap()
     }
 
+    /// Deletes the store's `-shm` under the app, then records a withdrawal from this process.
+    fn withdraw_elsewhere_after_deleting_the_shm(&self) {
+        std::fs::remove_file(format!("{}-shm", self.db().display())).unwrap();
+        let out = self.run(&["reject-all"]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+    }
+
     /// The latest decision on disk is a `reject_all`, and marketing is refused.
     fn assert_the_withdrawal_is_latest(&self) {
         assert_eq!(
@@ -1204,10 +1211,7 @@ fn another_process_withdrawal_after_the_shm_is_deleted_is_seen_and_kept() {
     let app = cli.app();
     app.accept_all().unwrap();
     assert!(app.can_start("google_mobile_ads".into()));
-    std::fs::remove_file(format!("{}-shm", cli.db().display())).unwrap();
-
-    let out = cli.run(&["reject-all"]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    cli.withdraw_elsewhere_after_deleting_the_shm();
     let seen = app.refresh_if_changed().unwrap();
     assert!(seen.is_some(), "the other process's decision is seen");
     assert!(!app.can_start("google_mobile_ads".into()));
@@ -1225,9 +1229,7 @@ fn another_process_withdrawal_after_the_shm_is_deleted_survives_the_app_closing(
     let cli = Cli::new();
     let app = cli.app();
     app.accept_all().unwrap();
-    std::fs::remove_file(format!("{}-shm", cli.db().display())).unwrap();
-    let out = cli.run(&["reject-all"]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    cli.withdraw_elsewhere_after_deleting_the_shm();
     app.shutdown();
     drop(app);
 

@@ -183,7 +183,7 @@ impl Store {
 
     /// Whether the store was detached (its files changed under it): reopen it with `reopen`.
     pub fn is_detached(&self) -> bool {
-        self.detached.is_some()
+        self.conn.is_err()
     }
 
     /// Fails with a storage error, and detaches the store, when its files are no longer the ones
@@ -198,7 +198,7 @@ impl Store {
     /// Looks at the files; when they changed, detaches the store and says why, and whether every
     /// commit of the connection is now in the database at the path (its WAL was copied there).
     fn look(&mut self) -> Option<(&'static str, bool)> {
-        if self.detached.is_some() {
+        if self.conn.is_err() {
             return Some(("the store was detached from its files", false));
         }
         let noted = self.files?;
@@ -220,7 +220,8 @@ impl Store {
     /// commit of the connection is in the database at the path.
     fn detach(&mut self, rescue: bool, reason: &str) -> bool {
         let mut kept = false;
-        if let Some(conn) = self.conn.take() {
+        let detached = Err(format!("{reason}; nothing more was written to it"));
+        if let Ok(conn) = std::mem::replace(&mut self.conn, detached) {
             self.seen_when_detached = seen(&conn).ok();
             // Kept open until the connection is closed: closing any descriptor of a file drops
             // every POSIX lock this process holds on it, the connection's included.
@@ -232,7 +233,6 @@ impl Store {
             drop(conn);
             drop(probe);
         }
-        self.detached = Some(format!("{reason}; nothing more was written to it"));
         kept
     }
 
@@ -265,8 +265,9 @@ impl Store {
         write: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
     ) -> Result<T> {
         self.check_files()?;
-        let Some(conn) = self.conn.as_mut() else {
-            return Err(self.io_error("the store is closed"));
+        // Detached stores were refused by the look above.
+        let Ok(conn) = self.conn.as_mut() else {
+            return Err(self.io_error("the store was detached from its files"));
         };
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let value = write(&tx)?;

@@ -20,7 +20,6 @@
 
 mod chain;
 mod files;
-pub use files::Seen;
 mod meta;
 mod migrations;
 mod open;
@@ -37,8 +36,9 @@ use crate::record::{Decision, TimeMarks};
 
 /// An open consent database.
 pub struct Store {
-    /// `None` once detached: its files are no longer the ones at the path (see `files.rs`).
-    conn: Option<Connection>,
+    /// The connection, or once detached why: its files are no longer the ones at the path (see
+    /// `files.rs`).
+    conn: std::result::Result<Connection, String>,
     /// Where SQLite opened it: the path the app named, through any symlinks.
     path: PathBuf,
     /// The path the app named, as it named it: where the store is reopened.
@@ -46,8 +46,6 @@ pub struct Store {
     /// The files the connection uses, once opened for writing (`None` while opening, and for a
     /// read-only store, which confirms nothing).
     files: Option<files::Files>,
-    /// Why the store was detached, if it was.
-    detached: Option<String>,
     /// What the connection saw of the history when it was detached.
     seen_when_detached: Option<files::Seen>,
 }
@@ -63,10 +61,7 @@ impl Store {
 
     /// The connection, or a storage error once the store is detached.
     fn conn(&self) -> Result<&Connection> {
-        match (&self.conn, &self.detached) {
-            (Some(conn), None) => Ok(conn),
-            (_, reason) => Err(self.io_error(reason.as_deref().unwrap_or("the store is closed"))),
-        }
+        self.conn.as_ref().map_err(|reason| self.io_error(reason))
     }
 
     /// SQLite's `data_version`: changes when another connection (another process) commits.

@@ -58,7 +58,7 @@ impl Store {
             let expected = read_identity_file(path);
             if expected.is_some() && opened.store.store_id()? != expected {
                 // Close without checkpointing, so the foreign pages never reach the file.
-                if let Some(conn) = &opened.store.conn {
+                if let Ok(conn) = &opened.store.conn {
                     let _ = conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true);
                 }
                 drop(opened);
@@ -94,11 +94,10 @@ impl Store {
             return Err(Error::SchemaUnknown(version));
         }
         Ok(Store {
-            conn: Some(conn),
+            conn: Ok(conn),
             path: path.to_path_buf(),
             named: path.to_path_buf(),
             files: None,
-            detached: None,
             seen_when_detached: None,
         })
     }
@@ -163,11 +162,10 @@ impl Store {
             .map_err(in_path)?;
         migrations::migrate(&mut conn, path)?;
         let store = Store {
-            conn: Some(conn),
+            conn: Ok(conn),
             path: path.to_path_buf(),
             named: named.to_path_buf(),
             files: None,
-            detached: None,
             seen_when_detached: None,
         };
         let latest = store.latest_decision("")?;
