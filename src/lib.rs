@@ -17,6 +17,7 @@
 //!     app_version: "5.2.0".into(),
 //!     tracking_authorization: None,
 //!     backend_public_key: None,
+//!     account_id: None,
 //! })?;
 //!
 //! // Nothing optional runs before the user decides.
@@ -96,6 +97,6 @@ pub use signals::tcf;
 pub use signals::{
     iab_tcf_changes, ConsentModeSignals, IabTcfChanges, StoredEntry, StoredValue, IAB_TCF_PREFIX,
 };
-pub use snapshot::{ConsentSnapshot, ConsentStatus};
+pub use snapshot::{not_ready_snapshot, ConsentSnapshot, ConsentStatus};
 pub use store::HistoryCheck;
 pub use tracking::TrackingAuthorization;

@@ -107,6 +107,12 @@ pub struct ConsentOptions {
     /// acknowledgements need it; an invalid one is a `BackendKey` error.
     #[uniffi(default = None)]
     pub backend_public_key: Option<String>,
+    /// Who is logged in at launch, as `set_subject` takes it (`None`: the anonymous device). Set
+    /// before the first snapshot is computed, so no SDK is ever started on another user's decision
+    /// while the app would call `set_subject` after opening; an invalid one fails the open with
+    /// `InvalidSubject`.
+    #[uniffi(default = None)]
+    pub account_id: Option<String>,
 }
 
 impl ConsentOptions {
@@ -119,6 +125,7 @@ impl ConsentOptions {
             app_version: String::new(),
             tracking_authorization: None,
             backend_public_key: None,
+            account_id: None,
         }
     }
 }
@@ -977,6 +984,7 @@ impl ConsentManager {
             app_version,
             tracking_authorization,
             backend_public_key,
+            account_id,
         } = options;
         let options = OpenOptions {
             app_version,
@@ -984,12 +992,15 @@ impl ConsentManager {
             tracking_authorization: tracking_authorization.unwrap_or_default(),
             ..OpenOptions::default()
         };
-        Ok(Self::open_with(
-            Path::new(&database_path),
-            &policy_json,
-            &locale,
-            options,
-        )?)
+        let manager = Self::open_with(Path::new(&database_path), &policy_json, &locale, options)?;
+        if account_id.is_some() {
+            // No listener, mirror or SDK can be registered yet: nobody sees the device's snapshot.
+            if let Err(error) = manager.set_subject(account_id) {
+                manager.shutdown();
+                return Err(error);
+            }
+        }
+        Ok(manager)
     }
 
     /// Closes this instance: the timer and every watch stop, every listener and SDK registration

@@ -205,3 +205,39 @@ impl Gate {
             && *iab_tcf_keys == b.iab_tcf_keys
     }
 }
+
+/// The snapshot the Kotlin and Swift SDKs answer from while they open the store in the background
+/// (`openInBackground`), before the core has computed the first real one: sequence 0 (every real
+/// snapshot has a higher one), nothing granted, not even essential, no SDK listed (each answers
+/// `NotReady`), every Consent Mode signal denied, no TC string and no `IABTCF_*` key. `locale` and
+/// `tracking_authorization` are the ones the open was given, as given. No prompt is asked for: the
+/// store has not been read, so whether one is needed is not known yet.
+#[uniffi::export]
+pub fn not_ready_snapshot(
+    locale: String,
+    tracking_authorization: TrackingAuthorization,
+) -> ConsentSnapshot {
+    ConsentSnapshot {
+        sequence: 0,
+        status: ConsentStatus {
+            needs_prompt: false,
+            prompt_reason: None,
+            categories: Category::ALL.iter().map(|c| (*c, false)).collect(),
+            decided_at_ms: None,
+            expires_at_ms: None,
+            reprompt_at_ms: None,
+            last_source: None,
+            decided_policy_revision: None,
+            policy_revision: 0,
+            locale,
+            tracking_authorization,
+            store_recovered: false,
+            not_yet_saved: false,
+        },
+        sdks: HashMap::new(),
+        stale_after_ms: None,
+        consent_mode: ConsentModeSignals::DENIED,
+        tc_string: None,
+        iab_tcf_keys: Vec::new(),
+    }
+}

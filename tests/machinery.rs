@@ -54,16 +54,6 @@ fn wait_for(
     None
 }
 
-/// How many of this process's file descriptors are open on `path` (Linux's /proc).
-fn open_handles(path: &std::path::Path) -> usize {
-    let path = std::fs::canonicalize(path).unwrap();
-    std::fs::read_dir("/proc/self/fd")
-        .unwrap()
-        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
-        .filter(|target| *target == path)
-        .count()
-}
-
 fn one_day_policy() -> String {
     policy_with(|p| {
         p["consent_lifetime_days"] = 1.into();
@@ -395,4 +385,40 @@ fn the_platform_mirror_is_current_when_a_call_returns_even_while_listeners_lag()
         m.mirror_to(Arc::new(Mirror::default())),
         Err(KmerConsentError::Closed)
     );
+}
+
+#[test]
+fn the_not_ready_snapshot_allows_nothing_and_comes_before_every_real_one() {
+    let waiting =
+        kmer_consent::not_ready_snapshot("fr-CM".into(), TrackingAuthorization::Authorized);
+    assert_eq!(waiting.sequence, 0);
+    assert!(
+        waiting.sdks.is_empty(),
+        "every SDK id is unknown, so denied"
+    );
+    assert_eq!(
+        waiting.status.categories.len(),
+        4,
+        "all four categories are listed"
+    );
+    assert!(
+        waiting.status.categories.values().all(|granted| !granted),
+        "not even essential"
+    );
+    assert!(!waiting.status.needs_prompt && waiting.status.prompt_reason.is_none());
+    assert_eq!(
+        waiting.consent_mode,
+        kmer_consent::ConsentModeSignals::DENIED
+    );
+    assert!(waiting.tc_string.is_none() && waiting.iab_tcf_keys.is_empty());
+    assert_eq!(waiting.status.locale, "fr-CM");
+    assert_eq!(
+        waiting.status.tracking_authorization,
+        TrackingAuthorization::Authorized
+    );
+
+    // A listener keeps the newest sequence: the first real snapshot must replace this one.
+    let f = Fixture::new();
+    let m = f.open();
+    assert!(m.snapshot().sequence > waiting.sequence);
 }

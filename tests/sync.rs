@@ -410,3 +410,48 @@ fn erasure_removes_the_subjects_history_witnesses_and_outbox_only() {
         "takes the device's refusal again"
     );
 }
+
+#[test]
+fn the_account_given_to_open_decides_the_first_snapshot() {
+    use kmer_consent::ConsentOptions;
+    let f = Fixture::new();
+    let db = f.db().display().to_string();
+    let open = |account: Option<&str>| {
+        ConsentManager::open(ConsentOptions {
+            account_id: account.map(str::to_owned),
+            ..ConsentOptions::new(db.clone(), common::sample_policy_json())
+        })
+    };
+    // Someone on the device accepted everything, logged out.
+    let device = open(None).unwrap();
+    device.accept_all().unwrap();
+    device.shutdown();
+
+    // The account has no decision of its own, and a device grant is never adopted: asked, and
+    // nothing optional runs, from the very first snapshot a platform layer can see.
+    let mine = open(Some("account-7")).unwrap();
+    let first = mine.snapshot();
+    assert_eq!(first.status.prompt_reason, Some(PromptReason::NoDecision));
+    assert!(!first.status.categories[&Category::Marketing]);
+    assert!(!mine.can_start("google_mobile_ads".into()));
+    mine.reject_all().unwrap();
+    mine.shutdown();
+
+    let again = open(Some("account-7")).unwrap();
+    assert_eq!(again.status().last_source, Some(DecisionSource::RejectAll));
+    again.shutdown();
+    assert!(
+        open(None).unwrap().can_start("google_mobile_ads".into()),
+        "the device's own decision"
+    );
+
+    match open(Some("")) {
+        Err(KmerConsentError::InvalidSubject { .. }) => {}
+        other => panic!("{:?}", other.map(|_| ())),
+    }
+    assert_eq!(
+        common::open_handles(&f.db()),
+        0,
+        "a failed open releases the store"
+    );
+}

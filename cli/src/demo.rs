@@ -22,6 +22,7 @@ pub fn run(db: Option<&Path>, lang: &str, att: TrackingAuthorization) -> Result<
             app_version: crate::cli_version(),
             tracking_authorization: Some(att),
             backend_public_key: None,
+            account_id: None,
         })?;
         Ok(m)
     };

@@ -109,6 +109,10 @@ pub enum VerdictReason {
     UnknownSdk,
     /// Denied: the manager was shut down; nothing is allowed any more.
     Closed,
+    /// Denied: the Kotlin or Swift SDK is still opening the store in the background
+    /// (`openInBackground`); nothing is allowed until it is ready. The core never answers this
+    /// itself: it is what the platform layers answer before the core is there to ask.
+    NotReady,
 }
 
 impl VerdictReason {
@@ -128,6 +132,7 @@ impl VerdictReason {
             VerdictReason::TrackingNotAuthorized => "tracking_not_authorized",
             VerdictReason::UnknownSdk => "unknown_sdk",
             VerdictReason::Closed => "closed",
+            VerdictReason::NotReady => "not_ready",
         }
     }
 }
