@@ -29,9 +29,11 @@ let package = Package(
     ],
     targets: [
         ffiTarget,
+        // The gate's lock-free read (two compiler builtins): Swift's own atomics need iOS 18.
+        .target(name: "KmerConsentAtomics", path: "ios/Sources/KmerConsentAtomics"),
         .target(
             name: "KmerConsent",
-            dependencies: ["KmerConsentFFI"],
+            dependencies: ["KmerConsentFFI", "KmerConsentAtomics"],
             path: "ios/Sources/KmerConsent",
             // Apple's privacy manifest for the SDK, the statically linked core included: SwiftPM puts
             // it in the target's resource bundle, which ships in the app (docs/app-stores.md).

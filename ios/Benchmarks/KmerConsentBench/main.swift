@@ -29,6 +29,28 @@ func row(_ what: String, _ figure: String, _ baseline: String, _ value: Double, 
 
 let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../..").standardized
 let policy = try String(contentsOf: root.appendingPathComponent("policies/kmeroccase.json"), encoding: .utf8)
+
+// A launch, in a process of its own (`KmerConsentBench launch|bare DB`): from `main` to the first
+// `canStart` answered from the store, printed in ns. `launch` is the app's way (openInBackground, then
+// awaitReady); `bare` opens the core alone through its FFI, the floor under any wrapper.
+if CommandLine.arguments.count == 3 {
+    let start = DispatchTime.now().uptimeNanoseconds
+    let url = URL(fileURLWithPath: CommandLine.arguments[2])
+    switch CommandLine.arguments[1] {
+    case "launch":
+        let consent = KmerConsentSDK.openInBackground(databaseURL: url, policyJSON: policy, trackingAuthorization: .notApplicable)
+        let ready = DispatchSemaphore(value: 0)
+        consent.onReady { _ in ready.signal() }
+        ready.wait()
+        guard consent.canStart("firebase_analytics") else { fatalError("the store's acceptance was not read") }
+    default:
+        let manager = try ConsentManager.open(
+            options: ConsentOptions(databasePath: url.path, policyJson: policy, trackingAuthorization: .notApplicable))
+        guard manager.canStart(sdkId: "firebase_analytics") else { fatalError("the store's acceptance was not read") }
+    }
+    print(DispatchTime.now().uptimeNanoseconds - start)
+    exit(0)
+}
 let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kmer-consent-bench-\(UUID().uuidString)")
 try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
 defer { try? FileManager.default.removeItem(at: dir) }
@@ -55,4 +77,36 @@ row("Swift `canStart`", String(format: "%.1f ns", swift), String(format: "`Dicti
     swift / floor, "<=2", "×")
 row("Swift call across the FFI (`ConsentManager.canStart`)", String(format: "%.1f ns", native),
     String(format: "`Dictionary` lookup %.1f ns", floor), native / floor, "", "×")
+
+/// Runs this benchmark again as `mode` in a new process; returns what it printed (ns) and the
+/// process's whole life, spawn to exit (ns).
+func launched(_ mode: String) throws -> (answer: Double, process: Double) {
+    let child = Process()
+    child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
+    child.arguments = [mode, db.path]
+    let out = Pipe()
+    child.standardOutput = out
+    let start = DispatchTime.now().uptimeNanoseconds
+    try child.run()
+    let printed = out.fileHandleForReading.readDataToEndOfFile()
+    child.waitUntilExit()
+    let whole = Double(DispatchTime.now().uptimeNanoseconds - start)
+    guard child.terminationStatus == 0,
+        let ns = Double(String(decoding: printed, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+    else { fatalError("KmerConsentBench \(mode) failed") }
+    return (ns, whole)
+}
+// Alternately, so both see the same machine; the store holds an acceptance, as at a usual launch.
+var launches: [(answer: Double, process: Double)] = [], bares: [(answer: Double, process: Double)] = []
+for _ in 0..<(quick ? 3 : 15) {
+    launches.append(try launched("launch"))
+    bares.append(try launched("bare"))
+}
+func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+let launch = median(launches.map(\.answer)), bare = median(bares.map(\.answer))
+print(String(format: "Swift launch to first answer: %.2f ms (range %.2f–%.2f), bare core open %.2f ms; processes %.1f ms / %.1f ms",
+    launch / 1e6, launches.map(\.answer).min()! / 1e6, launches.map(\.answer).max()! / 1e6, bare / 1e6,
+    median(launches.map(\.process)) / 1e6, median(bares.map(\.process)) / 1e6))
+row("Swift launch to first answer (`openInBackground`, new process)", String(format: "%.2f ms", launch / 1e6),
+    String(format: "the core's open alone %.2f ms", bare / 1e6), launch / 1e6, "<=20", " ms")
 consent.close()

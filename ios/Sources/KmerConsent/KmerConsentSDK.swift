@@ -1,31 +1,40 @@
 import Foundation
+import KmerConsentAtomics
 
 /// The consent SDK for Swift: records the user's choices and tells every SDK whether it may run.
 /// Every rule, timer and decision lives in the native core (`ConsentManager`); this type adds Swift
 /// idioms only: `AsyncStream`, dispatch queues, `URL` and `Locale`.
 ///
-/// Open one instance at launch and keep it. `canStart(_:)` and `check(_:)` answer from the snapshot
-/// the core last published, without calling into native code: the core hands every new snapshot to
-/// this instance before the call that made it returns, and republishes by itself when an expiry or a
-/// reminder falls due.
+/// Open one instance at launch and keep it, with `openInBackground(…)`: it returns at once and
+/// opens the store on a thread of its own. Until it is ready (`isReady`, `awaitReady()`,
+/// `onReady(on:_:)`) the gate answers "not allowed" without waiting, `whenAllowed`, `addListener`,
+/// `writeIabTcfKeys` and `watchForChanges` are taken and made in the core once it is, and every other
+/// call waits for it. `open(…)` does the same work on the calling thread.
+///
+/// `canStart(_:)` and `check(_:)` answer from the snapshot the core last published, without calling
+/// into native code: the core hands every new snapshot to this instance before the call that made it
+/// returns, and republishes by itself when an expiry or a reminder falls due.
 ///
 /// Errors: every throwing method throws `KmerConsentError`, the core's error (its `description` is
-/// the core's message); after `close()`, `KmerConsentError.Closed`.
+/// the core's message); after `close()`, `KmerConsentError.Closed`. When the open failed, every call
+/// that waits for it throws what the open threw.
 public final class KmerConsentSDK: Sendable {
-    let manager: ConsentManager
     private let state: SnapshotState
     private let callbackQueue: DispatchQueue
 
-    private init(manager: ConsentManager, callbackQueue: DispatchQueue) throws {
-        self.manager = manager
+    private init(callbackQueue: DispatchQueue, notReady: ConsentSnapshot) {
         self.callbackQueue = callbackQueue
-        let state = SnapshotState(manager.snapshot())
-        self.state = state
-        try manager.mirrorTo(mirror: Mirror(state: state))
+        state = SnapshotState(notReady)
+    }
+
+    /// The open core; waits for it while the store opens.
+    var manager: ConsentManager {
+        get throws { try state.core() }
     }
 
     /// Opens the consent store at `databaseURL` (created if missing; default: Application Support,
-    /// excluded from backups) with the app's policy JSON.
+    /// excluded from backups) with the app's policy JSON, on the calling thread: prefer
+    /// `openInBackground(…)` at launch.
     ///
     /// - Parameters:
     ///   - trackingAuthorization: the ATT status for this launch; `nil` reads it from the system where
@@ -35,6 +44,9 @@ public final class KmerConsentSDK: Sendable {
     ///   - appVersion: recorded with each decision as proof (default: the bundle's short version).
     ///   - backendPublicKey: the app's back end's Ed25519 public key (64 hex digits): `importReceipt`
     ///     and `acknowledgeSigned` need it; an invalid one throws `KmerConsentError.BackendKey`.
+    ///   - accountId: who is logged in at launch, as `setSubject(_:)` takes it (`nil`: nobody); set
+    ///     before the first snapshot, so no SDK starts on another user's decision. An invalid one
+    ///     throws `KmerConsentError.InvalidSubject`.
     public static func open(
         databaseURL: URL? = nil,
         policyJSON: String,
@@ -42,20 +54,109 @@ public final class KmerConsentSDK: Sendable {
         trackingAuthorization: TrackingAuthorization? = nil,
         callbackQueue: DispatchQueue? = nil,
         appVersion: String? = nil,
-        backendPublicKey: String? = nil
+        backendPublicKey: String? = nil,
+        accountId: String? = nil
     ) throws -> KmerConsentSDK {
-        let url = try databaseURL ?? defaultDatabaseURL()
-        let version = appVersion
-            ?? (Bundle.main.object(forInfoDictionaryKey: "CFBundleShortVersionString") as? String) ?? ""
-        let manager = try ConsentManager.open(
-            options: ConsentOptions(
+        let opening = Opening(
+            databaseURL: databaseURL, policyJSON: policyJSON, locale: locale,
+            trackingAuthorization: trackingAuthorization ?? systemTrackingAuthorization(), appVersion: appVersion,
+            backendPublicKey: backendPublicKey, accountId: accountId)
+        let manager = try ConsentManager.open(options: opening.options())
+        let consent = opening.instance(callbackQueue: callbackQueue)
+        try consent.state.attach(manager)
+        return consent
+    }
+
+    /// `open(…)`, without blocking the caller: returns at once an instance whose gate allows nothing,
+    /// and opens the store on a thread of its own. `isReady`, `awaitReady()` and `onReady(on:_:)` say
+    /// when it is ready, or why the open failed (it throws nothing itself). The parameters are
+    /// `open(…)`'s; the tracking authorization is read from the system here, on the calling thread.
+    public static func openInBackground(
+        databaseURL: URL? = nil,
+        policyJSON: String,
+        locale: Locale = .current,
+        trackingAuthorization: TrackingAuthorization? = nil,
+        callbackQueue: DispatchQueue? = nil,
+        appVersion: String? = nil,
+        backendPublicKey: String? = nil,
+        accountId: String? = nil
+    ) -> KmerConsentSDK {
+        let opening = Opening(
+            databaseURL: databaseURL, policyJSON: policyJSON, locale: locale,
+            trackingAuthorization: trackingAuthorization ?? systemTrackingAuthorization(), appVersion: appVersion,
+            backendPublicKey: backendPublicKey, accountId: accountId)
+        return openInBackground(opening, callbackQueue: callbackQueue) { try ConsentManager.open(options: $0) }
+    }
+
+    /// `openInBackground(…)` opening the core with `openCore` (tests hold it).
+    static func openInBackground(
+        _ opening: Opening, callbackQueue: DispatchQueue?,
+        openCore: @escaping @Sendable (ConsentOptions) throws -> ConsentManager
+    ) -> KmerConsentSDK {
+        let consent = opening.instance(callbackQueue: callbackQueue)
+        let state = consent.state
+        let thread = Thread {
+            do {
+                try state.attach(try openCore(try opening.options()))
+            } catch {
+                state.settle(error)
+            }
+        }
+        thread.name = "kmer-consent-open"
+        thread.start()
+        return consent
+    }
+
+    /// What both opens are given, ready to become the core's options.
+    struct Opening: Sendable {
+        let databaseURL: URL?
+        let policyJSON: String
+        let locale: Locale
+        let trackingAuthorization: TrackingAuthorization
+        let appVersion: String?
+        let backendPublicKey: String?
+        let accountId: String?
+
+        /// The core's options; the default database URL is made here (it creates a directory).
+        func options() throws -> ConsentOptions {
+            let url = try databaseURL ?? KmerConsentSDK.defaultDatabaseURL()
+            let version = appVersion
+                ?? (Bundle.main.object(forInfoDictionaryKey: "CFBundleShortVersionString") as? String) ?? ""
+            return ConsentOptions(
                 databasePath: url.path, policyJson: policyJSON, locale: locale.identifier, appVersion: version,
-                trackingAuthorization: trackingAuthorization ?? systemTrackingAuthorization(),
-                backendPublicKey: backendPublicKey))
-        return try KmerConsentSDK(
-            manager: manager,
-            callbackQueue: callbackQueue ?? DispatchQueue(label: "com.kmeroccase.consent.callbacks")
-        )
+                trackingAuthorization: trackingAuthorization, backendPublicKey: backendPublicKey,
+                accountId: accountId)
+        }
+
+        /// An instance not yet attached to a core, answering from the core's not-ready snapshot.
+        func instance(callbackQueue: DispatchQueue?) -> KmerConsentSDK {
+            KmerConsentSDK(
+                callbackQueue: callbackQueue ?? DispatchQueue(label: "com.kmeroccase.consent.callbacks"),
+                notReady: notReadySnapshot(locale: locale.identifier, trackingAuthorization: trackingAuthorization))
+        }
+    }
+
+    /// Whether the store is open and the gate answers from it (false before, after a failed open,
+    /// after `close()`).
+    public var isReady: Bool { state.isReady }
+
+    /// Suspends until the SDK is ready and returns it; throws what the open threw when it failed, or
+    /// `KmerConsentError.Closed`. Cancelling the task does not cancel the open.
+    @discardableResult
+    public func awaitReady() async throws -> KmerConsentSDK {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+            state.onSettled(on: nil) { error in
+                if let error { continuation.resume(throwing: error) } else { continuation.resume() }
+            }
+        }
+        return self
+    }
+
+    /// Calls `callback` on `queue` (default: the callback queue) once the open has ended: with `nil`
+    /// when the SDK is ready, with what the open threw when it failed (the gate then stays closed),
+    /// or with `KmerConsentError.Closed` when `close()` came first. At once when that is already so.
+    public func onReady(on queue: DispatchQueue? = nil, _ callback: @escaping @Sendable ((any Error)?) -> Void) {
+        state.onSettled(on: queue ?? callbackQueue, callback)
     }
 
     /// `Application Support/KmerConsent/consent.sqlite`, created and excluded from backups: a consent
@@ -75,20 +176,25 @@ public final class KmerConsentSDK: Sendable {
 
     // MARK: The gate (no native call on the hot path)
 
-    /// Whether the SDK may start now. Unknown ids, and everything after `close()`, answer false. A
-    /// memory read under a lock: no native call, no clock.
+    /// Whether the SDK may start now. Unknown ids, everything before the SDK is ready and everything
+    /// after `close()` answer false. One atomic load and a set lookup: no lock, no native call, no
+    /// clock.
     public func canStart(_ sdkId: String) -> Bool {
         state.allows(sdkId)
     }
 
-    /// The verdict for the SDK, with its reason. An id the policy does not list is denied.
+    /// The verdict for the SDK, with its reason. An id the policy does not list is denied; before the
+    /// SDK is ready every id is (`.notReady`), without waiting. After a failed open it throws what the
+    /// open threw.
     public func check(_ sdkId: String) throws -> Verdict {
-        try live().sdks[sdkId] ?? Verdict(allowed: false, reason: .unknownSdk)
+        guard let snapshot = try state.publishedSnapshot() else { return Verdict(allowed: false, reason: .notReady) }
+        return snapshot.sdks[sdkId] ?? Verdict(allowed: false, reason: .unknownSdk)
     }
 
-    /// Whether `category` is granted now. Essential always is; after `close()`, nothing is.
+    /// Whether `category` is granted now. Essential always is, once ready; before, and after
+    /// `close()`, nothing is.
     public func isGranted(_ category: Category) -> Bool {
-        state.openSnapshot?.status.categories[category] == true
+        (try? state.publishedSnapshot())??.status.categories[category] == true
     }
 
     /// Where consent stands: whether to show the banner (`needsPrompt`) and why, and whether a refusal
@@ -102,9 +208,10 @@ public final class KmerConsentSDK: Sendable {
         try live()
     }
 
-    /// The snapshot the core last published, or `Closed` once closed.
+    /// The snapshot the core last published (waiting for the open), or `Closed` once closed.
     private func live() throws -> ConsentSnapshot {
-        guard let snapshot = state.openSnapshot else { throw KmerConsentError.Closed }
+        _ = try manager
+        guard let snapshot = try state.publishedSnapshot() else { throw KmerConsentError.Closed }
         return snapshot
     }
 
@@ -242,13 +349,15 @@ public final class KmerConsentSDK: Sendable {
     /// Looks every `interval` seconds for another process's writes (an app extension), on the core's
     /// timer, so its decisions reach this gate (and every listener) within that period; the core
     /// takes any period as 10 ms to one day. Start it when the app becomes active and cancel the token
-    /// when it resigns active.
+    /// when it resigns active. Before the SDK is ready, the watch starts once it is.
     public func watchForChanges(every interval: TimeInterval = 1) throws -> ConsentToken {
         // Only what `UInt64(_:)` cannot hold is settled here (it traps on NaN, infinity and
         // negatives); the range is the core's.
         let ms = interval.isNaN ? 0 : min(max(0, (interval * 1000).rounded()), 9e18)
-        let task = try manager.watchForChanges(periodMs: UInt64(ms))
-        return state.track(ConsentToken(onCancel: { task.cancel() }))
+        return try state.register { manager in
+            let task = try manager.watchForChanges(periodMs: UInt64(ms))
+            return { task.cancel() }
+        }
     }
 
     /// Every decision of the current user, oldest first, with when the back end witnessed each.
@@ -303,19 +412,24 @@ public final class KmerConsentSDK: Sendable {
         }
     }
 
-    /// Calls `listener` on `queue` with the current snapshot, then after every change.
+    /// Calls `listener` on `queue` with the current snapshot, then after every change. Before the SDK
+    /// is ready, the first call comes once it is, with the first snapshot read from the store.
     @discardableResult
     public func addListener(
         on queue: DispatchQueue? = nil, _ listener: @escaping @Sendable (ConsentSnapshot) -> Void
     ) throws -> ConsentToken {
-        guard state.openSnapshot != nil else { throw KmerConsentError.Closed }
         let relay = QueuedListener(queue: queue ?? callbackQueue, listener: listener)
-        return state.track(ConsentToken(try manager.addListener(listener: relay)))
+        return try state.register { manager in
+            let subscription = try manager.addListener(listener: relay)
+            return { subscription.cancel() }
+        }
     }
 
     /// Runs `onStart` once the SDK may start (at once if it already may) and `onStop` when it no
     /// longer may (refusal, withdrawal, expiry), on `queue`. Cancel the token to stop the calls;
-    /// cancelling does not stop an SDK already started.
+    /// cancelling does not stop an SDK already started. Before the SDK is ready it returns at once and
+    /// the SDK is registered in the core once it is; an id the policy does not list then throws
+    /// nowhere: the token is cancelled, `ConsentToken.failure` says why, and `onStart` never runs.
     @discardableResult
     public func whenAllowed(
         _ sdkId: String,
@@ -324,16 +438,18 @@ public final class KmerConsentSDK: Sendable {
         onStart: @escaping @Sendable () -> Void
     ) throws -> ConsentToken {
         let lifecycle = QueuedLifecycle(queue: queue ?? callbackQueue, onStart: onStart, onStop: onStop)
-        let subscription = try manager.registerSdk(sdkId: sdkId, lifecycle: lifecycle)
-        return state.track(ConsentToken(subscription))
+        return try state.register { manager in
+            let subscription = try manager.registerSdk(sdkId: sdkId, lifecycle: lifecycle)
+            return { subscription.cancel() }
+        }
     }
 
     /// Shuts the core down (its timer, watches, listeners and SDK callbacks; the store is released)
     /// and ends every registration and stream. `canStart` then answers false and every other call
-    /// throws `KmerConsentError.Closed`. Idempotent.
+    /// throws `KmerConsentError.Closed`. Idempotent. Before the SDK is ready it does not wait: the core
+    /// is shut down as soon as it is open.
     public func close() {
-        state.close()
-        _ = manager.shutdown()
+        _ = state.close()?.shutdown()
     }
 
     deinit {
@@ -341,65 +457,250 @@ public final class KmerConsentSDK: Sendable {
     }
 }
 
-/// A listener or SDK registration. `cancel()` ends it; cancelling twice is harmless. Dropping the
-/// token does not cancel: SDK registrations usually live as long as the app.
-public final class ConsentToken: Sendable {
-    private let onCancel: @Sendable () -> Void
+/// A listener, SDK or watch registration. `cancel()` ends it; cancelling twice is harmless. Dropping
+/// the token does not cancel: SDK registrations usually live as long as the app. One made before the
+/// SDK was ready is made in the core once it is; cancelled before then, it never is.
+public final class ConsentToken: @unchecked Sendable {
+    private let lock = NSLock()
+    private var end: (@Sendable () -> Void)?
+    private var cancelled = false
+    private var refusal: (any Error)?
 
-    init(_ subscription: Subscription) {
-        onCancel = { subscription.cancel() }
+    init() {}
+
+    /// Why the core refused this registration, when it was made before the SDK was ready (an id the
+    /// policy does not list); the token is then cancelled. `nil` otherwise.
+    public var failure: (any Error)? {
+        lock.lock()
+        defer { lock.unlock() }
+        return refusal
     }
 
-    init(onCancel: @escaping @Sendable () -> Void) {
-        self.onCancel = onCancel
+    var isCancelled: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return cancelled
+    }
+
+    /// The core registered it: cancelled meanwhile, it is ended at once.
+    func bind(_ end: @escaping @Sendable () -> Void) {
+        lock.lock()
+        if !cancelled {
+            self.end = end
+            lock.unlock()
+            return
+        }
+        lock.unlock()
+        end()
+    }
+
+    func fail(_ error: any Error) {
+        lock.lock()
+        refusal = error
+        lock.unlock()
+        cancel()
     }
 
     /// Stops the callbacks of this registration.
     public func cancel() {
-        onCancel()
+        lock.lock()
+        let ending = cancelled ? nil : end
+        cancelled = true
+        end = nil
+        lock.unlock()
+        ending?()
     }
 }
 
-/// The newest snapshot and the streams waiting for the next, behind one lock. The core's mirror
-/// fills it, in order, before each call that changed consent returns.
+/// The ids of the SDKs one snapshot allows: what `canStart` reads, never changed once made.
+private final class AllowedIds: Sendable {
+    let ids: Set<String>
+
+    init(_ ids: Set<String>) {
+        self.ids = ids
+    }
+}
+
+/// The gate's state, the core once it is open, and what waits for it, behind one lock; and, beside
+/// the lock, the set of allowed ids `canStart` reads with one atomic load. The core's mirror fills it,
+/// in order, before each call that changed consent returns.
 private final class SnapshotState: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = NSCondition()
+    /// The newest snapshot: the not-ready one until the core's first.
     private var snapshot: ConsentSnapshot
-    /// The ids of the SDKs `snapshot` allows: what `canStart` reads.
-    private var allowed: Set<String>
+    /// Whether `snapshot` came from the core.
+    private var published = false
     private var closed = false
+    private var open: ConsentManager?
+    private var failure: (any Error)?
+    /// Whether the open has ended (either way) and what waited for it was made.
+    private var settled = false
+    private var waiting: [@Sendable (ConsentManager) -> Void] = []
+    private var readyCallbacks: [(DispatchQueue?, @Sendable ((any Error)?) -> Void)] = []
     private var continuations: [UInt64: AsyncStream<ConsentSnapshot>.Continuation] = [:]
     private var nextId: UInt64 = 0
     private var tokens: [ConsentToken] = []
+    /// Every set `allowedCell` has pointed to, each kept until this state is freed: a reader may
+    /// still be looking at one it loaded. A set is made only when the allowed ids change (a decision,
+    /// an expiry), and an equal one is reused, so they stay few.
+    private var allowedSets: [AllowedIds]
+    /// An unretained pointer to one of `allowedSets`: stored under the lock, loaded without it.
+    private let allowedCell: UnsafeMutablePointer<UnsafeRawPointer?>
 
-    init(_ snapshot: ConsentSnapshot) {
-        self.snapshot = snapshot
-        allowed = Self.allowedIds(snapshot)
+    init(_ notReady: ConsentSnapshot) {
+        snapshot = notReady
+        let none = AllowedIds([])
+        allowedSets = [none]
+        allowedCell = .allocate(capacity: 1)
+        allowedCell.initialize(to: UnsafeRawPointer(Unmanaged.passUnretained(none).toOpaque()))
     }
 
-    private static func allowedIds(_ snapshot: ConsentSnapshot) -> Set<String> {
-        Set(snapshot.sdks.lazy.filter { $0.value.allowed }.map(\.key))
+    deinit {
+        allowedCell.deinitialize(count: 1)
+        allowedCell.deallocate()
     }
 
-    /// Whether the newest snapshot allows the SDK; false once closed.
+    /// Whether the newest snapshot allows the SDK; false before the core's first and once closed.
     func allows(_ sdkId: String) -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return !closed && allowed.contains(sdkId)
+        guard let raw = kmer_consent_load_acquire(allowedCell) else { return false }
+        return Unmanaged<AllowedIds>.fromOpaque(raw)._withUnsafeGuaranteedRef { $0.ids.contains(sdkId) }
     }
 
-    /// The newest snapshot, or `nil` once closed, read under one lock.
-    var openSnapshot: ConsentSnapshot? {
-        lock.lock()
-        defer { lock.unlock() }
-        return closed ? nil : snapshot
+    /// Points `canStart` at `ids`. Under the lock.
+    private func showAllowed(_ ids: Set<String>) {
+        let shown: AllowedIds
+        if let same = allowedSets.first(where: { $0.ids == ids }) {
+            shown = same
+        } else {
+            shown = AllowedIds(ids)
+            allowedSets.append(shown)
+        }
+        kmer_consent_store_release(allowedCell, UnsafeRawPointer(Unmanaged.passUnretained(shown).toOpaque()))
     }
 
-    /// Stores what the core published and hands it to every stream.
+    var isReady: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return !closed && settled && open != nil
+    }
+
+    /// The open core; waits while the store opens. Throws `Closed`, or what the open threw.
+    func core() throws -> ConsentManager {
+        lock.lock()
+        defer { lock.unlock() }
+        while true {
+            if closed { throw KmerConsentError.Closed }
+            if let open { return open }
+            if settled { throw failure ?? KmerConsentError.Closed }
+            lock.wait()
+        }
+    }
+
+    /// The core's newest snapshot without waiting: `nil` while the store opens; throws `Closed` once
+    /// closed, and what the open threw when it failed.
+    func publishedSnapshot() throws -> ConsentSnapshot? {
+        lock.lock()
+        defer { lock.unlock() }
+        if closed { throw KmerConsentError.Closed }
+        if published { return snapshot }
+        if settled { throw failure ?? KmerConsentError.Closed }
+        return nil
+    }
+
+    /// Connects the open core: the mirror first, then what was asked while it opened, then the
+    /// `onReady` callbacks. Closed meanwhile: the core is shut down.
+    func attach(_ manager: ConsentManager) throws {
+        try manager.mirrorTo(mirror: Mirror(state: self))
+        lock.lock()
+        let wasClosed = closed
+        if !wasClosed { open = manager }
+        let pending = waiting
+        waiting = []
+        lock.unlock()
+        if wasClosed {
+            _ = manager.shutdown()
+            settle(KmerConsentError.Closed)
+            return
+        }
+        for make in pending { make(manager) }
+        settle(nil)
+    }
+
+    /// Ends the wait, once: `error` is `nil` when the core is open, else what the open threw.
+    func settle(_ error: (any Error)?) {
+        lock.lock()
+        if settled {
+            lock.unlock()
+            return
+        }
+        settled = true
+        if failure == nil { failure = error }
+        waiting = []
+        let callbacks = readyCallbacks
+        readyCallbacks = []
+        lock.broadcast()
+        lock.unlock()
+        for (queue, callback) in callbacks { Self.deliver(error, on: queue, to: callback) }
+    }
+
+    /// Calls `callback` once the open has ended, on `queue` (`nil`: on the thread that ends it).
+    func onSettled(on queue: DispatchQueue?, _ callback: @escaping @Sendable ((any Error)?) -> Void) {
+        lock.lock()
+        if !settled && !closed {
+            readyCallbacks.append((queue, callback))
+            lock.unlock()
+            return
+        }
+        let outcome: (any Error)? = closed ? KmerConsentError.Closed : failure
+        lock.unlock()
+        Self.deliver(outcome, on: queue, to: callback)
+    }
+
+    private static func deliver(
+        _ outcome: (any Error)?, on queue: DispatchQueue?, to callback: @escaping @Sendable ((any Error)?) -> Void
+    ) {
+        if let queue { queue.async { callback(outcome) } } else { callback(outcome) }
+    }
+
+    /// A registration made in the core by `make` (which returns how to end it): at once when the core
+    /// is open (its error thrown here), else once it is (its error kept in `ConsentToken.failure`).
+    /// Ended with the rest by `close()`.
+    func register(_ make: @escaping @Sendable (ConsentManager) throws -> @Sendable () -> Void) throws -> ConsentToken {
+        let token = ConsentToken()
+        lock.lock()
+        if closed {
+            lock.unlock()
+            throw KmerConsentError.Closed
+        }
+        guard let open else {
+            if settled {
+                let failure = self.failure
+                lock.unlock()
+                throw failure ?? KmerConsentError.Closed
+            }
+            waiting.append { manager in
+                // Cancelled while the core opened: never made, so an SDK never starts.
+                guard !token.isCancelled else { return }
+                do { token.bind(try make(manager)) } catch { token.fail(error) }
+            }
+            tokens.append(token)
+            lock.unlock()
+            return token
+        }
+        lock.unlock()
+        token.bind(try make(open))
+        lock.lock()
+        tokens.append(token)
+        lock.unlock()
+        return token
+    }
+
+    /// Stores what the core published, points the gate at it and hands it to every stream.
     func publish(_ new: ConsentSnapshot) {
         lock.lock()
         snapshot = new
-        allowed = Self.allowedIds(new)
+        published = true
+        if !closed { showAllowed(Set(new.sdks.lazy.filter { $0.value.allowed }.map(\.key))) }
         let waiting = closed ? [] : Array(continuations.values)
         lock.unlock()
         for continuation in waiting { continuation.yield(new) }
@@ -427,41 +728,40 @@ private final class SnapshotState: @unchecked Sendable {
         lock.unlock()
     }
 
-    func track(_ token: ConsentToken) -> ConsentToken {
-        lock.lock()
-        tokens.append(token)
-        lock.unlock()
-        return token
-    }
-
-    /// Marks closed, cancels every registration, ends every stream. Idempotent.
-    func close() {
+    /// Marks closed, closes the gate, cancels every registration, ends every stream and the wait.
+    /// Returns the core to shut down (`nil` before it is open, or when already closed).
+    func close() -> ConsentManager? {
         lock.lock()
         if closed {
             lock.unlock()
-            return
+            return nil
         }
         closed = true
-        let waiting = Array(continuations.values)
+        showAllowed([])
+        let streams = Array(continuations.values)
         let registrations = tokens
+        let core = open
         continuations = [:]
         tokens = []
         lock.unlock()
         registrations.forEach { $0.cancel() }
-        waiting.forEach { $0.finish() }
+        streams.forEach { $0.finish() }
+        settle(KmerConsentError.Closed)
+        return core
     }
 }
 
-/// The core's mirror of this instance: keeps `SnapshotState` current.
-private final class Mirror: SnapshotMirror {
-    let state: SnapshotState
+/// The core's mirror of this instance: keeps `SnapshotState` current. Weak: the state holds the core,
+/// which holds this. Set once, in `init`: unchecked only because Swift 6.0 has no `weak let`.
+private final class Mirror: SnapshotMirror, @unchecked Sendable {
+    weak var state: SnapshotState?
 
     init(state: SnapshotState) {
         self.state = state
     }
 
     func mirror(snapshot: ConsentSnapshot) {
-        state.publish(snapshot)
+        state?.publish(snapshot)
     }
 }
 

@@ -42,7 +42,7 @@ extension KmerConsentSDK {
     @MainActor
     public func requestTrackingAuthorizationIfConsented() async throws -> TrackingAuthorization {
         let current = systemTrackingAuthorization()
-        guard manager.mayRequestTrackingAuthorization(systemStatus: current) else {
+        guard try manager.mayRequestTrackingAuthorization(systemStatus: current) else {
             try setTrackingAuthorization(current)
             return current
         }

@@ -8,11 +8,14 @@ import KmerConsent
 @MainActor
 func startConsent(policyURL: URL) throws -> KmerConsentSDK {
     let policy = try String(contentsOf: policyURL, encoding: .utf8)
+    // Returns at once: the store opens on a thread of its own. Until it is ready nothing is
+    // allowed; the gates below are kept and start once it is (`try await consent.awaitReady()`,
+    // or `consent.onReady { error in … }`, to wait for it).
     // The store in Application Support, excluded from backup; the ATT status of this launch; the
-    // bundle's version. Other parameters: databaseURL:, locale:, trackingAuthorization:,
-    // callbackQueue:, appVersion:, backendPublicKey: (a back end that syncs consent, see below).
-    let consent = try KmerConsentSDK.open(policyJSON: policy)
-    try consent.setSubject(currentAccountID())  // who is logged in (nil: nobody), at each launch
+    // bundle's version; who is logged in (nil: nobody). Other parameters: databaseURL:, locale:,
+    // trackingAuthorization:, callbackQueue:, appVersion:, backendPublicKey: (a back end that syncs
+    // consent, see below).
+    let consent = KmerConsentSDK.openInBackground(policyJSON: policy, accountId: currentAccountID())
 
     // Gate each SDK: started once consent allows it, stopped when it no longer does. The callbacks
     // are @Sendable, not main-actor code: `on: .main` runs them on the main queue, so

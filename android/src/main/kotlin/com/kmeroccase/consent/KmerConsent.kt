@@ -3,31 +3,41 @@ package com.kmeroccase.consent
 import java.io.File
 import java.util.Locale
 import java.util.concurrent.ConcurrentHashMap
+import java.util.concurrent.CountDownLatch
 import java.util.concurrent.Executor
 import java.util.concurrent.ExecutorService
 import java.util.concurrent.Executors
+import kotlin.coroutines.resume
+import kotlin.coroutines.resumeWithException
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
+import kotlinx.coroutines.suspendCancellableCoroutine
 
 /**
  * The consent SDK for Kotlin and Java: records the user's choices and tells every SDK whether it may
  * run. Every rule, timer and decision lives in the native core ([ConsentManager]); this class adds
  * Kotlin idioms only: a [StateFlow], executors, `AutoCloseable`, [File] and [Locale].
  *
- * Open one per database file for the app's lifetime (on Android: `KmerConsentAndroid.open` in
- * `Application.onCreate`). Thread-safe. [canStart] and [check] answer from the snapshot the core last
- * published, without crossing into native code: the core hands every new snapshot to this instance
- * before the call that made it returns, and republishes by itself when an expiry or a reminder
- * falls due.
+ * Open one per database file for the app's lifetime, with [openInBackground] (on Android:
+ * `KmerConsentAndroid.openInBackground` in `Application.onCreate`): it returns at once and loads the
+ * native library and opens the store on a thread of its own. Until it is ready ([isReady],
+ * [awaitReady], [onReady]) the gate answers "not allowed" without waiting, [whenAllowed], [addListener],
+ * [writeIabTcfKeys] and [watchForChanges] are taken and made in the core once it is, and every other
+ * call waits for it. [open] does the same work on the calling thread.
+ *
+ * Thread-safe. [canStart] and [check] answer from the snapshot the core last published, without
+ * crossing into native code: the core hands every new snapshot to this instance before the call that
+ * made it returns, and republishes by itself when an expiry or a reminder falls due.
  *
  * Errors: every method that can fail throws [KmerConsentException] (its `toString()` is the core's
- * message); after [close], [KmerConsentException.Closed].
+ * message); after [close], [KmerConsentException.Closed]. When the open failed, every call that
+ * waits for it throws what the open threw.
  */
 class KmerConsent private constructor(
-    private val manager: ConsentManager,
     private val callbackExecutor: Executor,
     private val ownedExecutor: ExecutorService?,
+    notReady: ConsentSnapshot,
 ) : AutoCloseable {
 
     /**
@@ -39,14 +49,16 @@ class KmerConsent private constructor(
         val allowed: Set<String> = snapshot.sdks.filterValues { it.allowed }.keys.mapTo(HashSet()) { it.intern() }
     }
 
+    /** Null until the core is open: the gate then allows nothing. */
     @Volatile
-    private var published = Published(manager.snapshot())
+    private var published: Published? = null
 
-    private val mutableSnapshots = MutableStateFlow(published.snapshot)
+    private val mutableSnapshots = MutableStateFlow(notReady)
 
     /**
      * The consent snapshot, updated after every change (decision, policy, tracking status, expiry).
-     * After [close] it holds the core's last snapshot, which allows nothing.
+     * Until the SDK is ready it holds a snapshot that allows nothing (`sequence` 0, no SDK listed;
+     * the core's `notReadySnapshot`); after [close], the core's last snapshot, which allows nothing.
      */
     val snapshots: StateFlow<ConsentSnapshot> = mutableSnapshots.asStateFlow()
 
@@ -55,12 +67,34 @@ class KmerConsent private constructor(
     @Volatile
     private var closed = false
 
+    /** The core, once open; null before (and for good when the open failed). */
+    @Volatile
+    private var core: ConsentManager? = null
+
+    /** What the open threw, once it failed. */
+    @Volatile
+    private var failure: Throwable? = null
+
+    /** Counted down once the open ended, either way, and what was waiting for it was made. */
+    private val settled = CountDownLatch(1)
+
+    /** Guarded by `this`: what was asked before the core was open, done in order once it is. */
+    private val waiting = ArrayList<(ConsentManager) -> Unit>()
+
+    /** Guarded by `this`: the [onReady] callbacks still to run. */
+    private val readyCallbacks = ArrayList<Pair<Executor, ReadyCallback>>()
+
     /** Run once by [close], after the core is shut down: what a platform entry point registered. */
     internal val onClose = java.util.concurrent.CopyOnWriteArrayList<() -> Unit>()
 
-    init {
+    /**
+     * Connects the open core: the gate's mirror and the [StateFlow]'s feed first, then what was
+     * asked while it opened, then the [onReady] callbacks. Closed meanwhile: the core is shut down.
+     */
+    private fun attach(manager: ConsentManager) {
         // The core calls this with each snapshot it publishes, in order, under its writer lock,
-        // before the call that published it returns: it only stores it (no app code may run here).
+        // before the call that published it returns (and once now): it only stores it (no app code
+        // may run here).
         manager.mirrorTo(object : SnapshotMirror {
             override fun mirror(snapshot: ConsentSnapshot) {
                 published = Published(snapshot)
@@ -74,11 +108,78 @@ class KmerConsent private constructor(
                 if (!closed) mutableSnapshots.value = snapshot
             }
         })
+        val pending = synchronized(this) {
+            if (!closed) core = manager
+            waiting.toList().also { waiting.clear() }
+        }
+        if (core == null) {
+            manager.shutdown()
+            settle(KmerConsentException.Closed())
+            return
+        }
+        pending.forEach { it(manager) }
+        settle(null)
+    }
+
+    /** Ends the wait: [error] is null when the core is open, else what the open threw. */
+    private fun settle(error: Throwable?) {
+        val callbacks = synchronized(this) {
+            if (error != null && failure == null) failure = error
+            waiting.clear()
+            readyCallbacks.toList().also { readyCallbacks.clear() }
+        }
+        settled.countDown()
+        callbacks.forEach { (executor, callback) -> executor.execute { callback.onReady(error) } }
+    }
+
+    /** The open core; waits for it while it opens. */
+    private fun manager(): ConsentManager {
+        if (closed) throw KmerConsentException.Closed()
+        core?.let { return it }
+        settled.await()
+        if (closed) throw KmerConsentException.Closed()
+        return core ?: throw failure ?: KmerConsentException.Closed()
     }
 
     private fun live(): ConsentSnapshot {
-        if (closed) throw KmerConsentException.Closed()
-        return published.snapshot
+        manager()
+        return published!!.snapshot
+    }
+
+    /** Whether the store is open and the gate answers from it (false before, after a failed open, after [close]). */
+    val isReady: Boolean
+        get() = !closed && core != null
+
+    /**
+     * Runs [callback] on [executor] once the open has ended: with null when the SDK is ready, with
+     * what the open threw when it failed (the gate then stays closed), or with
+     * [KmerConsentException.Closed] when [close] came first. At once when that is already so.
+     */
+    @JvmOverloads
+    fun onReady(executor: Executor = callbackExecutor, callback: ReadyCallback) {
+        val outcome = synchronized(this) {
+            if (settled.count > 0 && !closed) {
+                readyCallbacks += executor to callback
+                return
+            }
+            if (closed) KmerConsentException.Closed() else failure
+        }
+        executor.execute { callback.onReady(outcome) }
+    }
+
+    /**
+     * Suspends until the SDK is ready and returns it; throws what the open threw when it failed, or
+     * [KmerConsentException.Closed]. Cancelling the caller stops the wait, not the open.
+     */
+    @Throws(KmerConsentException::class)
+    suspend fun awaitReady(): KmerConsent {
+        if (isReady) return this
+        suspendCancellableCoroutine { continuation ->
+            onReady({ it.run() }) { error ->
+                if (error == null) continuation.resume(Unit) else continuation.resumeWithException(error)
+            }
+        }
+        return this
     }
 
     /**
@@ -90,36 +191,43 @@ class KmerConsent private constructor(
         get() = live().status
 
     /**
-     * Whether the SDK may start now. Unknown ids, and everything after [close], answer false. A memory
-     * read: no native call, no lock, no clock.
+     * Whether the SDK may start now. Unknown ids, everything before the SDK is ready and everything
+     * after [close] answer false. A memory read: no native call, no lock, no clock.
      */
-    fun canStart(sdkId: String): Boolean = !closed && published.allowed.contains(sdkId)
+    fun canStart(sdkId: String): Boolean = !closed && published?.allowed?.contains(sdkId) == true
 
-    /** The verdict for the SDK, with its reason. An id the policy does not list is denied. */
+    /**
+     * The verdict for the SDK, with its reason. An id the policy does not list is denied; before the
+     * SDK is ready every id is ([VerdictReason.NOT_READY]), without waiting. After a failed open it
+     * throws what the open threw.
+     */
     @Throws(KmerConsentException::class)
-    fun check(sdkId: String): Verdict =
-        live().sdks[sdkId] ?: Verdict(allowed = false, reason = VerdictReason.UNKNOWN_SDK)
+    fun check(sdkId: String): Verdict {
+        if (closed) throw KmerConsentException.Closed()
+        val now = published ?: failure?.let { throw it } ?: return Verdict(allowed = false, reason = VerdictReason.NOT_READY)
+        return now.snapshot.sdks[sdkId] ?: Verdict(allowed = false, reason = VerdictReason.UNKNOWN_SDK)
+    }
 
-    /** Whether [category] is granted now. Essential always is; after [close], nothing is. */
-    fun isGranted(category: Category): Boolean = !closed && published.snapshot.status.categories[category] == true
+    /** Whether [category] is granted now. Essential always is, once ready; before, and after [close], nothing is. */
+    fun isGranted(category: Category): Boolean = !closed && published?.snapshot?.status?.categories?.get(category) == true
 
     /**
      * The user chose "Accept all". A grant the store cannot write throws
      * [KmerConsentException.Storage] and changes nothing.
      */
     @Throws(KmerConsentException::class)
-    fun acceptAll(): ConsentStatus = manager.acceptAll().status
+    fun acceptAll(): ConsentStatus = manager().acceptAll().status
 
     /**
      * The user chose "Reject all". Like [withdraw], it takes effect at once even when the store
      * cannot write it yet ([ConsentStatus.notYetSaved]).
      */
     @Throws(KmerConsentException::class)
-    fun rejectAll(): ConsentStatus = manager.rejectAll().status
+    fun rejectAll(): ConsentStatus = manager().rejectAll().status
 
     /** The user closed the banner ("continue without accepting"): recorded as a refusal. */
     @Throws(KmerConsentException::class)
-    fun dismiss(): ConsentStatus = manager.dismiss().status
+    fun dismiss(): ConsentStatus = manager().dismiss().status
 
     /**
      * The user withdrew consent: every optional category is refused from now on, at once. When the
@@ -129,7 +237,7 @@ class KmerConsent private constructor(
      * first.
      */
     @Throws(KmerConsentException::class)
-    fun withdraw(): ConsentStatus = manager.withdraw().status
+    fun withdraw(): ConsentStatus = manager().withdraw().status
 
     /**
      * The user saved a custom choice; categories left out are refused. When the store cannot write
@@ -156,7 +264,7 @@ class KmerConsent private constructor(
      * Unwritable store: as [save] with booleans.
      */
     @Throws(KmerConsentException::class)
-    fun save(choices: Map<Category, Boolean>): ConsentStatus = manager.save(choices).status
+    fun save(choices: Map<Category, Boolean>): ConsentStatus = manager().save(choices).status
 
     /**
      * Replaces the policy with another text of the same policy id. Consent is bound to the text the
@@ -166,14 +274,14 @@ class KmerConsent private constructor(
      * is refused ([KmerConsentException.PolicyUpdateRefused]).
      */
     @Throws(KmerConsentException::class)
-    fun updatePolicy(policyJson: String): ConsentStatus = manager.updatePolicy(policyJson).status
+    fun updatePolicy(policyJson: String): ConsentStatus = manager().updatePolicy(policyJson).status
 
     /**
      * Re-reads the store (another process may have written), writes a refusal it could not take
      * before ([ConsentStatus.notYetSaved]), and re-applies the rules now.
      */
     @Throws(KmerConsentException::class)
-    fun refresh(): ConsentStatus = manager.refresh().status
+    fun refresh(): ConsentStatus = manager().refresh().status
 
     /**
      * Checks every link of the history's hash chain and every acknowledgement the back end signed:
@@ -181,7 +289,7 @@ class KmerConsent private constructor(
      * GDPR art. 7(1)), and how many records the back end witnessed.
      */
     @Throws(KmerConsentException::class)
-    fun verifyHistory(): HistoryCheck = manager.verifyHistory()
+    fun verifyHistory(): HistoryCheck = manager().verifyHistory()
 
     /**
      * The consent receipt of the latest decision on disk (a refusal held in memory has none until it
@@ -190,7 +298,7 @@ class KmerConsent private constructor(
      * `kmer-consent verify-receipt` checks it.
      */
     @Throws(KmerConsentException::class)
-    fun exportProof(): String? = manager.exportProof()
+    fun exportProof(): String? = manager().exportProof()
 
     /**
      * Says who is logged in: an account id after login, null after logout (the anonymous device).
@@ -202,7 +310,7 @@ class KmerConsent private constructor(
      * at each launch. The id is stored as given, never logged.
      */
     @Throws(KmerConsentException::class)
-    fun setSubject(accountId: String?): ConsentStatus = manager.setSubject(accountId).status
+    fun setSubject(accountId: String?): ConsentStatus = manager().setSubject(accountId).status
 
     /**
      * Up to [limit] receipts the back end has not acknowledged, oldest first (at least once). Send
@@ -212,7 +320,7 @@ class KmerConsent private constructor(
     @JvmOverloads
     fun pendingReceipts(limit: Int = 100): List<PendingReceipt> {
         require(limit >= 0) { "limit must not be negative" }
-        return manager.pendingReceipts(limit.toUInt())
+        return manager().pendingReceipts(limit.toUInt())
     }
 
     /**
@@ -220,7 +328,7 @@ class KmerConsent private constructor(
      * Prefer [acknowledgeSigned] when the back end signs.
      */
     @Throws(KmerConsentException::class)
-    fun acknowledge(ids: List<Long>) = manager.acknowledge(ids)
+    fun acknowledge(ids: List<Long>) = manager().acknowledge(ids)
 
     /**
      * Keeps the back end's signed acknowledgement of one of this store's records (a witness JSON
@@ -233,7 +341,7 @@ class KmerConsent private constructor(
      * no record here.
      */
     @Throws(KmerConsentException::class)
-    fun acknowledgeSigned(acknowledgementJson: String) = manager.acknowledgeSigned(acknowledgementJson)
+    fun acknowledgeSigned(acknowledgementJson: String) = manager().acknowledgeSigned(acknowledgementJson)
 
     /**
      * Applies a decision another device made for the logged-in user, from a receipt the app's back
@@ -247,40 +355,40 @@ class KmerConsent private constructor(
      * for this user and policy (nothing recorded).
      */
     @Throws(KmerConsentException::class)
-    fun importReceipt(receiptJson: String): Boolean = manager.importReceipt(receiptJson) != null
+    fun importReceipt(receiptJson: String): Boolean = manager().importReceipt(receiptJson) != null
 
     /** Erasure: deletes the current user's decisions and pending receipts; they are asked again. */
     @Throws(KmerConsentException::class)
-    fun eraseSubject(): ConsentStatus = manager.eraseSubject().status
+    fun eraseSubject(): ConsentStatus = manager().eraseSubject().status
 
     /**
      * Re-reads the store only if another process wrote to it since the last look (one cheap read).
      * Returns whether it did.
      */
     @Throws(KmerConsentException::class)
-    fun refreshIfChanged(): Boolean = manager.refreshIfChanged() != null
+    fun refreshIfChanged(): Boolean = manager().refreshIfChanged() != null
 
     /**
      * Looks every [periodMs] for another process's writes, on the core's timer, so its decisions
      * reach this gate (and every listener) within that period; the core takes any period as 10 ms
      * to one day. Close the registration to stop (on Android, `KmerConsentAndroid` watches while an
-     * activity is resumed).
+     * activity is resumed). Before the SDK is ready, the watch starts once it is.
      */
     @Throws(KmerConsentException::class)
     @JvmOverloads
-    fun watchForChanges(periodMs: Long = 1_000): ConsentRegistration {
+    fun watchForChanges(periodMs: Long = 1_000): ConsentRegistration = register { manager ->
         val task = manager.watchForChanges(periodMs.coerceAtLeast(0).toULong())
-        return track(ConsentRegistration({ task.cancel(); task.close() }))
+        ({ task.cancel(); task.close() })
     }
 
     /** Every decision of the current user, oldest first, with when the back end witnessed each. */
     @Throws(KmerConsentException::class)
-    fun history(): List<ConsentRecord> = manager.history()
+    fun history(): List<ConsentRecord> = manager().history()
 
     /** The banner's content for a locale (`fr-CM` → French), toggles set to what is granted now. */
     @Throws(KmerConsentException::class)
     @JvmOverloads
-    fun banner(locale: Locale = Locale.getDefault()): Banner = manager.banner(locale.toLanguageTag())
+    fun banner(locale: Locale = Locale.getDefault()): Banner = manager().banner(locale.toLanguageTag())
 
     /**
      * The consent page for a WebView: one self-contained HTML document (no network, strict CSP) in
@@ -293,7 +401,7 @@ class KmerConsent private constructor(
     @Throws(KmerConsentException::class)
     @JvmOverloads
     fun consentPage(layer: ConsentPageLayer = ConsentPageLayer.BANNER, locale: Locale = Locale.getDefault()): String =
-        manager.consentPage(locale.toLanguageTag(), layer)
+        manager().consentPage(locale.toLanguageTag(), layer)
 
     /**
      * Applies the message the consent page posted: records the decision it carries (sources
@@ -305,22 +413,25 @@ class KmerConsent private constructor(
      */
     @Throws(KmerConsentException::class)
     fun applyUiMessage(message: String): ConsentStatus =
-        manager.applyUiMessage(message)?.status ?: live().status
+        manager().applyUiMessage(message)?.status ?: live().status
 
     /** Sets the locale decisions are recorded in; returns the policy locale chosen for it. */
     @Throws(KmerConsentException::class)
-    fun setLocale(locale: Locale): String = manager.setLocale(locale.toLanguageTag())
+    fun setLocale(locale: Locale): String = manager().setLocale(locale.toLanguageTag())
 
     /** Reports the OS tracking authorization for this run (Android: `NOT_APPLICABLE`, the default). */
     @Throws(KmerConsentException::class)
     fun setTrackingAuthorization(status: TrackingAuthorization) {
-        manager.setTrackingAuthorization(status)
+        manager().setTrackingAuthorization(status)
     }
 
     /**
      * Runs [onStart] once the SDK may start (at once if it already may) and [onStop] when it no longer
      * may (refusal, withdrawal, expiry), on [executor]. Close the returned registration to stop
-     * receiving calls; closing does not stop an SDK already started.
+     * receiving calls; closing does not stop an SDK already started. Before the SDK is ready it
+     * returns at once and the SDK is registered in the core once it is; an id the policy does not
+     * list then throws nowhere: the registration is closed, [ConsentRegistration.failure] says why,
+     * and [onStart] never runs.
      */
     @Throws(KmerConsentException::class)
     @JvmOverloads
@@ -336,12 +447,13 @@ class KmerConsent private constructor(
                 onStop?.let(executor::execute)
             }
         }
-        return track(manager.registerSdk(sdkId, lifecycle))
+        return register { manager -> manager.registerSdk(sdkId, lifecycle).ender() }
     }
 
     /**
      * Calls [listener] on [executor] with the current snapshot, then after every change. For Kotlin,
-     * [snapshots] is usually simpler.
+     * [snapshots] is usually simpler. Before the SDK is ready, the first call comes once it is, with
+     * the first snapshot read from the store.
      */
     @Throws(KmerConsentException::class)
     @JvmOverloads
@@ -349,11 +461,10 @@ class KmerConsent private constructor(
         executor: Executor = callbackExecutor,
         listener: SnapshotListener,
     ): ConsentRegistration {
-        if (closed) throw KmerConsentException.Closed()
-        val core = object : ConsentListener {
+        val relay = object : ConsentListener {
             override fun onConsentChanged(snapshot: ConsentSnapshot) = executor.execute { listener.onSnapshot(snapshot) }
         }
-        return track(manager.addListener(core))
+        return register { manager -> manager.addListener(relay).ender() }
     }
 
     /**
@@ -367,26 +478,61 @@ class KmerConsent private constructor(
     fun writeIabTcfKeys(storage: IabTcfStorage, executor: Executor = callbackExecutor): ConsentRegistration =
         addListener(executor) { snapshot -> storage.write(iabTcfChanges(snapshot.iabTcfKeys, storage.keys().toList())) }
 
-    private fun track(subscription: Subscription): ConsentRegistration =
-        track(ConsentRegistration({ subscription.cancel(); subscription.close() }))
+    private fun Subscription.ender(): () -> Unit = { cancel(); close() }
 
-    private fun track(registration: ConsentRegistration): ConsentRegistration {
+    /**
+     * A registration made in the core by [make] (which returns how to end it): at once when the core
+     * is open (its error thrown here), else once it is (its error kept in
+     * [ConsentRegistration.failure]). Ended with the rest by [close].
+     */
+    private fun register(make: (ConsentManager) -> () -> Unit): ConsentRegistration {
+        val registration = ConsentRegistration()
         registration.onClose = { registrations.remove(it) }
         registrations.add(registration)
+        val now = synchronized(this) {
+            when {
+                closed -> null
+                core != null -> core
+                failure != null -> null
+                else -> {
+                    waiting += { manager ->
+                        try {
+                            // Closed while the core opened: never made, so an SDK never starts.
+                            if (!registration.isClosed) registration.bind(make(manager))
+                        } catch (error: Throwable) {
+                            registration.fail(error)
+                        }
+                    }
+                    return registration
+                }
+            }
+        }
+        if (now == null) {
+            registration.close()
+            manager() // throws Closed or what the open threw
+        }
+        try {
+            registration.bind(make(now!!))
+        } catch (error: Throwable) {
+            registration.close()
+            throw error
+        }
         return registration
     }
 
     /**
      * Shuts the core down (timers, watches, listeners, SDK callbacks; the store is released) and
      * ends every registration. [canStart] then answers false, [snapshots] holds a snapshot that
-     * allows nothing, and every other call throws [KmerConsentException.Closed]. Idempotent.
+     * allows nothing, and every other call throws [KmerConsentException.Closed]. Idempotent. Before
+     * the SDK is ready it does not wait: the core is shut down as soon as it is open.
      */
     override fun close() {
-        synchronized(this) {
+        val open = synchronized(this) {
             if (closed) return
             closed = true
+            core
         }
-        mutableSnapshots.value = manager.shutdown()
+        if (open != null) mutableSnapshots.value = open.shutdown()
         registrations.toList().forEach(ConsentRegistration::close)
         onClose.forEach { runCatching(it) }
         ownedExecutor?.shutdown()
@@ -399,7 +545,10 @@ class KmerConsent private constructor(
          * Callbacks run on [callbackExecutor] unless a call names another (default: one background
          * thread owned by this instance, so they arrive in order). [backendPublicKey] is the app's
          * back end's Ed25519 public key (64 hex digits): [importReceipt] and [acknowledgeSigned]
-         * need it; an invalid one throws [KmerConsentException.BackendKey].
+         * need it; an invalid one throws [KmerConsentException.BackendKey]. [accountId] is who is
+         * logged in at launch, as [setSubject] takes it (null: nobody): set before the first snapshot,
+         * so no SDK starts on another user's decision; an invalid one throws
+         * [KmerConsentException.InvalidSubject].
          */
         @JvmStatic
         @JvmOverloads
@@ -412,24 +561,114 @@ class KmerConsent private constructor(
             callbackExecutor: Executor? = null,
             appVersion: String = "",
             backendPublicKey: String? = null,
+            accountId: String? = null,
         ): KmerConsent {
-            val manager = ConsentManager.open(
-                ConsentOptions(
-                    databasePath = databaseFile.path,
-                    policyJson = policyJson,
-                    locale = locale.toLanguageTag(),
-                    appVersion = appVersion,
-                    trackingAuthorization = trackingAuthorization,
-                    backendPublicKey = backendPublicKey,
-                ),
-            )
+            val options = options(databaseFile, policyJson, locale, trackingAuthorization, appVersion, backendPublicKey, accountId)
+            val manager = ConsentManager.open(options)
+            return create(options, callbackExecutor).apply { attach(manager) }
+        }
+
+        /**
+         * [open], without blocking the caller: returns at once an instance whose gate allows nothing,
+         * and loads the native library and opens the store on a thread of its own. [isReady],
+         * [awaitReady] and [onReady] say when it is ready, or why the open failed (it throws nothing
+         * itself). The parameters are [open]'s; call it in `Application.onCreate` (on Android,
+         * `KmerConsentAndroid.openInBackground` does).
+         */
+        @JvmStatic
+        @JvmOverloads
+        fun openInBackground(
+            databaseFile: File,
+            policyJson: String,
+            locale: Locale = Locale.getDefault(),
+            trackingAuthorization: TrackingAuthorization = TrackingAuthorization.NOT_APPLICABLE,
+            callbackExecutor: Executor? = null,
+            appVersion: String = "",
+            backendPublicKey: String? = null,
+            accountId: String? = null,
+        ): KmerConsent {
+            val options = options(databaseFile, policyJson, locale, trackingAuthorization, appVersion, backendPublicKey, accountId)
+            return openInBackground(options, callbackExecutor)
+        }
+
+        /** [openInBackground] with the options made, opening the core with [openCore] (tests hold it). */
+        internal fun openInBackground(
+            options: ConsentOptions,
+            callbackExecutor: Executor?,
+            openCore: (ConsentOptions) -> ConsentManager = { ConsentManager.open(it) },
+        ): KmerConsent {
+            val consent = create(options, callbackExecutor)
+            Thread({
+                try {
+                    consent.attach(openCore(options))
+                } catch (error: Throwable) {
+                    // The library missing (UnsatisfiedLinkError) lands here too: the gate stays shut.
+                    consent.settle(error)
+                }
+            }, "kmer-consent-open").apply { isDaemon = true }.start()
+            return consent
+        }
+
+        private fun options(
+            databaseFile: File,
+            policyJson: String,
+            locale: Locale,
+            trackingAuthorization: TrackingAuthorization,
+            appVersion: String,
+            backendPublicKey: String?,
+            accountId: String?,
+        ) = ConsentOptions(
+            databasePath = databaseFile.path,
+            policyJson = policyJson,
+            locale = locale.toLanguageTag(),
+            appVersion = appVersion,
+            trackingAuthorization = trackingAuthorization,
+            backendPublicKey = backendPublicKey,
+            accountId = accountId,
+        )
+
+        /** An instance not yet attached to a core. Nothing here may call into native code. */
+        private fun create(options: ConsentOptions, callbackExecutor: Executor?): KmerConsent {
             val owned = if (callbackExecutor == null) {
                 Executors.newSingleThreadExecutor(daemonThreads("kmer-consent-callbacks"))
             } else {
                 null
             }
-            return KmerConsent(manager, callbackExecutor ?: owned!!, owned)
+            return KmerConsent(callbackExecutor ?: owned!!, owned, notReady(options.locale, options.trackingAuthorization ?: TrackingAuthorization.NOT_DETERMINED))
         }
+
+        /**
+         * The core's `notReadySnapshot`, built here: calling the core would load the native library,
+         * which is what the background open is for. A test holds the two equal.
+         */
+        internal fun notReady(locale: String, trackingAuthorization: TrackingAuthorization) = ConsentSnapshot(
+            sequence = 0uL,
+            status = ConsentStatus(
+                needsPrompt = false,
+                promptReason = null,
+                categories = Category.entries.associateWith { false },
+                decidedAtMs = null,
+                expiresAtMs = null,
+                repromptAtMs = null,
+                lastSource = null,
+                decidedPolicyRevision = null,
+                policyRevision = 0u,
+                locale = locale,
+                trackingAuthorization = trackingAuthorization,
+                storeRecovered = false,
+                notYetSaved = false,
+            ),
+            sdks = emptyMap(),
+            staleAfterMs = null,
+            consentMode = ConsentModeSignals(
+                analyticsStorage = false,
+                adStorage = false,
+                adUserData = false,
+                adPersonalization = false,
+            ),
+            tcString = null,
+            iabTcfKeys = emptyList(),
+        )
     }
 }
 
@@ -438,21 +677,61 @@ internal fun daemonThreads(name: String) = java.util.concurrent.ThreadFactory { 
     Thread(task, name).apply { isDaemon = true }
 }
 
-/** A listener, SDK or watch registration. [close] ends it; closing twice is harmless. */
-class ConsentRegistration internal constructor(private val end: () -> Unit) : AutoCloseable {
+/**
+ * A listener, SDK or watch registration. [close] ends it; closing twice is harmless. One made before
+ * the SDK was ready is made in the core once it is; closing it before then means it never is.
+ */
+class ConsentRegistration internal constructor() : AutoCloseable {
+    /** Guarded by `this`: how to end what the core registered, once it has. */
+    private var end: (() -> Unit)? = null
+
     @Volatile
     private var closed = false
 
+    internal val isClosed: Boolean
+        get() = closed
+
+    /**
+     * Why the core refused this registration, when it was made before the SDK was ready (an id the
+     * policy does not list); the registration is then closed. Null otherwise.
+     */
+    @Volatile
+    var failure: Throwable? = null
+        private set
+
     internal var onClose: (ConsentRegistration) -> Unit = {}
 
-    override fun close() {
+    /** The core registered it: closed meanwhile, it is ended at once. */
+    internal fun bind(end: () -> Unit) {
         synchronized(this) {
-            if (closed) return
-            closed = true
+            if (!closed) {
+                this.end = end
+                return
+            }
         }
         end()
+    }
+
+    internal fun fail(error: Throwable) {
+        failure = error
+        close()
+    }
+
+    override fun close() {
+        val ending = synchronized(this) {
+            if (closed) return
+            closed = true
+            end.also { end = null }
+        }
+        ending?.invoke()
         onClose(this)
     }
+}
+
+/** Receives the end of the open: [KmerConsent.onReady]; a Kotlin or Java lambda. */
+fun interface ReadyCallback {
+    /** [error] is null when the SDK is ready; otherwise why it is not (and never will be). */
+    fun onReady(error: Throwable?)
 }
 
 /**

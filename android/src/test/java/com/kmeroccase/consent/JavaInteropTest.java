@@ -7,7 +7,10 @@ import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.Assert;
 import org.junit.Rule;
 import org.junit.Test;
@@ -46,5 +49,23 @@ public class JavaInteropTest {
             registration.close();
             listener.close();
         }
+    }
+
+    @Test
+    public void openedInTheBackgroundFromJava() throws Exception {
+        String policy = new String(Files.readAllBytes(Paths.get("policies/kmeroccase.json")), StandardCharsets.UTF_8);
+        // No checked exception: a failed open reaches onReady, not the caller.
+        KmerConsent consent = KmerConsent.openInBackground(new File(tmp.getRoot(), "consent.db"), policy);
+        CountDownLatch ready = new CountDownLatch(1);
+        AtomicReference<Throwable> error = new AtomicReference<>();
+        consent.onReady(Runnable::run, failure -> {
+            error.set(failure);
+            ready.countDown();
+        });
+        Assert.assertTrue(ready.await(10, TimeUnit.SECONDS));
+        Assert.assertNull(error.get());
+        Assert.assertTrue(consent.isReady());
+        Assert.assertTrue(consent.getStatus().getNeedsPrompt());
+        consent.close();
     }
 }

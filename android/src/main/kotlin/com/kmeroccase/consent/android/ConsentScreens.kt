@@ -25,18 +25,36 @@ import java.util.concurrent.Executors
  * another policy text, a refusal reminder due: [com.kmeroccase.consent.ConsentStatus.promptReason]
  * says which). Call it from `onResume` of the app's first screen:
  * it does nothing while a consent screen is already showing over that activity. Returns whether it
- * showed. Call on the main thread.
+ * showed. Call on the main thread. Before the SDK is ready ([KmerConsent.openInBackground]) it does
+ * not wait: it returns false and looks again once it is ready, if [activity] is still there.
  */
-fun KmerConsent.showBannerIfNeeded(activity: Activity, locale: Locale = Locale.getDefault()): Boolean =
-    status.needsPrompt && ConsentDialog.show(activity, this, ConsentPageLayer.BANNER, locale)
+fun KmerConsent.showBannerIfNeeded(activity: Activity, locale: Locale = Locale.getDefault()): Boolean {
+    if (!isReady) return againWhenReady(activity) { showBannerIfNeeded(activity, locale) }
+    return status.needsPrompt && ConsentDialog.show(activity, this, ConsentPageLayer.BANNER, locale)
+}
 
 /**
  * Shows the preferences (the app's "Gestion des cookies" / "Cookie management" entry) over
  * [activity]; returns false if a consent screen is already showing there or the page cannot be
- * rendered (the instance is closed). Call on the main thread.
+ * rendered (the instance is closed). Call on the main thread. Before the SDK is ready it returns
+ * false and shows them once it is, if [activity] is still there.
  */
-fun KmerConsent.showPreferences(activity: Activity, locale: Locale = Locale.getDefault()): Boolean =
-    ConsentDialog.show(activity, this, ConsentPageLayer.PREFERENCES, locale)
+fun KmerConsent.showPreferences(activity: Activity, locale: Locale = Locale.getDefault()): Boolean {
+    if (!isReady) return againWhenReady(activity) { showPreferences(activity, locale) }
+    return ConsentDialog.show(activity, this, ConsentPageLayer.PREFERENCES, locale)
+}
+
+/**
+ * Runs [show] on the main thread once the SDK is ready (never if the open failed or the instance
+ * was closed), unless [activity] is finishing or gone by then. Returns false: nothing shown yet.
+ */
+private fun KmerConsent.againWhenReady(activity: Activity, show: () -> Unit): Boolean {
+    val main = Handler(Looper.getMainLooper())
+    onReady({ main.post(it) }) { error ->
+        if (error == null && !activity.isFinishing && !activity.isDestroyed) show()
+    }
+    return false
+}
 
 /**
  * A full-screen dialog hosting the core's consent page in a WebView. It only loads the page, passes

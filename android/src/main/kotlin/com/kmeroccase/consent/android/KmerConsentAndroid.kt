@@ -23,7 +23,8 @@ import java.util.concurrent.Executors
 internal const val WATCH_PERIOD_MS = 1_000L
 
 /**
- * Android entry point. Call [open] once, in `Application.onCreate`, and keep the instance.
+ * Android entry point. Call [openInBackground] once, in `Application.onCreate`, and keep the
+ * instance.
  *
  * The database lives in `Context.getNoBackupFilesDir()`: it takes no part in Auto Backup or
  * device-to-device transfer. A consent record is evidence of what this person chose on this device;
@@ -38,13 +39,15 @@ object KmerConsentAndroid {
     const val DATABASE_NAME = "kmer-consent.db"
 
     /**
-     * Opens the consent store in the app's private no-backup storage. Tracking authorization is
-     * `NOT_APPLICABLE` (Android has no ATT); callbacks run on the main thread unless
-     * [callbackExecutor] says otherwise; consent is re-read from disk whenever an activity resumes
-     * (another process may have changed it, or it may have expired), the screen turns on or the clock
-     * is set. Pass `BuildConfig.VERSION_NAME` as [appVersion]: it is recorded with each decision.
+     * Opens the consent store in the app's private no-backup storage, on the calling thread: prefer
+     * [openInBackground] in `Application.onCreate`. Tracking authorization is `NOT_APPLICABLE`
+     * (Android has no ATT); callbacks run on the main thread unless [callbackExecutor] says
+     * otherwise; consent is re-read from disk whenever an activity resumes (another process may have
+     * changed it, or it may have expired), the screen turns on or the clock is set. Pass
+     * `BuildConfig.VERSION_NAME` as [appVersion]: it is recorded with each decision.
      * [backendPublicKey] is the app's back end's Ed25519 public key (64 hex digits), needed to
      * import other devices' decisions and to keep the back end's signed acknowledgements.
+     * [accountId] is who is logged in at launch (null: nobody), as `setSubject` takes it.
      */
     @JvmStatic
     @JvmOverloads
@@ -57,17 +60,62 @@ object KmerConsentAndroid {
         databaseName: String = DATABASE_NAME,
         appVersion: String = "",
         backendPublicKey: String? = null,
+        accountId: String? = null,
     ): KmerConsent {
         val app = context.applicationContext
-        val consent = KmerConsent.open(
-            databaseFile = File(app.noBackupFilesDir, databaseName),
-            policyJson = policyJson,
-            locale = locale,
-            trackingAuthorization = TrackingAuthorization.NOT_APPLICABLE,
-            callbackExecutor = callbackExecutor ?: mainThreadExecutor(),
-            appVersion = appVersion,
-            backendPublicKey = backendPublicKey,
+        return wire(
+            app,
+            KmerConsent.open(
+                databaseFile = File(app.noBackupFilesDir, databaseName),
+                policyJson = policyJson,
+                locale = locale,
+                trackingAuthorization = TrackingAuthorization.NOT_APPLICABLE,
+                callbackExecutor = callbackExecutor ?: mainThreadExecutor(),
+                appVersion = appVersion,
+                backendPublicKey = backendPublicKey,
+                accountId = accountId,
+            ),
         )
+    }
+
+    /**
+     * [open] without blocking the caller: returns at once, and loads the native library and opens
+     * the store on a thread of its own (`KmerConsent.openInBackground`). Until it is ready the gate
+     * allows nothing, `whenAllowed` and listener registrations are made once it is, and
+     * `onReady` / `awaitReady` say when; `showBannerIfNeeded` waits for it off the main thread.
+     * Everything [open] wires (refresh on resume, the IAB TCF keys) is wired at once. The parameters
+     * are [open]'s.
+     */
+    @JvmStatic
+    @JvmOverloads
+    fun openInBackground(
+        context: Context,
+        policyJson: String,
+        locale: Locale = Locale.getDefault(),
+        callbackExecutor: Executor? = null,
+        databaseName: String = DATABASE_NAME,
+        appVersion: String = "",
+        backendPublicKey: String? = null,
+        accountId: String? = null,
+    ): KmerConsent {
+        val app = context.applicationContext
+        return wire(
+            app,
+            KmerConsent.openInBackground(
+                databaseFile = File(app.noBackupFilesDir, databaseName),
+                policyJson = policyJson,
+                locale = locale,
+                trackingAuthorization = TrackingAuthorization.NOT_APPLICABLE,
+                callbackExecutor = callbackExecutor ?: mainThreadExecutor(),
+                appVersion = appVersion,
+                backendPublicKey = backendPublicKey,
+                accountId = accountId,
+            ),
+        )
+    }
+
+    /** What both opens connect: the refreshes, and the IAB TCF keys. */
+    private fun wire(app: Context, consent: KmerConsent): KmerConsent {
         val onResume = RefreshOnResume(consent)
         (app as? Application)?.registerActivityLifecycleCallbacks(onResume)
         // Time may have passed an expiry while the device slept (the core's timer waits on a clock

@@ -18,9 +18,14 @@ import com.kmeroccase.consent.KmerConsentException;
 import com.kmeroccase.consent.android.KmerConsentAndroid;
 
 final class ConsentSetup {
-    // Android: in Application.onCreate. (Any JVM: KmerConsent.open(new File(dir, "kmer-consent.db"), policy).)
+    // Android: in Application.onCreate; returns at once, ready later.
+    // (Any JVM: KmerConsent.openInBackground(new File(dir, "kmer-consent.db"), policy).)
     static KmerConsent open(Context context, String policy) throws KmerConsentException {
-        return gated(KmerConsentAndroid.open(context, policy));
+        KmerConsent consent = KmerConsentAndroid.openInBackground(context, policy);
+        consent.onReady(error -> {
+            if (error != null) reportOpenFailure(error); // the gate stays shut
+        });
+        return gated(consent);
     }
 
     static KmerConsent gated(KmerConsent consent) throws KmerConsentException {
@@ -33,6 +38,7 @@ final class ConsentSetup {
 
     static void startAds() { /* MobileAds.initialize(context) */ }
     static void hideAdViews() { /* … */ }
+    static void reportOpenFailure(Throwable error) { /* the app's crash reporter */ }
 }
 // END README
 

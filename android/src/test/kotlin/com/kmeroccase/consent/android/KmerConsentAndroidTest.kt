@@ -10,7 +10,10 @@ import android.view.View
 import android.view.ViewGroup
 import android.webkit.WebResourceRequest
 import android.webkit.WebView
+import com.kmeroccase.consent.ConsentManager
+import com.kmeroccase.consent.ConsentOptions
 import com.kmeroccase.consent.DIRECT
+import com.kmeroccase.consent.KmerConsent
 import com.kmeroccase.consent.DecisionSource
 import com.kmeroccase.consent.POLICY
 import com.kmeroccase.consent.TCF_POLICY
@@ -147,6 +150,42 @@ class KmerConsentAndroidTest {
         is WebView -> this
         is ViewGroup -> (0 until childCount).firstNotNullOfOrNull { getChildAt(it).findWebView() }
         else -> null
+    }
+
+    @Test
+    fun `opened in the background, it is wired as open wires it and ready without the main thread waiting`() {
+        val consent = KmerConsentAndroid.openInBackground(app, TCF_POLICY)
+        val started = java.util.concurrent.atomic.AtomicReference<Thread>()
+        consent.whenAllowed("kmer_session") { started.set(Thread.currentThread()) }
+        idleMainUntil("ready") { consent.isReady }
+        idleMainUntil("the start callback") { started.get() != null }
+        assertEquals(Looper.getMainLooper().thread, started.get(), "callbacks on the main thread, as with open")
+        consent.acceptAll()
+        assertTrue(File(noBackup, KmerConsentAndroid.DATABASE_NAME).isFile)
+        @Suppress("DEPRECATION")
+        val prefs = PreferenceManager.getDefaultSharedPreferences(app)
+        idleMainUntil("the decision's keys") { prefs.getString("IABTCF_PurposeConsents", null) == "11111111111" }
+        consent.close()
+    }
+
+    @Test
+    fun `a banner asked for before the SDK is ready shows once it is, and the main thread never waits`() {
+        val gate = java.util.concurrent.CountDownLatch(1)
+        val consent = KmerConsent.openInBackground(
+            ConsentOptions(databasePath = File(noBackup, "held.db").path, policyJson = POLICY, locale = "en"),
+            DIRECT,
+        ) { options ->
+            check(gate.await(20, java.util.concurrent.TimeUnit.SECONDS))
+            ConsentManager.open(options)
+        }
+        val activity = Robolectric.buildActivity(Activity::class.java).setup().get()
+        assertFalse(consent.showBannerIfNeeded(activity, Locale.ENGLISH), "not ready: nothing shown yet")
+        assertFalse(consent.showBannerIfNeeded(activity, Locale.ENGLISH), "asked again on the next resume")
+        assertNull(ShadowDialog.getLatestDialog())
+        gate.countDown()
+        idleMainUntil("the banner") { ShadowDialog.getLatestDialog()?.isShowing == true }
+        assertEquals(1, ShadowDialog.getShownDialogs().size, "one consent screen per activity, however often asked")
+        consent.close()
     }
 
     @Test

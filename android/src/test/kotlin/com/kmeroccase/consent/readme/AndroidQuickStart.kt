@@ -16,10 +16,17 @@ class KmerOccaseApp : Application() {
     override fun onCreate() {
         super.onCreate()
         val policy = assets.open("kmer-consent-policy.json").bufferedReader().use { it.readText() }
+        // Returns at once: the native library loads and the store opens on a thread of its own.
+        // Until it is ready nothing is allowed; the gates below are kept and start once it is.
         // Store in noBackupFilesDir, callbacks on the main thread, IAB keys in the default prefs.
         // Other parameters: locale, callbackExecutor, databaseName, backendPublicKey (a back end
         // that syncs consent, see "Profiles, sync and erasure").
-        consent = KmerConsentAndroid.open(this, policy, appVersion = BuildConfig.VERSION_NAME)
+        consent = KmerConsentAndroid.openInBackground(
+            this,
+            policy,
+            appVersion = BuildConfig.VERSION_NAME,
+            accountId = currentAccountIdOrNull(), // who is logged in now; null: nobody
+        )
         startConsentGates(consent)
     }
 }
@@ -32,7 +39,7 @@ class MainActivity : Activity() {
 
     override fun onResume() {
         super.onResume()
-        consent.showBannerIfNeeded(this)
+        consent.showBannerIfNeeded(this) // not ready yet: shown once it is, if still needed
     }
 
     fun onCookieSettingsClicked() {

@@ -4,10 +4,8 @@ package com.kmeroccase.consent.readme
 // README: kotlin-gates
 import com.kmeroccase.consent.KmerConsent
 
-// At each launch, after opening: who is logged in, and each SDK gated.
+// At each launch, right after opening (ready or not): each SDK gated.
 fun startConsentGates(consent: KmerConsent) {
-    consent.setSubject(currentAccountIdOrNull()) // null: nobody logged in
-
     // Gate each SDK: started once consent allows it, stopped when it no longer does.
     consent.whenAllowed("firebase_analytics", onStop = { setAnalyticsCollection(false) }) {
         setAnalyticsCollection(true)

@@ -8,8 +8,9 @@ import com.kmeroccase.consent.TrackingAuthorization
 import java.io.File
 import java.util.Locale
 
-fun openConsent(dataDir: File, policyJson: String): KmerConsent =
-    KmerConsent.open(
+// Suspends until the store is open; never blocks the calling thread.
+suspend fun openConsent(dataDir: File, policyJson: String): KmerConsent =
+    KmerConsent.openInBackground(
         databaseFile = File(dataDir, "kmer-consent.db"), // created if missing
         policyJson = policyJson,
         locale = Locale.getDefault(), // the banner's language; setLocale(…) changes it
@@ -17,5 +18,6 @@ fun openConsent(dataDir: File, policyJson: String): KmerConsent =
         callbackExecutor = null, // null: one background thread of its own, callbacks in order
         appVersion = "5.2.0", // recorded with each decision
         backendPublicKey = null, // the back end's Ed25519 key (64 hex digits), for sync
-    )
+        accountId = null, // who is logged in at launch; setSubject(…) after a login or logout
+    ).awaitReady() // throws what the open threw (KmerConsentException.InvalidPolicy, Storage, …)
 // END README

@@ -10,6 +10,7 @@ import kotlin.test.assertFailsWith
 import kotlin.test.assertFalse
 import kotlin.test.assertNotNull
 import kotlin.test.assertTrue
+import kotlinx.coroutines.runBlocking
 import org.junit.Rule
 import org.junit.Test
 import org.junit.rules.TemporaryFolder
@@ -24,7 +25,7 @@ class ReadmeSamplesTest {
 
     @Test
     fun theReadmeCodeRunsFromOpeningToErasure() {
-        openConsent(tmp.root, POLICY).use { consent ->
+        runBlocking { openConsent(tmp.root, POLICY) }.use { consent ->
             startConsentGates(consent)
             assertTrue(consent.status.needsPrompt)
             assertFalse(consent.canStart("firebase_analytics"))
@@ -52,7 +53,7 @@ class ReadmeSamplesTest {
 
     @Test
     fun theCallbacksOfTheGatesRunOnTheExecutorOfOpen() {
-        openConsent(tmp.root, POLICY).use { consent ->
+        runBlocking { openConsent(tmp.root, POLICY) }.use { consent ->
             startConsentGates(consent)
             val started = CountDownLatch(1)
             consent.whenAllowed("google_mobile_ads") { started.countDown() }
