@@ -12,7 +12,7 @@ import android.os.Looper
 import com.kmeroccase.consent.ConsentRegistration
 import com.kmeroccase.consent.KmerConsent
 import com.kmeroccase.consent.KmerConsentException
-import com.kmeroccase.consent.TrackingAuthorization
+import com.kmeroccase.consent.TrackingAuthorization.NOT_APPLICABLE
 import com.kmeroccase.consent.daemonThreads
 import java.io.File
 import java.util.Locale
@@ -61,21 +61,8 @@ object KmerConsentAndroid {
         appVersion: String = "",
         backendPublicKey: String? = null,
         accountId: String? = null,
-    ): KmerConsent {
-        val app = context.applicationContext
-        return wire(
-            app,
-            KmerConsent.open(
-                databaseFile = File(app.noBackupFilesDir, databaseName),
-                policyJson = policyJson,
-                locale = locale,
-                trackingAuthorization = TrackingAuthorization.NOT_APPLICABLE,
-                callbackExecutor = callbackExecutor ?: mainThreadExecutor(),
-                appVersion = appVersion,
-                backendPublicKey = backendPublicKey,
-                accountId = accountId,
-            ),
-        )
+    ): KmerConsent = wired(context, databaseName, callbackExecutor) { file, executor ->
+        KmerConsent.open(file, policyJson, locale, NOT_APPLICABLE, executor, appVersion, backendPublicKey, accountId)
     }
 
     /**
@@ -97,25 +84,23 @@ object KmerConsentAndroid {
         appVersion: String = "",
         backendPublicKey: String? = null,
         accountId: String? = null,
-    ): KmerConsent {
-        val app = context.applicationContext
-        return wire(
-            app,
-            KmerConsent.openInBackground(
-                databaseFile = File(app.noBackupFilesDir, databaseName),
-                policyJson = policyJson,
-                locale = locale,
-                trackingAuthorization = TrackingAuthorization.NOT_APPLICABLE,
-                callbackExecutor = callbackExecutor ?: mainThreadExecutor(),
-                appVersion = appVersion,
-                backendPublicKey = backendPublicKey,
-                accountId = accountId,
-            ),
-        )
+    ): KmerConsent = wired(context, databaseName, callbackExecutor) { file, executor ->
+        KmerConsent.openInBackground(file, policyJson, locale, NOT_APPLICABLE, executor, appVersion, backendPublicKey, accountId)
     }
 
-    /** What both opens connect: the refreshes, and the IAB TCF keys. */
-    private fun wire(app: Context, consent: KmerConsent): KmerConsent {
+    /**
+     * What both opens share: the file in the no-backup directory, callbacks on the main thread unless
+     * the app names an executor, and what is connected to the instance [open] makes: the refreshes,
+     * and the IAB TCF keys.
+     */
+    private inline fun wired(
+        context: Context,
+        databaseName: String,
+        callbackExecutor: Executor?,
+        open: (File, Executor) -> KmerConsent,
+    ): KmerConsent {
+        val app = context.applicationContext
+        val consent = open(File(app.noBackupFilesDir, databaseName), callbackExecutor ?: mainThreadExecutor())
         val onResume = RefreshOnResume(consent)
         (app as? Application)?.registerActivityLifecycleCallbacks(onResume)
         // Time may have passed an expiry while the device slept (the core's timer waits on a clock
