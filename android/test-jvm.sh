@@ -4,8 +4,7 @@
 # Installs what is missing into caches outside the repository (kotlinc from npm's kotlin-compiler;
 # JNA, coroutines, JUnit, Robolectric and the Android framework jars from Maven Central, at the
 # versions of android/gradle/libs.versions.toml), generates the bindings, compiles, runs, and ends with
-# "kotlin: N passed, N failed". `android/test-jvm.sh bench` runs the benchmarks instead: the gate,
-# then the cold start (KmerConsent.open in fresh JVMs against a bare JNA load of the same library).
+# "kotlin: N passed, N failed". `android/test-jvm.sh bench` runs the gate benchmark instead.
 # KMER_CONSENT_LIB_DIR names the directory of libkmer_consent.so (default: target/debug).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -69,7 +68,8 @@ done < <(find android/src/test/kotlin "$java_tests" \( -name '*Test.kt' -o -name
 lib_dir="${KMER_CONSENT_LIB_DIR:-$root/target/debug}"
 run=("$jdk/bin/java" --enable-native-access=ALL-UNNAMED -Djna.library.path="$lib_dir" -cp "$classes:$lib/kotlin-stdlib.jar:$classpath")
 if [ "${1:-}" = bench ]; then
-  # The gate and FFI calls in one warmed JVM, then cold starts, each in fresh JVMs of its own.
+  # The gate and FFI calls in one warmed JVM (GateBench), then the cold start (ColdStartBench:
+  # KmerConsent.open in fresh JVMs against a bare JNA load of the same library).
   "${run[@]}" com.kmeroccase.consent.bench.GateBenchKt
   exec "${run[@]}" com.kmeroccase.consent.bench.ColdStartBenchKt
 fi

@@ -75,15 +75,18 @@ fun main() {
     val bare = mutableListOf<Marks>()
     val open = mutableListOf<Marks>()
     val phases = mutableListOf<Marks>()
+    val first = mutableListOf<Marks>()
+    var fresh = 0
     val children = listOf<() -> Unit>(
         { bare += runChild(ColdBareJna::class.java.name) },
-        { open += runChild(ColdOpen::class.java.name, policyFile.path, db.path) },
+        { open += runChild(ColdOpen::class.java.name, policyFile.path, db.path, "decided") },
         { phases += runChild(ColdPhases::class.java.name, policyFile.path, db.path) },
+        { first += runChild(ColdOpen::class.java.name, policyFile.path, File(dir, "first-${fresh++}.db").path, "new") },
     )
     // One round unmeasured (the JDK's and the jars' files into the page cache), then the order
     // alternates round by round.
     children.forEach { it() }
-    bare.clear(); open.clear(); phases.clear()
+    bare.clear(); open.clear(); phases.clear(); first.clear()
     repeat(rounds) { round -> (if (round % 2 == 0) children else children.reversed()).forEach { it() } }
 
     fun of(samples: List<Marks>, mark: String) = samples.map { it.getValue(mark) }
@@ -96,6 +99,7 @@ fun main() {
     println("  bare JNA load of libkmer_consent (to the first call's return)  ${summary(bareReady)}")
     println("  KmerConsent.open to canStart answering                         ${summary(openReady)}")
     println("    of which the app reading its policy file                     ${summary(of(open, "policy"))}")
+    println("  the same on an app's first launch (no store yet: it is created) ${summary(of(first, "ready"))}")
     println("  ratio within each round                                        median %.2f×, range %.2f-%.2f×"
         .format(median(ratios), ratios.minOrNull() ?: 0.0, ratios.maxOrNull() ?: 0.0))
     println("  JVM start before main (not in the figures; the SDK cannot change it) bare ${summary(of(bare, "launch").map { -it })}, open ${summary(of(open, "launch").map { -it })}")

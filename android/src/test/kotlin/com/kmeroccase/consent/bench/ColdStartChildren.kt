@@ -11,18 +11,18 @@ import com.sun.jna.Native
 import com.sun.jna.NativeLibrary
 import java.io.File
 
-/** The SDK the store's decision allows: `canStart` answering true shows the store was read. */
+/** The SDK the stored decision allows: `canStart` answering true shows the store was read. */
 internal const val COLD_GATED_SDK = "firebase_analytics"
 
 /**
  * The measured part of a cold start: from the SDK's classes not yet loaded to a `canStart` answer from
- * the opened store. Today that is the synchronous open; when `KmerConsent.openAsync` lands, this is
- * the one place to change (`openAsync(...)`, then `runBlocking { awaitReady() }`, then `canStart`).
+ * the opened store (returned with the instance). Today that is the synchronous open; when
+ * `KmerConsent.openAsync` lands, this is the one place to change (`openAsync(...)`, then
+ * `runBlocking { awaitReady() }`, then `canStart`).
  */
-internal fun coldOpenToReady(databaseFile: File, policyJson: String): KmerConsent {
+internal fun coldOpenToReady(databaseFile: File, policyJson: String): Pair<KmerConsent, Boolean> {
     val consent = KmerConsent.open(databaseFile, policyJson)
-    check(consent.canStart(COLD_GATED_SDK)) { "the store's decision allows $COLD_GATED_SDK: was it read?" }
-    return consent
+    return consent to consent.canStart(COLD_GATED_SDK)
 }
 
 private fun mark(name: String, at: Long = System.nanoTime()) = println("cold|$name|$at")
@@ -49,19 +49,24 @@ object ColdBareJna {
     }
 }
 
-/** (b) What an app does at launch: read its policy, open the store, ask the gate. */
+/**
+ * (b) What an app does at launch: read its policy, open the store, ask the gate. Arguments: the
+ * policy file, the store, and "decided" (a store whose decision allows the SDK) or "new" (no file
+ * yet: an app's first launch, the store created).
+ */
 object ColdOpen {
     @JvmStatic
     fun main(args: Array<String>) {
         val start = System.nanoTime()
         val policy = File(args[0]).readText()
         val policyRead = System.nanoTime()
-        val consent = coldOpenToReady(File(args[1]), policy)
+        val (consent, allowed) = coldOpenToReady(File(args[1]), policy)
         val ready = System.nanoTime()
         mark("main", start)
         mark("policy", policyRead)
         mark("ready", ready)
         consent.close()
+        check(allowed == (args[2] == "decided")) { "canStart($COLD_GATED_SDK) answered $allowed on a ${args[2]} store" }
     }
 }
 
@@ -87,8 +92,9 @@ object ColdPhases {
         mark("uniffi")
         // The open itself: the options lowered, the core opening SQLite, the first snapshot lifted,
         // the wrapper's StateFlow, mirror and listener; then the gate.
-        val consent = coldOpenToReady(File(args[1]), policy)
+        val (consent, allowed) = coldOpenToReady(File(args[1]), policy)
         mark("ready")
         consent.close()
+        check(allowed) { "the stored decision allows $COLD_GATED_SDK: was the store read?" }
     }
 }
