@@ -68,7 +68,10 @@ done < <(find android/src/test/kotlin "$java_tests" \( -name '*Test.kt' -o -name
 lib_dir="${KMER_CONSENT_LIB_DIR:-$root/target/debug}"
 run=("$jdk/bin/java" --enable-native-access=ALL-UNNAMED -Djna.library.path="$lib_dir" -cp "$classes:$lib/kotlin-stdlib.jar:$classpath")
 if [ "${1:-}" = bench ]; then
-  exec "${run[@]}" com.kmeroccase.consent.bench.GateBenchKt
+  # The gate and FFI calls in one warmed JVM (GateBench), then the cold start (ColdStartBench:
+  # KmerConsent.open in fresh JVMs against a bare JNA load of the same library).
+  "${run[@]}" com.kmeroccase.consent.bench.GateBenchKt
+  exec "${run[@]}" com.kmeroccase.consent.bench.ColdStartBenchKt
 fi
 status=0
 "${run[@]}" com.kmeroccase.consent.testing.JvmTestRunnerKt "${jvm_tests[@]}" || status=1
