@@ -4,7 +4,8 @@
 # Installs what is missing into caches outside the repository (kotlinc from npm's kotlin-compiler;
 # JNA, coroutines, JUnit, Robolectric and the Android framework jars from Maven Central, at the
 # versions of android/gradle/libs.versions.toml), generates the bindings, compiles, runs, and ends with
-# "kotlin: N passed, N failed". `android/test-jvm.sh bench` runs the gate benchmark instead.
+# "kotlin: N passed, N failed". `android/test-jvm.sh bench` runs the benchmarks instead: the gate's
+# cost, then a cold open in fresh JVMs against a bare JNA load of the same library.
 # KMER_CONSENT_LIB_DIR names the directory of libkmer_consent.so (default: target/debug).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"

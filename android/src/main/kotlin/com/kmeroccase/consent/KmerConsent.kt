@@ -35,9 +35,9 @@ import kotlinx.coroutines.suspendCancellableCoroutine
  * waits for it throws what the open threw.
  */
 class KmerConsent private constructor(
-    private val callbackExecutor: Executor,
-    private val ownedExecutor: ExecutorService?,
-    notReady: ConsentSnapshot,
+    /** The app's executor for callbacks; null: one thread of this instance's, made when first needed. */
+    private val appExecutor: Executor?,
+    private val notReady: ConsentSnapshot,
 ) : AutoCloseable {
 
     /**
@@ -53,14 +53,58 @@ class KmerConsent private constructor(
     @Volatile
     private var published: Published? = null
 
-    private val mutableSnapshots = MutableStateFlow(notReady)
+    /**
+     * What [snapshots] shows, made when first asked for or when the core is attached: the StateFlow's
+     * classes are then loaded off the thread that called [openInBackground]. Guarded by `this`.
+     */
+    @Volatile
+    private var flow: MutableStateFlow<ConsentSnapshot>? = null
+
+    @Volatile
+    private var readOnlyFlow: StateFlow<ConsentSnapshot>? = null
+
+    /** The core's last snapshot once closed (it allows nothing). */
+    @Volatile
+    private var lastSnapshot: ConsentSnapshot? = null
+
+    private fun flow(): MutableStateFlow<ConsentSnapshot> = flow ?: synchronized(this) {
+        flow ?: MutableStateFlow(lastSnapshot ?: published?.snapshot ?: notReady).also {
+            readOnlyFlow = it.asStateFlow()
+            flow = it
+        }
+    }
+
+    /** Shows [snapshot] in [snapshots] unless a newer one is there (deliveries may trail the mirror). */
+    private fun show(snapshot: ConsentSnapshot) {
+        val shown = flow()
+        while (true) {
+            val current = shown.value
+            if (current.sequence >= snapshot.sequence && current.sequence != 0uL) return
+            if (shown.compareAndSet(current, snapshot)) return
+        }
+    }
+
+    @Volatile
+    private var ownedExecutor: ExecutorService? = null
+
+    /** The default executor of callbacks: the app's, else this instance's own thread. */
+    private val callbackExecutor: Executor
+        get() = appExecutor ?: ownedExecutor ?: synchronized(this) {
+            ownedExecutor ?: Executors.newSingleThreadExecutor(daemonThreads("kmer-consent-callbacks")).also {
+                ownedExecutor = it
+            }
+        }
 
     /**
      * The consent snapshot, updated after every change (decision, policy, tracking status, expiry).
      * Until the SDK is ready it holds a snapshot that allows nothing (`sequence` 0, no SDK listed;
      * the core's `notReadySnapshot`); after [close], the core's last snapshot, which allows nothing.
      */
-    val snapshots: StateFlow<ConsentSnapshot> = mutableSnapshots.asStateFlow()
+    val snapshots: StateFlow<ConsentSnapshot>
+        get() = readOnlyFlow ?: run {
+            flow()
+            readOnlyFlow!!
+        }
 
     private val registrations = ConcurrentHashMap.newKeySet<ConsentRegistration>()
 
@@ -105,7 +149,7 @@ class KmerConsent private constructor(
         // call back into the SDK.
         manager.addListener(object : ConsentListener {
             override fun onConsentChanged(snapshot: ConsentSnapshot) {
-                if (!closed) mutableSnapshots.value = snapshot
+                if (!closed) show(snapshot)
             }
         })
         val pending = synchronized(this) {
@@ -121,9 +165,10 @@ class KmerConsent private constructor(
         settle(null)
     }
 
-    /** Ends the wait: [error] is null when the core is open, else what the open threw. */
+    /** Ends the wait, once: [error] is null when the core is open, else what the open threw. */
     private fun settle(error: Throwable?) {
         val callbacks = synchronized(this) {
+            if (settled.count == 0L) return
             if (error != null && failure == null) failure = error
             waiting.clear()
             readyCallbacks.toList().also { readyCallbacks.clear() }
@@ -148,7 +193,7 @@ class KmerConsent private constructor(
 
     /** Whether the store is open and the gate answers from it (false before, after a failed open, after [close]). */
     val isReady: Boolean
-        get() = !closed && core != null
+        get() = !closed && core != null && settled.count == 0L
 
     /**
      * Runs [callback] on [executor] once the open has ended: with null when the SDK is ready, with
@@ -532,7 +577,13 @@ class KmerConsent private constructor(
             closed = true
             core
         }
-        if (open != null) mutableSnapshots.value = open.shutdown()
+        if (open != null) {
+            val last = open.shutdown()
+            lastSnapshot = last
+            flow?.value = last
+        }
+        // Before ready: whoever waits (a call, awaitReady, onReady) is told now, not when the open ends.
+        settle(KmerConsentException.Closed())
         registrations.toList().forEach(ConsentRegistration::close)
         onClose.forEach { runCatching(it) }
         ownedExecutor?.shutdown()
@@ -591,21 +642,19 @@ class KmerConsent private constructor(
             return openInBackground(options, callbackExecutor)
         }
 
-        /** [openInBackground] with the options made, opening the core with [openCore] (tests hold it). */
+        /**
+         * [openInBackground] with the options made, opening the core with [openCore] (tests hold it;
+         * null: `ConsentManager.open`). On the calling thread it only builds the instance: no lambda
+         * is made there (on the JVM the first one in a process bootstraps `invokedynamic`, tens of ms;
+         * Android's build removes them anyway), and nothing of the bindings that would load the library.
+         */
         internal fun openInBackground(
             options: ConsentOptions,
             callbackExecutor: Executor?,
-            openCore: (ConsentOptions) -> ConsentManager = { ConsentManager.open(it) },
+            openCore: ((ConsentOptions) -> ConsentManager)? = null,
         ): KmerConsent {
             val consent = create(options, callbackExecutor)
-            Thread({
-                try {
-                    consent.attach(openCore(options))
-                } catch (error: Throwable) {
-                    // The library missing (UnsatisfiedLinkError) lands here too: the gate stays shut.
-                    consent.settle(error)
-                }
-            }, "kmer-consent-open").apply { isDaemon = true }.start()
+            OpenThread(consent, options, openCore).start()
             return consent
         }
 
@@ -628,13 +677,29 @@ class KmerConsent private constructor(
         )
 
         /** An instance not yet attached to a core. Nothing here may call into native code. */
-        private fun create(options: ConsentOptions, callbackExecutor: Executor?): KmerConsent {
-            val owned = if (callbackExecutor == null) {
-                Executors.newSingleThreadExecutor(daemonThreads("kmer-consent-callbacks"))
-            } else {
-                null
+        /** The thread that loads the library and opens the store, then attaches the core. */
+        private class OpenThread(
+            private val consent: KmerConsent,
+            private val options: ConsentOptions,
+            private val openCore: ((ConsentOptions) -> ConsentManager)?,
+        ) : Thread("kmer-consent-open") {
+            init {
+                isDaemon = true
             }
-            return KmerConsent(callbackExecutor ?: owned!!, owned, notReady(options.locale, options.trackingAuthorization ?: TrackingAuthorization.NOT_DETERMINED))
+
+            override fun run() {
+                try {
+                    consent.attach(openCore?.invoke(options) ?: ConsentManager.open(options))
+                } catch (error: Throwable) {
+                    // The library missing (UnsatisfiedLinkError) lands here too: the gate stays shut.
+                    consent.settle(error)
+                }
+            }
+        }
+
+        private fun create(options: ConsentOptions, callbackExecutor: Executor?): KmerConsent {
+            val tracking = options.trackingAuthorization ?: TrackingAuthorization.NOT_DETERMINED
+            return KmerConsent(callbackExecutor, notReady(options.locale, tracking))
         }
 
         /**
@@ -646,7 +711,7 @@ class KmerConsent private constructor(
             status = ConsentStatus(
                 needsPrompt = false,
                 promptReason = null,
-                categories = Category.entries.associateWith { false },
+                categories = HashMap<Category, Boolean>().apply { for (category in Category.values()) put(category, false) },
                 decidedAtMs = null,
                 expiresAtMs = null,
                 repromptAtMs = null,
@@ -658,7 +723,9 @@ class KmerConsent private constructor(
                 storeRecovered = false,
                 notYetSaved = false,
             ),
-            sdks = emptyMap(),
+            // java.util's, not Kotlin's: this runs on the caller's thread, before anything else of the
+            // SDK is loaded, and Kotlin's collection facades are large classes to load.
+            sdks = java.util.Collections.emptyMap(),
             staleAfterMs = null,
             consentMode = ConsentModeSignals(
                 analyticsStorage = false,
@@ -667,14 +734,14 @@ class KmerConsent private constructor(
                 adPersonalization = false,
             ),
             tcString = null,
-            iabTcfKeys = emptyList(),
+            iabTcfKeys = java.util.Collections.emptyList(),
         )
     }
 }
 
 /** Threads that never keep the process alive, named for thread dumps. */
-internal fun daemonThreads(name: String) = java.util.concurrent.ThreadFactory { task ->
-    Thread(task, name).apply { isDaemon = true }
+internal fun daemonThreads(name: String) = object : java.util.concurrent.ThreadFactory {
+    override fun newThread(task: Runnable) = Thread(task, name).apply { isDaemon = true }
 }
 
 /**
