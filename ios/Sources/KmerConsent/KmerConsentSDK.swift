@@ -610,7 +610,13 @@ private final class SnapshotState: @unchecked Sendable {
     /// Connects the open core: the mirror first, then what was asked while it opened, then the
     /// `onReady` callbacks. Closed meanwhile: the core is shut down.
     func attach(_ manager: ConsentManager) throws {
-        try manager.mirrorTo(mirror: Mirror(state: self))
+        do {
+            try manager.mirrorTo(mirror: Mirror(state: self))
+        } catch {
+            // Not wired: shut down, so nothing stays open.
+            _ = manager.shutdown()
+            throw error
+        }
         lock.lock()
         let wasClosed = closed
         if !wasClosed { open = manager }

@@ -60,15 +60,12 @@ class KmerConsent private constructor(
     @Volatile
     private var flow: MutableStateFlow<ConsentSnapshot>? = null
 
+    /** [flow] as the app sees it: one read-only view, so `snapshots` is the same object each time. */
     @Volatile
     private var readOnlyFlow: StateFlow<ConsentSnapshot>? = null
 
-    /** The core's last snapshot once closed (it allows nothing). */
-    @Volatile
-    private var lastSnapshot: ConsentSnapshot? = null
-
     private fun flow(): MutableStateFlow<ConsentSnapshot> = flow ?: synchronized(this) {
-        flow ?: MutableStateFlow(lastSnapshot ?: published?.snapshot ?: notReady).also {
+        flow ?: MutableStateFlow(published?.snapshot ?: notReady).also {
             readOnlyFlow = it.asStateFlow()
             flow = it
         }
@@ -79,7 +76,7 @@ class KmerConsent private constructor(
         val shown = flow()
         while (true) {
             val current = shown.value
-            if (current.sequence >= snapshot.sequence && current.sequence != 0uL) return
+            if (current.sequence >= snapshot.sequence) return
             if (shown.compareAndSet(current, snapshot)) return
         }
     }
@@ -139,19 +136,25 @@ class KmerConsent private constructor(
         // The core calls this with each snapshot it publishes, in order, under its writer lock,
         // before the call that published it returns (and once now): it only stores it (no app code
         // may run here).
-        manager.mirrorTo(object : SnapshotMirror {
-            override fun mirror(snapshot: ConsentSnapshot) {
-                published = Published(snapshot)
-            }
-        })
-        // The StateFlow is fed by an ordinary listener, outside every lock of the core: setting it
-        // may resume collectors on this very thread (`Dispatchers.Main.immediate`), and they may
-        // call back into the SDK.
-        manager.addListener(object : ConsentListener {
-            override fun onConsentChanged(snapshot: ConsentSnapshot) {
-                if (!closed) show(snapshot)
-            }
-        })
+        try {
+            manager.mirrorTo(object : SnapshotMirror {
+                override fun mirror(snapshot: ConsentSnapshot) {
+                    published = Published(snapshot)
+                }
+            })
+            // The StateFlow is fed by an ordinary listener, outside every lock of the core: setting it
+            // may resume collectors on this very thread (`Dispatchers.Main.immediate`), and they may
+            // call back into the SDK.
+            manager.addListener(object : ConsentListener {
+                override fun onConsentChanged(snapshot: ConsentSnapshot) {
+                    if (!closed) show(snapshot)
+                }
+            })
+        } catch (error: Throwable) {
+            // Not wired: shut down, so nothing stays open and the mirror is told a gate that allows nothing.
+            manager.shutdown()
+            throw error
+        }
         val pending = synchronized(this) {
             if (!closed) core = manager
             waiting.toList().also { waiting.clear() }
@@ -171,9 +174,10 @@ class KmerConsent private constructor(
             if (settled.count == 0L) return
             if (error != null && failure == null) failure = error
             waiting.clear()
+            // Inside the lock: a second settle (close racing the open's end) then sees it and returns.
+            settled.countDown()
             readyCallbacks.toList().also { readyCallbacks.clear() }
         }
-        settled.countDown()
         callbacks.forEach { (executor, callback) -> executor.execute { callback.onReady(error) } }
     }
 
@@ -554,10 +558,10 @@ class KmerConsent private constructor(
         }
         if (now == null) {
             registration.close()
-            manager() // throws Closed or what the open threw
+            throw if (closed) KmerConsentException.Closed() else failure!!
         }
         try {
-            registration.bind(make(now!!))
+            registration.bind(make(now))
         } catch (error: Throwable) {
             registration.close()
             throw error
@@ -577,11 +581,8 @@ class KmerConsent private constructor(
             closed = true
             core
         }
-        if (open != null) {
-            val last = open.shutdown()
-            lastSnapshot = last
-            flow?.value = last
-        }
+        // The core's last snapshot, which allows nothing (closed before ready: the not-ready one stays).
+        if (open != null) flow().value = open.shutdown()
         // Before ready: whoever waits (a call, awaitReady, onReady) is told now, not when the open ends.
         settle(KmerConsentException.Closed())
         registrations.toList().forEach(ConsentRegistration::close)
