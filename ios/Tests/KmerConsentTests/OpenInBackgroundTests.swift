@@ -13,6 +13,8 @@ final class OpenInBackgroundTests: StoreTestCase {
     /// The open, held until `release()`; `entered` is signalled once the open thread is inside it.
     private final class HeldOpen: @unchecked Sendable {
         let entered = DispatchSemaphore(value: 0)
+        /// Signalled as the core's open returns, its files open (before the instance gets it).
+        let opened = DispatchSemaphore(value: 0)
         private let gate = DispatchSemaphore(value: 0)
         var consent: KmerConsentSDK!
 
@@ -21,10 +23,12 @@ final class OpenInBackgroundTests: StoreTestCase {
                 databaseURL: db, policyJSON: policy, locale: Locale(identifier: "fr_CM"),
                 trackingAuthorization: .notApplicable, appVersion: "5.2.0", backendPublicKey: nil,
                 accountId: accountId)
-            consent = KmerConsentSDK.openInBackground(opening, callbackQueue: nil) { [entered, gate] options in
+            consent = KmerConsentSDK.openInBackground(opening, callbackQueue: nil) { [entered, gate, opened] options in
                 entered.signal()
                 guard gate.wait(timeout: .now() + 20) == .success else { throw KmerConsentError.Closed }
-                return try ConsentManager.open(options: options)
+                let manager = try ConsentManager.open(options: options)
+                opened.signal()
+                return manager
             }
         }
 
@@ -169,6 +173,7 @@ final class OpenInBackgroundTests: StoreTestCase {
         } catch KmerConsentError.Closed {}
         XCTAssertEqual(held.entered.wait(timeout: .now() + 10), .success)
         held.release()
+        XCTAssertEqual(held.opened.wait(timeout: .now() + 10), .success)
         // The held open finishes, sees it was closed and shuts the core down: no file of the store
         // stays open in this process.
         let deadline = Date().addingTimeInterval(10)

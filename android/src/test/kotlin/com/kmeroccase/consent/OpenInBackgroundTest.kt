@@ -33,6 +33,9 @@ class OpenInBackgroundTest {
     /** The open, held until [release]; [entered] counts down once the open thread is inside it. */
     private inner class HeldOpen(policy: String = POLICY, accountId: String? = null) {
         val entered = CountDownLatch(1)
+
+        /** Counted down as the core's open returns, its files open (before the instance gets it). */
+        val opened = CountDownLatch(1)
         val openedOn = AtomicReference<Thread>()
         private val gate = CountDownLatch(1)
         val consent = KmerConsent.openInBackground(
@@ -49,7 +52,7 @@ class OpenInBackgroundTest {
             openedOn.set(Thread.currentThread())
             entered.countDown()
             check(gate.await(20, TimeUnit.SECONDS)) { "the test never released the open" }
-            ConsentManager.open(options)
+            ConsentManager.open(options).also { opened.countDown() }
         }
 
         fun release() = gate.countDown()
@@ -178,6 +181,7 @@ class OpenInBackgroundTest {
         assertFailsWith<KmerConsentException.Closed> { held.awaitReady() }
         assertTrue(held.entered.await(10, TimeUnit.SECONDS))
         held.release()
+        assertTrue(held.opened.await(10, TimeUnit.SECONDS))
         // The open ends, finds the instance closed and shuts the core down: no file of the store
         // stays open in this process.
         val deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10)
