@@ -1,11 +1,14 @@
 # The project's commands. `make test` is the one test command CI runs.
-.PHONY: test demo bench bindings-kotlin
+.PHONY: test demo bench size-build bindings-kotlin
 
 test: ## every test suite: Rust, then Kotlin on the JVM
 	@bash bindings/test.sh
 
 bench: ## every benchmark, one table of figures, baselines, ratios and targets (docs/performance.md)
 	@bash benches/run.sh
+
+size-build: ## the release library with a standard library built for size, and the tests run against it
+	@bash benches/size-build.sh && bash benches/size-build.sh --test
 
 demo: ## the SDK end to end on the bundled policy
 	@cargo run --quiet -p kmer-consent-cli -- demo

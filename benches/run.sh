@@ -2,7 +2,7 @@
 # Every benchmark of the project, ending with one table: each figure beside the baseline measured in
 # the same run, the ratio, the target, and whether it is met. `make bench` runs it.
 #
-#   benches/run.sh               the full run (about 5 minutes on 2 cores, builds included)
+#   benches/run.sh               the full run (about 10 minutes on 2 cores, builds included)
 #   benches/run.sh --quick       fewer rounds: proves every benchmark works (CI); the figures are rough
 #   benches/run.sh --write-docs  also writes the table into docs/performance.md
 #
@@ -86,7 +86,14 @@ CARGO_TARGET_DIR="$root/target/size-system" cargo build --quiet --release -p kme
   --no-default-features
 strip -o "$out/bundled.so" target/release/libkmer_consent.so
 strip -o "$out/system.so" target/size-system/release/libkmer_consent.so
-python3 benches/size.py target/release/libkmer_consent.so "$out/bundled.so" "$out/system.so" >"$out/size.txt"
+
+step "The release build for size (benches/size-build.sh), both SQLites"
+sized_bundled="$(bash benches/size-build.sh)"
+sized_system="$(bash benches/size-build.sh --no-default-features)"
+strip -o "$out/sized-bundled.so" "$sized_bundled"
+strip -o "$out/sized-system.so" "$sized_system"
+python3 benches/size.py target/release/libkmer_consent.so "$out/bundled.so" "$out/system.so" \
+  "$sized_bundled" "$out/sized-bundled.so" "$out/sized-system.so" >"$out/size.txt"
 cat "$out/size.txt" >&2
 grep '^row|' "$out/size.txt" >>"$rows"
 

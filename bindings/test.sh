@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Every test suite of the project, in order: the Rust core and CLI (cargo test), the Kotlin library
 # on the JVM and its Android entry point on Robolectric, the Android library's build checks (API
-# levels against the real framework, a ProGuard-shrunk app), the Swift package with `swift test`, both against the native library, our TC strings
+# levels against the real framework, a ProGuard-shrunk app), the release build for size (the Rust
+# and CLI tests built with its standard library and flags, the Kotlin suite on its library), the
+# Swift package with `swift test`, both against the native library, our TC strings
 # against IAB Tech Lab's reference library, and the consent page in Chromium and WebKit. Installs what
 # a fresh machine lacks. Ends with one line adding up every suite: "N passed, N failed".
 set -uo pipefail
@@ -25,6 +27,8 @@ suite() {
 suite "Rust (cargo test)" cargo test
 suite "Kotlin on the JVM and Robolectric (android/test-jvm.sh)" bash android/test-jvm.sh
 suite "Android library checks: API levels, ProGuard (android/checks/run.sh)" bash android/checks/run.sh
+suite "The release build for size: Rust, the CLI, then Kotlin on its library (benches/size-build.sh --test)" \
+  bash benches/size-build.sh --test
 suite "Swift (ios/test-linux.sh)" bash ios/test-linux.sh
 suite "IAB TCF cross-check with @iabtechlabtcf/core (tests/iabtcf/run.sh)" bash tests/iabtcf/run.sh
 suite "Consent page in Chromium and WebKit (tests/ui/run.sh)" bash tests/ui/run.sh
