@@ -24,8 +24,8 @@
 #                                   GLIBC_ABI_DT_RELR version glibc 2.36+ asks of such a file), by
 #                                   Debian's GNU ld; Android and Apple platforms pack theirs their own
 #                                   way (docs/performance.md)
-# Kept as they are: panics unwind (UniFFI catches them, the gate stays shut and the app keeps
-# running; see docs/performance.md), and `{:?}` keeps formatting (-Z fmt-debug=none would empty the
+# Kept as they are: panics unwind (UniFFI turns one into an error, the gate does not open, the app
+# keeps running; see docs/performance.md), and `{:?}` keeps formatting (-Z fmt-debug=none would empty the
 # quoted ids and values in our error messages).
 #
 # The toolchain is Debian's second Rust (rustc-web, cargo-web, rust-web-src 1.96, in /usr/bin), which
@@ -68,6 +68,9 @@ if [ "$mode" = test ]; then
   lib_dir="$root/target/size-std/jvm"
   mkdir -p "$lib_dir"
   ln -sfn "$lib" "$lib_dir/libkmer_consent.so"
+  # The rest builds with the repository's own toolchain, into its usual target directory: Debian's
+  # compiler stays confined to the size build's directories.
+  unset RUSTC RUSTDOC RUSTC_BOOTSTRAP
   cargo build --quiet -p kmer-consent-cli # the Kotlin tests' back end
   KMER_CONSENT_LIB_DIR="$lib_dir" bash android/test-jvm.sh
   exit
