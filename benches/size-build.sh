@@ -6,8 +6,11 @@
 #   benches/size-build.sh                      builds it (bundled SQLite), prints the library's path
 #   benches/size-build.sh --no-default-features  the same with the system SQLite (the iOS case)
 #   benches/size-build.sh --test               runs the Rust test suite and the CLI scenarios
-#                                              (cargo test, core and CLI) built the same way, then
-#                                              the Kotlin suite against the library it builds
+#                                              (cargo test, core and CLI) with the same standard
+#                                              library and flags, in the dev profile (not LTO), then
+#                                              the Kotlin suite against the release library it builds
+#                                              (bundled SQLite only: the tests need SQLite >= 3.44,
+#                                              which a system SQLite here may not be)
 #
 # What differs from the normal build, and why each holds up (docs/performance.md, "The release build
 # for size", has the figures and the recipe for a nightly toolchain with rust-src):
@@ -28,9 +31,10 @@
 # keeps running; see docs/performance.md), and `{:?}` keeps formatting (-Z fmt-debug=none would empty the
 # quoted ids and values in our error messages).
 #
-# The toolchain is Debian's second Rust (rustc-web, cargo-web, rust-web-src 1.96, in /usr/bin), which
+# The toolchain is Debian 12's second Rust (rustc-web, cargo-web, rust-web-src 1.96, in /usr/bin), which
 # ships the standard library's source that -Z build-std compiles; RUSTC_BOOTSTRAP=1 lets a stable
-# compiler take -Z options, as a nightly one would without it. Linux x86_64 host only.
+# compiler take -Z options, as a nightly one would without it. Those packages conflict with Debian's
+# own rustc, cargo and rustup packages (not with a rustup installed in ~/.cargo). Linux x86_64 only.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -45,11 +49,28 @@ for arg in "$@"; do
     *) echo "usage: benches/size-build.sh [--no-default-features] [--test]" >&2; exit 2 ;;
   esac
 done
+if [ "$mode" = test ] && [ ${#features[@]} -gt 0 ]; then
+  echo "benches/size-build.sh: --test runs with the bundled SQLite only" >&2
+  exit 2
+fi
 
 [ -d /usr/lib/rustlib/src/rust/library/std ] && [ -x /usr/bin/rustc ] && [ -x /usr/bin/cargo ] ||
   apt_ensure "for the release build for size" rustc-web cargo-web rust-web-src
+# -Z build-std needs the standard library's source of the very compiler that builds it.
+compiler="$(/usr/bin/rustc --version | cut -d' ' -f2)"
+source_dir="$(readlink -f /usr/lib/rustlib/src/rust)"
+[ "$(basename "$source_dir")" = "rustc-$compiler" ] || {
+  echo "benches/size-build.sh: /usr/bin/rustc is $compiler but the standard library's source is" \
+    "$source_dir; install rustc-web, cargo-web and rust-web-src of one version" >&2
+  exit 1
+}
 triple=x86_64-unknown-linux-gnu
-export RUSTC_BOOTSTRAP=1 RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc
+# Debian's cargo and compiler, for these commands only (the rest of a run keeps the caller's). A
+# RUSTFLAGS in the environment would replace every [target] flag, ours and .cargo/config.toml's.
+debian_cargo() {
+  env -u RUSTFLAGS -u CARGO_ENCODED_RUSTFLAGS RUSTC_BOOTSTRAP=1 RUSTC=/usr/bin/rustc \
+    RUSTDOC=/usr/bin/rustdoc /usr/bin/cargo "$@"
+}
 # Joined by cargo with the [target] flags of .cargo/config.toml (they still apply).
 flags='["-Zlocation-detail=none", "-Clink-arg=-Wl,-z,pack-relative-relocs"]'
 std=(-Z build-std=std,panic_unwind -Z build-std-features=panic-unwind,optimize_for_size --target "$triple"
@@ -59,18 +80,15 @@ if [ "$mode" = test ]; then
   # Its own target directory: these flags rebuild everything, and must not evict the normal builds.
   # Libraries and integration tests of the core and the CLI (no doctests: cargo cannot run them
   # with -Z build-std); the CLI's tests run the CLI binary built here.
-  CARGO_TARGET_DIR="$root/target/size-std-test" /usr/bin/cargo test "${std[@]}" "${features[@]}" \
+  CARGO_TARGET_DIR="$root/target/size-std-test" debian_cargo test "${std[@]}" "${features[@]}" \
     --lib --bins --tests
   # Then the library itself, the file that would ship: the Kotlin suite loads it through JNA in
   # place of the debug build (a file the dynamic loader refuses fails here, not in an app), with
   # bindings from the same sources and their checksums checked against it.
-  lib="$(bash "$0" "${features[@]}")"
+  lib="$(bash "$root/benches/size-build.sh")"
   lib_dir="$root/target/size-std/jvm"
   mkdir -p "$lib_dir"
   ln -sfn "$lib" "$lib_dir/libkmer_consent.so"
-  # The rest builds with the repository's own toolchain, into its usual target directory: Debian's
-  # compiler stays confined to the size build's directories.
-  unset RUSTC RUSTDOC RUSTC_BOOTSTRAP
   cargo build --quiet -p kmer-consent-cli # the Kotlin tests' back end
   KMER_CONSENT_LIB_DIR="$lib_dir" bash android/test-jvm.sh
   exit
@@ -79,7 +97,7 @@ fi
 # One target directory for both SQLites: the standard library is compiled once. Each build's library
 # is copied out under its own name, as the next build replaces it.
 dir="$root/target/size-std"
-CARGO_TARGET_DIR="$dir" /usr/bin/cargo build --quiet --release -p kmer-consent --lib \
+CARGO_TARGET_DIR="$dir" debian_cargo build --quiet --release -p kmer-consent --lib \
   "${std[@]}" "${features[@]}"
 lib="$dir/libkmer_consent-bundled-sqlite.so"
 [ ${#features[@]} -eq 0 ] || lib="$dir/libkmer_consent-system-sqlite.so"

@@ -1,6 +1,6 @@
 """What the library weighs and what it is made of; used by benches/run.sh.
 
-    python3 benches/size.py UNSTRIPPED.so BUNDLED_STRIPPED.so SYSTEM_STRIPPED.so \
+    python3 benches/size.py UNSTRIPPED.so BUNDLED_STRIPPED.so SYSTEM_STRIPPED.so
         [SIZE_UNSTRIPPED.so SIZE_BUNDLED_STRIPPED.so SIZE_SYSTEM_STRIPPED.so]
 
 Prints the stripped sizes as summary rows (`row|…`), the sections of the bundled library, and its
@@ -15,6 +15,8 @@ import re
 import subprocess
 import sys
 
+if len(sys.argv) not in (4, 7):
+    sys.exit(__doc__)
 unstripped, bundled, system = sys.argv[1:4]
 sized = sys.argv[4:7]
 MB = 1_000_000

@@ -3,7 +3,7 @@
 # on the JVM and its Android entry point on Robolectric, the Android library's build checks (API
 # levels against the real framework, a ProGuard-shrunk app), the release build for size (the Rust
 # and CLI tests built with its standard library and flags, the Kotlin suite on its library), the
-# Swift package with `swift test`, both against the native library, our TC strings
+# Swift package with `swift test` against the native library, our TC strings
 # against IAB Tech Lab's reference library, and the consent page in Chromium and WebKit. Installs what
 # a fresh machine lacks. Ends with one line adding up every suite: "N passed, N failed".
 set -uo pipefail
