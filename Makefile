@@ -1,7 +1,7 @@
 # The project's commands. `make test` is the one test command CI runs.
 .PHONY: test demo bench size-build bindings-kotlin
 
-test: ## every test suite: Rust, then Kotlin on the JVM
+test: ## every test suite (bindings/test.sh): Rust, Kotlin, Android checks, size build, Swift, TCF, browser
 	@bash bindings/test.sh
 
 bench: ## every benchmark, one table of figures, baselines, ratios and targets (docs/performance.md)

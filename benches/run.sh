@@ -2,7 +2,8 @@
 # Every benchmark of the project, ending with one table: each figure beside the baseline measured in
 # the same run, the ratio, the target, and whether it is met. `make bench` runs it.
 #
-#   benches/run.sh               the full run (about 10 minutes on 2 cores, builds included)
+#   benches/run.sh               the full run (3.5 minutes here on 2 cores with the builds cached;
+#                                a first size build adds a few)
 #   benches/run.sh --quick       fewer rounds: proves every benchmark works (CI); the figures are rough
 #   benches/run.sh --write-docs  also writes the table into docs/performance.md
 #
